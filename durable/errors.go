@@ -1,0 +1,64 @@
+package durable
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/godurable/functions/durable/backend"
+	"github.com/godurable/functions/durable/history"
+)
+
+// Sentinel errors, for errors.Is.
+var (
+	// ErrInstanceNotFound: no orchestration instance has that id.
+	ErrInstanceNotFound = backend.ErrInstanceNotFound
+	// ErrInstanceExists: an instance with that id is still running.
+	ErrInstanceExists = backend.ErrInstanceExists
+	// ErrUnknownFunction: no orchestrator, activity or entity is registered
+	// under that name.
+	ErrUnknownFunction = errors.New("unknown function")
+	// ErrNonDeterministic: the orchestrator's code did not replay its history
+	// the same way (different action kind or name for the same sequence number).
+	ErrNonDeterministic = errors.New("non-deterministic orchestration")
+	// ErrTimeout: a wait (WaitForExternalEvent with a timeout, WaitForCompletion)
+	// ran out of time.
+	ErrTimeout = errors.New("timed out")
+	// ErrTaskCanceled: the task was canceled before it completed.
+	ErrTaskCanceled = errors.New("task canceled")
+)
+
+// FailureDetails describes a failure: error type, message, stack trace and
+// the inner failure that caused it.
+type FailureDetails = history.FailureDetails
+
+// TaskFailedError is returned by Await when an activity, sub-orchestration or
+// entity operation failed. Use errors.As to read its details.
+type TaskFailedError struct {
+	// TaskName is the activity, orchestrator or entity operation that failed.
+	TaskName string
+	// TaskID is the sequence number of the call in the orchestration.
+	TaskID  int
+	Details *FailureDetails
+}
+
+func (e *TaskFailedError) Error() string {
+	msg := ""
+	if e.Details != nil {
+		msg = e.Details.ErrorMessage
+		if e.Details.ErrorType != "" {
+			msg = e.Details.ErrorType + ": " + msg
+		}
+	}
+	return fmt.Sprintf("task %q (#%d) failed: %s", e.TaskName, e.TaskID, msg)
+}
+
+// OrchestrationFailedError is returned by WaitForCompletion-style helpers
+// when the instance ended Failed.
+type OrchestrationFailedError struct {
+	InstanceID string
+	Details    *FailureDetails
+}
+
+func (e *OrchestrationFailedError) Error() string {
+	return fmt.Sprintf("orchestration %q failed: %s", e.InstanceID, e.Details.String())
+}
