@@ -62,3 +62,9 @@ type OrchestrationFailedError struct {
 func (e *OrchestrationFailedError) Error() string {
 	return fmt.Sprintf("orchestration %q failed: %s", e.InstanceID, e.Details.String())
 }
+
+// FailureDetails lets an unhandled task failure fail the orchestration with
+// the task's failure as its inner failure.
+func (e *TaskFailedError) FailureDetails() *FailureDetails {
+	return &FailureDetails{ErrorType: "TaskFailedError", ErrorMessage: e.Error(), InnerFailure: e.Details}
+}

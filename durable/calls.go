@@ -1,0 +1,133 @@
+package durable
+
+import (
+	"time"
+
+	"fmt"
+
+	"github.com/godurable/functions/durable/replay"
+)
+
+// CallOption configures CallActivity and CallSubOrchestrator.
+type CallOption func(*callOptions)
+
+type callOptions struct {
+	retry      *RetryPolicy
+	instanceID string
+	version    string
+}
+
+// WithRetry retries failed attempts according to p.
+func WithRetry(p RetryPolicy) CallOption { return func(o *callOptions) { o.retry = &p } }
+
+// WithChildInstanceID sets a sub-orchestration's instance id (default:
+// "{parent id}:{sequence number}").
+func WithChildInstanceID(id string) CallOption { return func(o *callOptions) { o.instanceID = id } }
+
+// CallActivity schedules the named activity with input and returns its
+// pending result. The input travels as a one-element JSON array, as Durable
+// Functions sends activity inputs.
+func CallActivity[T any](ctx *OrchestrationContext, name string, input any, opts ...CallOption) *Task[T] {
+	o := applyCallOptions(opts)
+	in, err := marshalPayload([]any{input})
+	if err != nil {
+		return failedTask[T](ctx, fmt.Errorf("durable: input of activity %q: %w", name, err))
+	}
+	start := func() *replay.Future { return ctx.rt.ScheduleTask(name, o.version, in) }
+	return newCallTask[T](ctx, name, o, start)
+}
+
+// CallSubOrchestrator starts the named orchestrator as a child of this one
+// and returns its pending output.
+func CallSubOrchestrator[T any](ctx *OrchestrationContext, name string, input any, opts ...CallOption) *Task[T] {
+	o := applyCallOptions(opts)
+	in, err := marshalPayload(input)
+	if err != nil {
+		return failedTask[T](ctx, fmt.Errorf("durable: input of sub-orchestration %q: %w", name, err))
+	}
+	start := func() *replay.Future {
+		id := o.instanceID
+		if id == "" {
+			id = fmt.Sprintf("%s:%d", ctx.InstanceID(), ctx.rt.NextSequenceNumber())
+		}
+		return ctx.rt.CallSubOrchestrator(name, o.version, id, in)
+	}
+	return newCallTask[T](ctx, name, o, start)
+}
+
+func applyCallOptions(opts []CallOption) callOptions {
+	var o callOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+func newCallTask[T any](ctx *OrchestrationContext, name string, o callOptions, start func() *replay.Future) *Task[T] {
+	if o.retry != nil {
+		if err := o.retry.validate(); err != nil {
+			return failedTask[T](ctx, fmt.Errorf("durable: call %q: %w", name, err))
+		}
+	}
+	s := &callSteps{ctx: ctx, name: name, retry: o.retry, start: start}
+	s.attempt = start()
+	s.attempts = 1
+	s.firstAt = ctx.CurrentUTCDateTime()
+	return newTask[T](ctx, s)
+}
+
+// callSteps runs one call, with retries: attempt → (failure → timer →
+// attempt)* until success, a non-retried failure or the policy's limits.
+type callSteps struct {
+	ctx      *OrchestrationContext
+	name     string
+	retry    *RetryPolicy
+	start    func() *replay.Future
+	attempt  *replay.Future
+	timer    *Task[struct{}]
+	attempts int
+	firstAt  time.Time
+}
+
+func (s *callSteps) futures() []*replay.Future {
+	if s.timer != nil {
+		return s.timer.waitingOn()
+	}
+	return []*replay.Future{s.attempt}
+}
+
+func (s *callSteps) advance() (bool, *string, error) {
+	if s.timer != nil {
+		if !s.timer.progress() {
+			return false, nil, nil
+		}
+		s.timer = nil
+		s.attempt = s.start()
+		s.attempts++
+	}
+	if !s.attempt.Done() {
+		return false, nil, nil
+	}
+	result, failure, _ := s.attempt.Result()
+	if failure == nil {
+		return true, result, nil
+	}
+	err := &TaskFailedError{TaskName: s.name, TaskID: s.attempt.ID, Details: failure}
+	if !s.shouldRetry(err) {
+		return true, nil, err
+	}
+	fireAt := s.ctx.CurrentUTCDateTime().Add(s.retry.delay(s.attempts))
+	s.timer = CreateTimer(s.ctx, fireAt)
+	return s.advance()
+}
+
+func (s *callSteps) shouldRetry(err *TaskFailedError) bool {
+	p := s.retry
+	if p == nil || s.attempts >= p.MaxAttempts || err.Details.IsNonRetriable {
+		return false
+	}
+	if p.RetryTimeout > 0 && s.ctx.CurrentUTCDateTime().Add(p.delay(s.attempts)).After(s.firstAt.Add(p.RetryTimeout)) {
+		return false
+	}
+	return p.Handle == nil || p.Handle(err)
+}

@@ -1,0 +1,109 @@
+package durable
+
+import (
+	"time"
+
+	"github.com/godurable/functions/durable/backend"
+	"github.com/godurable/functions/durable/history"
+	"github.com/godurable/functions/durable/replay"
+)
+
+// episode is one orchestration episode turned into a checkpoint: the pure
+// part of the orchestration dispatcher, as DurableTask.Core does it. Given
+// the work item, the time and the replay outcome it lays out the history
+// the episode appends and the messages it sends.
+type episode struct {
+	started   *history.Event // the execution's ExecutionStarted
+	now       time.Time
+	newEvents []*history.Event // OrchestratorStarted + inbound events, as applied
+	outcome   *replay.Outcome
+	suspended bool // the instance is suspended after the episode
+	newExecID func() string
+}
+
+// checkpoint builds the backend checkpoint of the episode.
+func (ep *episode) checkpoint() *backend.Checkpoint {
+	cp := &backend.Checkpoint{}
+	self := *ep.started.Instance
+	events := append([]*history.Event(nil), ep.newEvents...)
+	for _, a := range ep.outcome.Actions {
+		e := a.Event(ep.now)
+		events = append(events, e)
+		switch a.Kind {
+		case replay.ScheduleTask:
+			cp.Outbound = append(cp.Outbound, backend.OutboundMessage{Event: e, Target: self})
+		case replay.CreateTimer:
+			fired := &history.Event{Type: history.TimerFired, EventID: -1, Timestamp: ep.now, TimerID: a.ID, FireAt: a.FireAt}
+			cp.Timers = append(cp.Timers, backend.OutboundMessage{Event: fired, Target: self, VisibleAt: a.FireAt})
+		case replay.CreateSubOrchestration:
+			child := history.OrchestrationInstance{InstanceID: a.InstanceID, ExecutionID: ep.newExecID()}
+			gen := 0
+			start := &history.Event{
+				Type: history.ExecutionStarted, EventID: -1, Timestamp: ep.now,
+				Instance: &child, Name: a.Name, Version: a.Version, Input: a.Input, Tags: a.Tags, Generation: &gen,
+				Parent: &history.ParentInstance{Name: ep.started.Name, Version: ep.started.Version, Instance: self, TaskScheduleID: a.ID},
+			}
+			cp.Outbound = append(cp.Outbound, backend.OutboundMessage{Event: start, Target: child})
+		case replay.SendEvent:
+			raised := &history.Event{Type: history.EventRaised, EventID: -1, Timestamp: ep.now, Name: a.Name, Input: a.Input}
+			cp.Outbound = append(cp.Outbound, backend.OutboundMessage{Event: raised, Target: history.OrchestrationInstance{InstanceID: a.InstanceID}})
+		}
+	}
+	cp.State = backend.InstanceUpdate{RuntimeStatus: history.StatusRunning, CustomStatus: ep.outcome.CustomStatus}
+	if ep.suspended {
+		cp.State.RuntimeStatus = history.StatusSuspended
+	}
+	out := ep.outcome
+	if out.Done {
+		typ := history.ExecutionCompleted
+		if out.Status == history.StatusContinuedAsNew {
+			typ = history.ContinueAsNew
+		}
+		events = append(events, &history.Event{
+			Type: typ, EventID: out.CompletionID, Timestamp: ep.now,
+			OrchestrationStatus: out.Status, Result: out.Output, Failure: out.Failure,
+		})
+		cp.State.RuntimeStatus = out.Status
+		cp.State.Output = out.Output
+		if out.Status == history.StatusFailed && out.Failure != nil {
+			s := out.Failure.String()
+			cp.State.Output = &s
+		}
+		if out.Status.IsTerminal() {
+			cp.State.CompletedTime = ep.now
+			if p := ep.started.Parent; p != nil {
+				cp.Outbound = append(cp.Outbound, backend.OutboundMessage{Event: ep.parentNotice(out), Target: p.Instance})
+			}
+		}
+	}
+	events = append(events, &history.Event{Type: history.OrchestratorCompleted, EventID: -1, Timestamp: ep.now})
+	cp.NewEvents = events
+	return cp
+}
+
+// parentNotice is the completion message a sub-orchestration sends its parent.
+func (ep *episode) parentNotice(out *replay.Outcome) *history.Event {
+	id := ep.started.Parent.TaskScheduleID
+	if out.Status == history.StatusCompleted {
+		return &history.Event{Type: history.SubOrchestrationInstanceCompleted, EventID: -1, Timestamp: ep.now, TaskScheduledID: id, Result: out.Output}
+	}
+	f := out.Failure
+	if f == nil { // terminated, canceled
+		f = &history.FailureDetails{ErrorType: out.Status.String(), ErrorMessage: "sub-orchestration ended " + out.Status.String() + ": " + history.Deref(out.Output)}
+	}
+	reason := f.ErrorMessage
+	return &history.Event{Type: history.SubOrchestrationInstanceFailed, EventID: -1, Timestamp: ep.now, TaskScheduledID: id, Reason: &reason, Failure: f}
+}
+
+// continuedHistory is the first events of the execution that follows a
+// continue-as-new: a fresh ExecutionStarted with the new input, plus the
+// external events carried over.
+func (ep *episode) continuedHistory() []*history.Event {
+	s := ep.started
+	inst := history.OrchestrationInstance{InstanceID: s.Instance.InstanceID, ExecutionID: ep.newExecID()}
+	start := &history.Event{
+		Type: history.ExecutionStarted, EventID: -1, Timestamp: ep.now, Instance: &inst,
+		Parent: s.Parent, Name: s.Name, Version: s.Version, Input: ep.outcome.Output, Tags: s.Tags, Generation: s.Generation,
+	}
+	return append([]*history.Event{start}, ep.outcome.CarryOver...)
+}

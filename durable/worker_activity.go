@@ -1,0 +1,92 @@
+package durable
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/godurable/functions/durable/backend"
+	"github.com/godurable/functions/durable/history"
+)
+
+// activityRenewInterval is how often a running activity's work item lock
+// is renewed.
+var activityRenewInterval = 30 * time.Second
+
+func (w *Worker) processActivity(ctx context.Context, wi *backend.ActivityWorkItem) {
+	renewCtx, stopRenew := context.WithCancel(ctx)
+	go w.renewActivity(renewCtx, wi)
+	result := w.runActivity(ctx, wi)
+	stopRenew()
+	if err := w.be.CompleteActivityWorkItem(ctx, wi, result); err != nil {
+		w.log.Warn("completing activity failed; it will run again", "activity", wi.Scheduled.Name,
+			"instanceId", wi.Instance.InstanceID, "error", err)
+		if aerr := w.be.AbandonActivityWorkItem(ctx, wi, time.Second); aerr != nil {
+			w.log.Warn("abandoning activity work item failed", "error", aerr)
+		}
+	}
+}
+
+func (w *Worker) renewActivity(ctx context.Context, wi *backend.ActivityWorkItem) {
+	t := time.NewTicker(activityRenewInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := w.be.RenewActivityWorkItem(ctx, wi); err != nil && ctx.Err() == nil {
+				w.log.Warn("renewing activity lock failed", "activity", wi.Scheduled.Name, "error", err)
+			}
+		}
+	}
+}
+
+// runActivity runs the activity and returns its TaskCompleted or TaskFailed.
+func (w *Worker) runActivity(ctx context.Context, wi *backend.ActivityWorkItem) *history.Event {
+	s := wi.Scheduled
+	now := w.clock()
+	fail := func(f *history.FailureDetails) *history.Event {
+		reason := f.ErrorMessage
+		return &history.Event{Type: history.TaskFailed, EventID: -1, Timestamp: now, TaskScheduledID: s.EventID,
+			Reason: &reason, Details: f.StackTrace, Failure: f}
+	}
+	fn, ok := w.reg.activity(s.Name)
+	if !ok {
+		return fail(&history.FailureDetails{ErrorType: "ActivityNotFound", IsNonRetriable: true,
+			ErrorMessage: fmt.Sprintf("the activity %q is not registered in this app", s.Name)})
+	}
+	in, err := unwrapActivityInput(s.Input)
+	if err != nil {
+		return fail(&history.FailureDetails{ErrorType: "InputError", ErrorMessage: err.Error(), IsNonRetriable: true})
+	}
+	actx := withActivityInfo(ctx, ActivityInfo{Name: s.Name, InstanceID: wi.Instance.InstanceID, TaskID: s.EventID})
+	out, err := callActivity(actx, fn, in)
+	if err != nil {
+		f := failureOf(err)
+		return fail(f)
+	}
+	res, err := marshalPayload(out)
+	if err != nil {
+		return fail(&history.FailureDetails{ErrorType: "OutputError", ErrorMessage: fmt.Sprintf("the result of %q does not encode as JSON: %v", s.Name, err)})
+	}
+	return &history.Event{Type: history.TaskCompleted, EventID: -1, Timestamp: w.clock(), TaskScheduledID: s.EventID, Result: res}
+}
+
+// panicError is an activity's recovered panic.
+type panicError struct {
+	value any
+	stack string
+}
+
+func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
+
+func callActivity(ctx context.Context, fn ActivityFunc, in []byte) (out any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &panicError{value: r, stack: string(debug.Stack())}
+		}
+	}()
+	return fn(ctx, in)
+}

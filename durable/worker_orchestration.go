@@ -1,0 +1,144 @@
+package durable
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/godurable/functions/durable/backend"
+	"github.com/godurable/functions/durable/history"
+	"github.com/godurable/functions/durable/replay"
+)
+
+// maxContinueAsNewPerWorkItem bounds how many executions one work item may
+// run when an orchestrator continues as new without ever waiting.
+const maxContinueAsNewPerWorkItem = 100
+
+func (w *Worker) processOrchestration(ctx context.Context, wi *backend.OrchestrationWorkItem) {
+	cp := w.runEpisode(wi)
+	if err := w.be.CompleteOrchestrationWorkItem(ctx, wi, cp); err != nil {
+		w.log.Warn("orchestration checkpoint failed; the episode will be replayed",
+			"instanceId", wi.InstanceID, "error", err)
+		if aerr := w.be.AbandonOrchestrationWorkItem(ctx, wi, abandonDelay(err)); aerr != nil {
+			w.log.Warn("abandoning orchestration work item failed", "instanceId", wi.InstanceID, "error", aerr)
+		}
+	}
+}
+
+// runEpisode replays the instance and returns the checkpoint to commit. A
+// nil checkpoint's NewEvents means the messages are to be dropped.
+func (w *Worker) runEpisode(wi *backend.OrchestrationWorkItem) *backend.Checkpoint {
+	log := w.log.With("instanceId", wi.InstanceID)
+	started := findStarted(wi.History)
+	if started == nil {
+		started = findStarted(wi.NewEvents)
+	}
+	if started == nil {
+		log.Warn("dropping messages for an instance that has not started", "messages", len(wi.NewEvents))
+		return &backend.Checkpoint{}
+	}
+	if isFinished(wi.History) {
+		log.Info("dropping messages for a finished execution", "messages", len(wi.NewEvents))
+		return &backend.Checkpoint{}
+	}
+	now := w.clock()
+	past := wi.History
+	news := append([]*history.Event{{Type: history.OrchestratorStarted, EventID: -1, Timestamp: now}}, wi.NewEvents...)
+	cp, ep := w.execute(started, past, news, now)
+	for i := 0; ep.outcome.Status == history.StatusContinuedAsNew && ep.outcome.Done; i++ {
+		sent := cp.Outbound
+		next := append([]*history.Event{{Type: history.OrchestratorStarted, EventID: -1, Timestamp: now}}, ep.continuedHistory()...)
+		if i >= maxContinueAsNewPerWorkItem {
+			log.Error("orchestrator keeps continuing as new without waiting for anything; failing it")
+			cp, _ = w.failEpisode(next[1], nil, next, now,
+				fmt.Sprintf("the orchestrator continued as new %d times in a row without waiting for anything", i))
+			cp.ContinuedAsNew = true
+			return cp
+		}
+		cp, ep = w.execute(next[1], nil, next, now)
+		cp.ContinuedAsNew = true
+		cp.Outbound = append(sent, cp.Outbound...)
+	}
+	if ep.outcome.Err != nil {
+		log.Error("orchestration failed on replay", "error", ep.outcome.Err)
+	}
+	return cp
+}
+
+// execute runs one execution's episode and lays out its checkpoint.
+func (w *Worker) execute(started *history.Event, past, news []*history.Event, now time.Time) (*backend.Checkpoint, *episode) {
+	fn, ok := w.reg.orchestrator(started.Name)
+	if !ok {
+		return w.failEpisode(started, past, news, now,
+			fmt.Sprintf("the orchestrator %q is not registered in this app", started.Name))
+	}
+	x := replay.New(w.adapt(fn))
+	out := x.Apply(past, news)
+	x.Close()
+	ep := &episode{started: started, now: now, newEvents: news, outcome: out,
+		suspended: isSuspended(past, news), newExecID: w.newID}
+	return ep.checkpoint(), ep
+}
+
+// failEpisode fails the execution without running user code.
+func (w *Worker) failEpisode(started *history.Event, past, news []*history.Event, now time.Time, msg string) (*backend.Checkpoint, *episode) {
+	next := 0
+	for _, e := range past {
+		if e.EventID >= next {
+			next = e.EventID + 1
+		}
+	}
+	out := &replay.Outcome{Done: true, Status: history.StatusFailed, CompletionID: next,
+		Failure: &history.FailureDetails{ErrorType: "OrchestratorNotFound", ErrorMessage: msg, IsNonRetriable: true}}
+	ep := &episode{started: started, now: now, newEvents: news, outcome: out, newExecID: w.newID}
+	return ep.checkpoint(), ep
+}
+
+// adapt turns a registered orchestrator into the replay engine's form.
+func (w *Worker) adapt(fn OrchestratorFunc) replay.Orchestrator {
+	return func(rc *replay.Context) (*string, error) {
+		ctx := newOrchestrationContext(rc, w.log)
+		out, err := fn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s, err := marshalPayload(out)
+		if err != nil {
+			return nil, fmt.Errorf("durable: output of %q does not encode as JSON: %w", rc.Name(), err)
+		}
+		return s, nil
+	}
+}
+
+func findStarted(events []*history.Event) *history.Event {
+	for _, e := range events {
+		if e.Type == history.ExecutionStarted {
+			return e
+		}
+	}
+	return nil
+}
+
+func isFinished(events []*history.Event) bool {
+	for _, e := range events {
+		if e.Type == history.ExecutionCompleted || e.Type == history.ContinueAsNew || e.Type == history.ExecutionTerminated {
+			return true
+		}
+	}
+	return false
+}
+
+func isSuspended(lists ...[]*history.Event) bool {
+	s := false
+	for _, l := range lists {
+		for _, e := range l {
+			switch e.Type {
+			case history.ExecutionSuspended:
+				s = true
+			case history.ExecutionResumed:
+				s = false
+			}
+		}
+	}
+	return s
+}
