@@ -1,0 +1,273 @@
+// Package appconfig reads the app's settings the way the Functions host
+// hands them to a custom handler: host.json at the app root and app
+// settings as environment variables.
+package appconfig
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the handler binary needs to start.
+type Config struct {
+	AppRoot string // the folder holding host.json
+	Port    int    // FUNCTIONS_CUSTOMHANDLER_PORT, default 7071
+
+	// Storage.
+	ConnectionName   string // the app setting holding the connection string
+	ConnectionString string // its value
+	TaskHub          string
+	PartitionCount   int
+	WorkerID         string
+
+	ControlQueueBatchSize       int
+	ControlQueueVisibility      time.Duration
+	WorkItemQueueVisibility     time.Duration
+	MaxQueuePollingInterval     time.Duration
+	MaxConcurrentActivities     int
+	MaxConcurrentOrchestrations int
+	UseBase64QueueMessages      bool
+
+	// HTTP.
+	RoutePrefix   string // extensions.http.routePrefix, default "api"
+	PublicBaseURL string // DURABLE_PUBLIC_BASE_URL: overrides the scheme and host of generated URLs
+	LogLevel      string // LOG_LEVEL: debug, info, warn, error
+}
+
+// Defaults of Durable Functions on Azure Storage.
+const (
+	DefaultPort           = 7071
+	DefaultPartitionCount = 4
+	DefaultTaskHub        = "TestHubName"
+)
+
+// Load reads host.json from the app root (FUNCTIONS_APP_ROOT_PATH, else the
+// working directory) and the environment.
+func Load(getenv func(string) string) (*Config, error) {
+	root := getenv("FUNCTIONS_APP_ROOT_PATH")
+	if root == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, fmt.Errorf("config: working directory: %w", err)
+		}
+		root = wd
+	}
+	host := map[string]any{}
+	path := filepath.Join(root, "host.json")
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &host); err != nil {
+			return nil, fmt.Errorf("config: %s is not valid JSON: %w", path, err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("config: read %s: %w", path, err)
+	}
+	return fromHostJSON(root, host, getenv)
+}
+
+func fromHostJSON(root string, host map[string]any, getenv func(string) string) (*Config, error) {
+	c := &Config{AppRoot: root}
+	var errs []error
+	fail := func(format string, a ...any) { errs = append(errs, fmt.Errorf("config: "+format, a...)) }
+
+	c.Port = DefaultPort
+	if p := getenv("FUNCTIONS_CUSTOMHANDLER_PORT"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n <= 0 || n > 65535 {
+			fail("FUNCTIONS_CUSTOMHANDLER_PORT=%q is not a TCP port", p)
+		}
+		c.Port = n
+	}
+	dt := lookup(host, "extensions", "durableTask")
+	sp := lookup(dt, "storageProvider")
+
+	c.ConnectionName = str(sp, "connectionStringName", str(sp, "connectionName", "AzureWebJobsStorage"))
+	c.ConnectionString = getenv(c.ConnectionName)
+
+	c.TaskHub = expand(str(dt, "hubName", ""), getenv)
+	if v := getenv("DURABLE_TASK_HUB"); v != "" {
+		c.TaskHub = v
+	}
+	if c.TaskHub == "" {
+		c.TaskHub = DefaultHubName(getenv("WEBSITE_SITE_NAME"))
+	}
+	c.PartitionCount = intv(sp, "partitionCount", DefaultPartitionCount, fail)
+	c.ControlQueueBatchSize = intv(sp, "controlQueueBatchSize", 32, fail)
+	c.ControlQueueVisibility = dur(sp, "controlQueueVisibilityTimeout", 5*time.Minute, fail)
+	c.WorkItemQueueVisibility = dur(sp, "workItemQueueVisibilityTimeout", 5*time.Minute, fail)
+	c.MaxQueuePollingInterval = dur(sp, "maxQueuePollingInterval", 30*time.Second, fail)
+	c.UseBase64QueueMessages = boolv(sp, "useBase64QueueMessages", false)
+	c.MaxConcurrentActivities = intv(dt, "maxConcurrentActivityFunctions", 0, fail)
+	c.MaxConcurrentOrchestrations = intv(dt, "maxConcurrentOrchestratorFunctions", 0, fail)
+
+	c.WorkerID = getenv("DURABLE_WORKER_ID")
+	if c.WorkerID == "" {
+		c.WorkerID = str(sp, "workerId", "")
+	}
+	if c.WorkerID == "" {
+		h, _ := os.Hostname()
+		c.WorkerID = fmt.Sprintf("%s-%d", h, os.Getpid())
+	}
+	c.RoutePrefix = "api"
+	if v, ok := lookup(host, "extensions", "http")["routePrefix"].(string); ok {
+		c.RoutePrefix = strings.Trim(v, "/")
+	}
+	c.PublicBaseURL = strings.TrimRight(getenv("DURABLE_PUBLIC_BASE_URL"), "/")
+	c.LogLevel = getenv("LOG_LEVEL")
+	return c, errors.Join(errs...)
+}
+
+// lookup walks nested objects by case-insensitive keys, as .NET
+// configuration binding does.
+func lookup(m map[string]any, keys ...string) map[string]any {
+	for _, k := range keys {
+		var next map[string]any
+		for mk, v := range m {
+			if strings.EqualFold(mk, k) {
+				next, _ = v.(map[string]any)
+				break
+			}
+		}
+		if next == nil {
+			return map[string]any{}
+		}
+		m = next
+	}
+	return m
+}
+
+func get(m map[string]any, key string) (any, bool) {
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+func str(m map[string]any, key, def string) string {
+	if v, ok := get(m, key); ok {
+		if s, ok := v.(string); ok && s != "" {
+			return s
+		}
+	}
+	return def
+}
+
+func boolv(m map[string]any, key string, def bool) bool {
+	v, ok := get(m, key)
+	if !ok {
+		return def
+	}
+	switch x := v.(type) {
+	case bool:
+		return x
+	case string:
+		b, err := strconv.ParseBool(x)
+		if err == nil {
+			return b
+		}
+	}
+	return def
+}
+
+func intv(m map[string]any, key string, def int, fail func(string, ...any)) int {
+	v, ok := get(m, key)
+	if !ok {
+		return def
+	}
+	switch x := v.(type) {
+	case float64:
+		if x == float64(int(x)) {
+			return int(x)
+		}
+	case string:
+		if n, err := strconv.Atoi(x); err == nil {
+			return n
+		}
+	}
+	fail("host.json %s=%v is not a whole number", key, v)
+	return def
+}
+
+func dur(m map[string]any, key string, def time.Duration, fail func(string, ...any)) time.Duration {
+	v, ok := get(m, key)
+	if !ok {
+		return def
+	}
+	s, _ := v.(string)
+	d, err := ParseTimeSpan(s)
+	if err != nil {
+		fail("host.json %s: %v", key, err)
+		return def
+	}
+	return d
+}
+
+var timeSpanRE = regexp.MustCompile(`^(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,7}))?$`)
+
+// ParseTimeSpan parses a .NET TimeSpan in its constant format,
+// [d.]hh:mm:ss[.fffffff], as host.json writes durations.
+func ParseTimeSpan(s string) (time.Duration, error) {
+	m := timeSpanRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return 0, fmt.Errorf("%q is not a duration of the form [d.]hh:mm:ss[.fffffff]", s)
+	}
+	n := func(i int) time.Duration {
+		if m[i] == "" {
+			return 0
+		}
+		v, _ := strconv.Atoi(m[i])
+		return time.Duration(v)
+	}
+	d := n(1)*24*time.Hour + n(2)*time.Hour + n(3)*time.Minute + n(4)*time.Second
+	if m[5] != "" {
+		frac := (m[5] + "0000000")[:7]
+		v, _ := strconv.Atoi(frac)
+		d += time.Duration(v) * 100
+	}
+	return d, nil
+}
+
+var settingRE = regexp.MustCompile(`%([^%]+)%`)
+
+// expand replaces %NAME% with the app setting NAME, as the Functions host
+// does in binding expressions such as hubName.
+func expand(s string, getenv func(string) string) string {
+	return settingRE.ReplaceAllStringFunc(s, func(m string) string { return getenv(strings.Trim(m, "%")) })
+}
+
+// DefaultHubName derives a task hub name from the site name the way
+// Durable Functions does: alphanumerics only, a leading digit prefixed
+// with "t", at most 45 characters, padded with "Hub" when shorter than 3.
+func DefaultHubName(site string) string {
+	if site == "" {
+		return DefaultTaskHub
+	}
+	var b strings.Builder
+	for _, r := range site {
+		if (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		}
+	}
+	s := b.String()
+	if s == "" {
+		return "DefaultTaskHub"
+	}
+	if s[0] >= '0' && s[0] <= '9' {
+		s = "t" + s
+	}
+	if len(s) > 45 {
+		s = s[:45]
+	}
+	if len(s) < 3 {
+		s += "Hub"
+	}
+	return s
+}
