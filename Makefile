@@ -1,0 +1,34 @@
+# The two commands a newcomer needs:
+#   make run   - Azurite (in memory, loopback) plus the handler on :7071
+#   make test  - the whole suite (its own Azurite on free ports), race detector on
+SHELL := /bin/bash
+GO    ?= go
+NPM   ?= npm
+BIN   ?= funcapp
+
+.PHONY: run test build deps check bench clean
+
+# Azurite comes from npm, pinned by package-lock.json.
+node_modules/.bin/azurite: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: node_modules/.bin/azurite
+	$(GO) mod download
+
+build:
+	$(GO) build -o $(BIN) .
+
+run: deps build
+	./scripts/run-local.sh ./$(BIN)
+
+check:
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))"; \
+	if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+test: deps check
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+clean:
+	rm -f $(BIN)

@@ -1,0 +1,98 @@
+package azstorage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/godurable/functions/durable/backend"
+	"github.com/godurable/functions/durable/history"
+)
+
+// activityState is the backend's part of an activity work item.
+type activityState struct {
+	msg  *queueMessage
+	data *MessageData
+}
+
+// pollActivities reads the work-item queue and hands activities to the
+// dispatcher. Activities are shared by every worker of the hub.
+func (b *Backend) pollActivities(ctx context.Context) {
+	queue := b.names.WorkItemQueue()
+	bo := b.actBackoff
+	for ctx.Err() == nil {
+		msgs, err := b.dequeue(ctx, queue, 1, b.opts.WorkItemQueueVisibility)
+		if err != nil {
+			if ctx.Err() == nil {
+				b.log.Warn("work-item queue poll failed", "error", err)
+				bo.wait(ctx)
+			}
+			continue
+		}
+		if len(msgs) == 0 {
+			bo.wait(ctx)
+			continue
+		}
+		bo.reset()
+		for _, m := range msgs {
+			if m.decodeErr != nil || m.data.TaskMessage.Event.Type != history.TaskScheduled {
+				b.log.Error("work-item message is not a TaskScheduled event; leaving it for a later retry",
+					"messageId", m.id, "dequeueCount", m.dequeueCount, "error", m.decodeErr)
+				_ = b.abandonMessage(ctx, m, abandonBackoff(m.dequeueCount))
+				continue
+			}
+			tm := m.data.TaskMessage
+			wi := &backend.ActivityWorkItem{Instance: tm.OrchestrationInstance, Scheduled: tm.Event,
+				DequeueCount: m.dequeueCount, Provider: &activityState{msg: m, data: m.data}}
+			if m.data.Episode != nil {
+				wi.Episode = *m.data.Episode
+			}
+			select {
+			case b.activities <- wi:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+func activityStateOf(wi *backend.ActivityWorkItem) (*activityState, error) {
+	s, ok := wi.Provider.(*activityState)
+	if !ok {
+		return nil, fmt.Errorf("azstorage: activity work item was not fetched from this backend")
+	}
+	return s, nil
+}
+
+// CompleteActivityWorkItem sends the result to the orchestration's control
+// queue, then deletes the work item (spec §7.6).
+func (b *Backend) CompleteActivityWorkItem(ctx context.Context, wi *backend.ActivityWorkItem, result *history.Event) error {
+	s, err := activityStateOf(wi)
+	if err != nil {
+		return err
+	}
+	queue, _ := b.controlQueue(wi.Instance.InstanceID)
+	m := b.newMessage(result, wi.Instance, wi.Instance, s.data.Episode)
+	if err := b.send(ctx, queue, m, 0); err != nil {
+		return err
+	}
+	return b.deleteMessage(ctx, s.msg)
+}
+
+// AbandonActivityWorkItem implements backend.Backend.
+func (b *Backend) AbandonActivityWorkItem(ctx context.Context, wi *backend.ActivityWorkItem, delay time.Duration) error {
+	s, err := activityStateOf(wi)
+	if err != nil {
+		return err
+	}
+	return b.abandonMessage(ctx, s.msg, delay)
+}
+
+// RenewActivityWorkItem implements backend.Backend.
+func (b *Backend) RenewActivityWorkItem(ctx context.Context, wi *backend.ActivityWorkItem) error {
+	s, err := activityStateOf(wi)
+	if err != nil {
+		return err
+	}
+	return b.renewMessage(ctx, s.msg, b.opts.WorkItemQueueVisibility)
+}

@@ -1,0 +1,95 @@
+package azstorage
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
+)
+
+// ClientOptions tunes the storage clients.
+type ClientOptions struct {
+	// Retry overrides the retry policy. The default retries 3 times with
+	// short delays (200 ms doubling to 2 s) and a 30 s try timeout, so a
+	// dead endpoint fails in seconds rather than the SDK's default minutes.
+	Retry *policy.RetryOptions
+	// PerCall policies run once per operation (e.g. to count storage
+	// operations); PerRetry ones on every attempt.
+	PerCall  []policy.Policy
+	PerRetry []policy.Policy
+	// Transport replaces the HTTP client.
+	Transport policy.Transporter
+}
+
+// DefaultRetry is the retry policy used unless ClientOptions says otherwise.
+func DefaultRetry() policy.RetryOptions {
+	return policy.RetryOptions{MaxRetries: 3, TryTimeout: 30 * time.Second, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 2 * time.Second}
+}
+
+// Clients are the three service clients of one account, plus the pipeline
+// used for table transactions.
+type Clients struct {
+	Account *Account
+	Queue   *azqueue.ServiceClient
+	Table   *aztables.ServiceClient
+	Blob    *azblob.Client
+	batch   runtime.Pipeline
+}
+
+// NewClients builds clients for an account.
+func NewClients(a *Account, o ClientOptions) (*Clients, error) {
+	retry := DefaultRetry()
+	if o.Retry != nil {
+		retry = *o.Retry
+	}
+	co := azcore.ClientOptions{Retry: retry, PerCallPolicies: o.PerCall, PerRetryPolicies: o.PerRetry, Transport: o.Transport}
+	c := &Clients{Account: a}
+	var err error
+	if a.Key != nil {
+		qcred, err := azqueue.NewSharedKeyCredential(a.Name, keyString(a))
+		if err != nil {
+			return nil, fmt.Errorf("azstorage: queue credential: %w", err)
+		}
+		if c.Queue, err = azqueue.NewServiceClientWithSharedKeyCredential(a.QueueEndpoint+"/", qcred, &azqueue.ClientOptions{ClientOptions: co}); err != nil {
+			return nil, fmt.Errorf("azstorage: queue client: %w", err)
+		}
+		tcred, err := aztables.NewSharedKeyCredential(a.Name, keyString(a))
+		if err != nil {
+			return nil, fmt.Errorf("azstorage: table credential: %w", err)
+		}
+		if c.Table, err = aztables.NewServiceClientWithSharedKey(a.TableEndpoint+"/", tcred, &aztables.ClientOptions{ClientOptions: co}); err != nil {
+			return nil, fmt.Errorf("azstorage: table client: %w", err)
+		}
+		bcred, err := azblob.NewSharedKeyCredential(a.Name, keyString(a))
+		if err != nil {
+			return nil, fmt.Errorf("azstorage: blob credential: %w", err)
+		}
+		if c.Blob, err = azblob.NewClientWithSharedKeyCredential(a.BlobEndpoint+"/", bcred, &azblob.ClientOptions{ClientOptions: co}); err != nil {
+			return nil, fmt.Errorf("azstorage: blob client: %w", err)
+		}
+	} else {
+		if c.Queue, err = azqueue.NewServiceClientWithNoCredential(a.withSAS(a.QueueEndpoint+"/"), &azqueue.ClientOptions{ClientOptions: co}); err != nil {
+			return nil, fmt.Errorf("azstorage: queue client: %w", err)
+		}
+		if c.Table, err = aztables.NewServiceClientWithNoCredential(a.withSAS(a.TableEndpoint+"/"), &aztables.ClientOptions{ClientOptions: co}); err != nil {
+			return nil, fmt.Errorf("azstorage: table client: %w", err)
+		}
+		if c.Blob, err = azblob.NewClientWithNoCredential(a.withSAS(a.BlobEndpoint+"/"), &azblob.ClientOptions{ClientOptions: co}); err != nil {
+			return nil, fmt.Errorf("azstorage: blob client: %w", err)
+		}
+	}
+	perRetry := append([]policy.Policy{}, o.PerRetry...)
+	if a.Key != nil {
+		perRetry = append(perRetry, &tableSharedKeyPolicy{account: a})
+	}
+	c.batch = runtime.NewPipeline("azstorage", "v1", runtime.PipelineOptions{PerCall: o.PerCall, PerRetry: perRetry},
+		&policy.ClientOptions{Retry: retry, Transport: o.Transport})
+	return c, nil
+}
+
+func keyString(a *Account) string { return base64Std(a.Key) }

@@ -1,0 +1,121 @@
+package azstorage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/godurable/functions/durable/backend"
+	"github.com/godurable/functions/durable/history"
+)
+
+// CompleteOrchestrationWorkItem commits an episode in DurableTask's order:
+// outbound messages, then history (sentinel-guarded), then the Instances
+// row, then deleting the consumed messages. A crash at any point replays
+// the episode; duplicates are tolerated downstream.
+func (b *Backend) CompleteOrchestrationWorkItem(ctx context.Context, wi *backend.OrchestrationWorkItem, cp *backend.Checkpoint) error {
+	st := stateOf(wi)
+	if st == nil {
+		return fmt.Errorf("azstorage: work item for %q was not fetched from this backend", wi.InstanceID)
+	}
+	err := b.commit(ctx, wi, st, cp)
+	if err == nil {
+		b.endSession(st.ctx, st.session)
+	}
+	return err
+}
+
+func (b *Backend) commit(ctx context.Context, wi *backend.OrchestrationWorkItem, st *workItemState, cp *backend.Checkpoint) error {
+	if len(cp.NewEvents) > 0 {
+		started := findEvent(cp.NewEvents, history.ExecutionStarted)
+		if started == nil {
+			started = findEvent(wi.History, history.ExecutionStarted)
+		}
+		if started == nil || started.Instance == nil {
+			return fmt.Errorf("azstorage: checkpoint of %q has no ExecutionStarted event", wi.InstanceID)
+		}
+		self := *started.Instance
+		episode := st.episode + countEvents(cp.NewEvents, history.OrchestratorStarted)
+		if err := b.sendAll(ctx, self, episode, cp); err != nil {
+			return err
+		}
+		first := st.historyLen
+		if cp.ContinuedAsNew || !sameExecution(st.executionID, self.ExecutionID) {
+			first = 0
+		}
+		if err := b.writeHistory(ctx, st, wi.InstanceID, self.ExecutionID, first, cp.NewEvents); err != nil {
+			return err
+		}
+		if err := b.updateInstanceRow(ctx, wi.InstanceID, self.ExecutionID, cp); err != nil {
+			return err
+		}
+	}
+	return b.deleteAll(ctx, st.messages)
+}
+
+func sameExecution(stored, current string) bool { return stored == "" || stored == current }
+
+// sendAll enqueues a checkpoint's messages in parallel.
+func (b *Backend) sendAll(ctx context.Context, self history.OrchestrationInstance, episode int, cp *backend.Checkpoint) error {
+	type job struct {
+		queue string
+		msg   *MessageData
+		delay time.Duration
+	}
+	var jobs []job
+	now := time.Now()
+	ep := episode
+	for _, m := range cp.Outbound {
+		q := b.names.WorkItemQueue()
+		if m.Event.Type != history.TaskScheduled {
+			q, _ = b.controlQueue(m.Target.InstanceID)
+		}
+		jobs = append(jobs, job{q, b.newMessage(m.Event, m.Target, self, &ep), 0})
+	}
+	own, _ := b.controlQueue(self.InstanceID)
+	for _, m := range cp.Timers {
+		jobs = append(jobs, job{own, b.newMessage(m.Event, m.Target, self, &ep), m.VisibleAt.Sub(now)})
+	}
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = b.send(ctx, j.queue, j.msg, j.delay)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (b *Backend) deleteAll(ctx context.Context, msgs []*queueMessage) error {
+	errs := make([]error, len(msgs))
+	var wg sync.WaitGroup
+	for i, m := range msgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = b.deleteMessage(ctx, m)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// AbandonOrchestrationWorkItem puts the work item's messages back after
+// delay and ends the session.
+func (b *Backend) AbandonOrchestrationWorkItem(ctx context.Context, wi *backend.OrchestrationWorkItem, delay time.Duration) error {
+	st := stateOf(wi)
+	if st == nil {
+		return fmt.Errorf("azstorage: work item for %q was not fetched from this backend", wi.InstanceID)
+	}
+	var errs []error
+	for _, m := range st.messages {
+		errs = append(errs, b.abandonMessage(ctx, m, delay))
+	}
+	b.endSession(st.ctx, st.session)
+	return errors.Join(errs...)
+}

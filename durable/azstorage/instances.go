@@ -1,0 +1,191 @@
+package azstorage
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+	"github.com/godurable/functions/durable/backend"
+	"github.com/godurable/functions/durable/history"
+)
+
+func (b *Backend) instances() *aztables.Client { return b.c.Table.NewClient(b.names.InstancesTable()) }
+
+// updateInstanceRow merges an episode's status into the Instances row
+// (spec §5.2, checkpoint writer).
+func (b *Backend) updateInstanceRow(ctx context.Context, instanceID, executionID string, cp *backend.Checkpoint) error {
+	row := CheckpointInstanceRow(b.opts.TaskHub, instanceID, executionID, cp.NewEvents, cp.State)
+	body, err := json.Marshal(row)
+	if err != nil {
+		return fmt.Errorf("azstorage: encode instance row of %q: %w", instanceID, err)
+	}
+	if _, err := b.instances().UpsertEntity(ctx, body, &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeMerge}); err != nil {
+		return fmt.Errorf("azstorage: update instance row of %q: %w", instanceID, err)
+	}
+	return nil
+}
+
+// readInstanceRow reads an instance's row; found is false when there is none.
+func (b *Backend) readInstanceRow(ctx context.Context, instanceID string) (row map[string]any, etag azcore.ETag, found bool, err error) {
+	resp, err := b.instances().GetEntity(ctx, EscapePartitionKey(instanceID), "", nil)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, "", false, nil
+		}
+		return nil, "", false, fmt.Errorf("azstorage: read instance row of %q: %w", instanceID, err)
+	}
+	if err := json.Unmarshal(resp.Value, &row); err != nil {
+		return nil, "", false, fmt.Errorf("azstorage: decode instance row of %q: %w", instanceID, err)
+	}
+	return row, resp.ETag, true, nil
+}
+
+// CreateInstance implements backend.Backend (spec §5.2, client create):
+// read the row, refuse a live duplicate, enqueue ExecutionStarted first,
+// then write the Pending row with the same execution id and generation.
+func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedupe []history.OrchestrationStatus) error {
+	if start.Type != history.ExecutionStarted || start.Instance == nil || start.Instance.InstanceID == "" {
+		return fmt.Errorf("azstorage: CreateInstance needs an ExecutionStarted event with an instance id")
+	}
+	id := start.Instance.InstanceID
+	row, etag, found, err := b.readInstanceRow(ctx, id)
+	if err != nil {
+		return err
+	}
+	gen := 0
+	if found {
+		st, err := RowToInstanceState(row)
+		if err != nil {
+			return fmt.Errorf("azstorage: instance row of %q: %w", id, err)
+		}
+		for _, s := range dedupe {
+			if st.RuntimeStatus == s {
+				return fmt.Errorf("azstorage: instance %q is %s: %w", id, s, backend.ErrInstanceExists)
+			}
+		}
+		gen = st.Generation + 1
+	}
+	start.Generation = &gen
+	queue, _ := b.controlQueue(id)
+	var delay time.Duration
+	if start.ScheduledStartTime != nil {
+		delay = time.Until(*start.ScheduledStartTime)
+	}
+	msg := b.newMessage(start, *start.Instance, history.OrchestrationInstance{}, nil)
+	if err := b.send(ctx, queue, msg, delay); err != nil {
+		return err
+	}
+	newRow := PendingInstanceRow(b.opts.TaskHub, start)
+	body, err := json.Marshal(newRow)
+	if err != nil {
+		return fmt.Errorf("azstorage: encode instance row of %q: %w", id, err)
+	}
+	if !found {
+		_, err = b.instances().AddEntity(ctx, body, nil)
+	} else {
+		_, err = b.instances().UpdateEntity(ctx, body, &aztables.UpdateEntityOptions{IfMatch: &etag, UpdateMode: aztables.UpdateModeReplace})
+	}
+	if err != nil && statusCode(err) != 409 && statusCode(err) != 412 {
+		return fmt.Errorf("azstorage: write instance row of %q: %w", id, err)
+	}
+	return nil
+}
+
+type startVerdict int
+
+const (
+	startDefer startVerdict = iota
+	startProcess
+	startDiscard
+)
+
+// dedupeStart applies the ExecutionStarted rules of spec §7.2.
+func (b *Backend) dedupeStart(ctx context.Context, instanceID string, m *queueMessage) (startVerdict, error) {
+	e := m.data.TaskMessage.Event
+	if e.Parent != nil {
+		return startProcess, nil // sub-orchestrations are not deduplicated
+	}
+	row, _, found, err := b.readInstanceRow(ctx, instanceID)
+	if err != nil {
+		return startDefer, err
+	}
+	execID := m.data.TaskMessage.OrchestrationInstance.ExecutionID
+	var st *backend.InstanceState
+	if found {
+		if st, err = RowToInstanceState(row); err != nil {
+			return startDefer, err
+		}
+		if st.ExecutionID == "" || strings.EqualFold(st.ExecutionID, execID) {
+			return startProcess, nil
+		}
+	}
+	if m.dequeueCount >= 10 {
+		return startDiscard, nil
+	}
+	gen := 0
+	if e.Generation != nil {
+		gen = *e.Generation
+	}
+	if found && st.Generation == gen && st.RuntimeStatus == history.StatusPending && st.CreatedTime.Before(e.Timestamp) {
+		return startDiscard, nil
+	}
+	return startDefer, nil
+}
+
+// SendEvent implements backend.Backend: the event goes to the instance's
+// control queue with the target's execution id (empty means "current").
+func (b *Backend) SendEvent(ctx context.Context, to history.OrchestrationInstance, e *history.Event) error {
+	queue, _ := b.controlQueue(to.InstanceID)
+	return b.send(ctx, queue, b.newMessage(e, to, history.OrchestrationInstance{}, nil), 0)
+}
+
+// GetInstance implements backend.Backend.
+func (b *Backend) GetInstance(ctx context.Context, instanceID string, fetchPayloads bool) (*backend.InstanceState, error) {
+	row, _, found, err := b.readInstanceRow(ctx, instanceID)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("azstorage: %q: %w", instanceID, backend.ErrInstanceNotFound)
+	}
+	st, err := RowToInstanceState(row)
+	if err != nil {
+		return nil, fmt.Errorf("azstorage: instance row of %q: %w", instanceID, err)
+	}
+	if fetchPayloads {
+		if st.Input, err = b.dereferenceBlobURL(ctx, st.Input, true); err != nil {
+			return nil, err
+		}
+		if st.Output, err = b.dereferenceBlobURL(ctx, st.Output, false); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// GetHistory implements backend.Backend.
+func (b *Backend) GetHistory(ctx context.Context, instanceID string) ([]*history.Event, error) {
+	h, err := b.loadHistory(ctx, instanceID, "")
+	if err != nil {
+		return nil, err
+	}
+	return h.events, nil
+}
+
+var azcoreETagAny = azcore.ETagAny
+
+func instanceFromJSON(raw []byte) (*backend.InstanceState, error) {
+	var row map[string]any
+	if err := json.Unmarshal(raw, &row); err != nil {
+		return nil, fmt.Errorf("azstorage: decode instance row: %w", err)
+	}
+	st, err := RowToInstanceState(row)
+	if err != nil {
+		return nil, fmt.Errorf("azstorage: instance row %v: %w", row["PartitionKey"], err)
+	}
+	return st, nil
+}

@@ -1,0 +1,121 @@
+package azstorage
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// jsonWriter writes compact JSON with members in a fixed order, which
+// encoding/json cannot do for maps and does not do for the .NET member
+// order of the Durable Task message formats.
+type jsonWriter struct {
+	b     strings.Builder
+	first []bool // per open object: no member written yet
+}
+
+func (w *jsonWriter) open() {
+	w.b.WriteByte('{')
+	w.first = append(w.first, true)
+}
+
+func (w *jsonWriter) close() {
+	w.b.WriteByte('}')
+	w.first = w.first[:len(w.first)-1]
+}
+
+func (w *jsonWriter) key(k string) {
+	if len(w.first) == 0 {
+		return // a top-level value: no member name
+	}
+	if !w.first[len(w.first)-1] {
+		w.b.WriteByte(',')
+	}
+	w.first[len(w.first)-1] = false
+	w.str(k)
+	w.b.WriteByte(':')
+}
+
+func (w *jsonWriter) str(s string) {
+	b, _ := json.Marshal(s)
+	w.b.Write(b)
+}
+
+func (w *jsonWriter) String(k, v string) { w.key(k); w.str(v) }
+
+func (w *jsonWriter) StringPtr(k string, v *string) {
+	w.key(k)
+	if v == nil {
+		w.b.WriteString("null")
+		return
+	}
+	w.str(*v)
+}
+
+// NullableString writes "" as null (for ids that .NET leaves null).
+func (w *jsonWriter) NullableString(k, v string) {
+	if v == "" {
+		w.StringPtr(k, nil)
+		return
+	}
+	w.String(k, v)
+}
+
+func (w *jsonWriter) Int(k string, v int64) { w.key(k); w.b.WriteString(strconv.FormatInt(v, 10)) }
+
+func (w *jsonWriter) IntPtr(k string, v *int) {
+	if v == nil {
+		w.Null(k)
+		return
+	}
+	w.Int(k, int64(*v))
+}
+
+func (w *jsonWriter) Bool(k string, v bool) { w.key(k); w.b.WriteString(strconv.FormatBool(v)) }
+
+func (w *jsonWriter) Null(k string) { w.key(k); w.b.WriteString("null") }
+
+func (w *jsonWriter) Time(k string, t time.Time) { w.key(k); w.str(FormatDotNetTime(t)) }
+
+func (w *jsonWriter) TimePtr(k string, t *time.Time) {
+	if t == nil {
+		w.Null(k)
+		return
+	}
+	w.Time(k, *t)
+}
+
+// Raw writes a value already encoded as JSON.
+func (w *jsonWriter) Raw(k string, v []byte) { w.key(k); w.b.Write(v) }
+
+// FormatDotNetTime formats a UTC DateTime the way Newtonsoft.Json writes
+// one: yyyy-MM-ddTHH:mm:ss, a fraction of at most 7 digits without
+// trailing zeros, and Z. The zero time is DateTime.MinValue, written
+// without a zone.
+func FormatDotNetTime(t time.Time) string {
+	if t.IsZero() {
+		return "0001-01-01T00:00:00"
+	}
+	t = t.UTC()
+	s := t.Format("2006-01-02T15:04:05")
+	if frac := t.Nanosecond() / 100; frac != 0 {
+		f := strings.TrimRight(strconv.Itoa(frac + 10_000_000)[1:], "0")
+		s += "." + f
+	}
+	return s + "Z"
+}
+
+// ParseDotNetTime parses the times .NET writers produce: ISO 8601 with up
+// to 7 (or Go's 9) fractional digits, with Z, an offset, or no zone (read
+// as UTC).
+func ParseDotNetTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	t, err := time.Parse("2006-01-02T15:04:05.999999999", s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.UTC(), nil
+}

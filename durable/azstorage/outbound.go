@@ -1,0 +1,107 @@
+package azstorage
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/godurable/functions/durable/history"
+)
+
+// maxQueuePayload is the largest serialized message sent inline; larger
+// ones go to the large-message container (MessageManager's 45 KiB).
+const maxQueuePayload = 45 * 1024
+
+// controlQueue returns the control queue that owns an instance.
+func (b *Backend) controlQueue(instanceID string) (string, int) {
+	i := PartitionIndex(instanceID, b.opts.PartitionCount)
+	return b.names.ControlQueue(i), i
+}
+
+// newMessage wraps an event in the MessageData envelope.
+func (b *Backend) newMessage(e *history.Event, target, sender history.OrchestrationInstance, episode *int) *MessageData {
+	m := &MessageData{
+		ActivityID:     newGUID(),
+		SequenceNumber: b.seq.Add(1),
+		Episode:        episode,
+		Sender:         &sender,
+		TaskMessage: &TaskMessage{
+			Event:                 e,
+			OrchestrationInstance: target,
+		},
+	}
+	if e.Type == history.TaskScheduled || (e.Type == history.ExecutionStarted && e.Parent != nil) {
+		m.TaskMessage.ExecutionContext = &ExecutionContext{OrchestrationTags: map[string]string{}}
+	}
+	return m
+}
+
+// send enqueues a message, offloading it to a blob when it is too large,
+// and wakes this process's poller of that queue.
+func (b *Backend) send(ctx context.Context, queue string, m *MessageData, delay time.Duration) error {
+	body, err := b.encodeQueueMessage(ctx, m)
+	if err != nil {
+		return err
+	}
+	opts := enqueueOptions(delay)
+	if _, err := b.queue(queue).EnqueueMessage(ctx, body, opts); err != nil {
+		return fmt.Errorf("azstorage: enqueue %s for %q to %s: %w", m.TaskMessage.Event.Type, m.TaskMessage.OrchestrationInstance.InstanceID, queue, err)
+	}
+	if delay <= 0 {
+		if strings.HasSuffix(queue, "-workitems") {
+			b.actBackoff.poke()
+		} else if i := b.names.ControlQueueIndex(queue); i >= 0 {
+			b.wakePartition(i)
+		}
+	}
+	return nil
+}
+
+// encodeQueueMessage serializes m for a queue, as raw JSON or base64, and
+// offloads it to the large-message container when it is over 45 KiB.
+func (b *Backend) encodeQueueMessage(ctx context.Context, m *MessageData) (string, error) {
+	raw, err := EncodeMessage(m)
+	if err != nil {
+		return "", fmt.Errorf("azstorage: encode message: %w", err)
+	}
+	if len(raw) > maxQueuePayload {
+		name := LargeMessageBlobName(m.TaskMessage.OrchestrationInstance.InstanceID, m.ActivityID, m.TaskMessage.Event.Type)
+		if err := b.uploadCompressed(ctx, name, raw); err != nil {
+			return "", err
+		}
+		wrapper := &MessageData{ActivityID: "00000000-0000-0000-0000-000000000000", CompressedBlobName: &name}
+		if raw, err = EncodeMessage(wrapper); err != nil {
+			return "", fmt.Errorf("azstorage: encode large-message wrapper: %w", err)
+		}
+	}
+	if b.opts.Base64Messages {
+		return EncodeBase64(raw), nil
+	}
+	return string(raw), nil
+}
+
+// decodeQueueMessage reads a body written by any Durable Task writer: raw
+// JSON or base64, inline or offloaded to a blob.
+func (b *Backend) decodeQueueMessage(ctx context.Context, body []byte) (*MessageData, error) {
+	m, err := DecodeMessage(body)
+	if err != nil {
+		return nil, err
+	}
+	if m.CompressedBlobName != nil && *m.CompressedBlobName != "" && m.TaskMessage == nil {
+		raw, err := b.downloadCompressed(ctx, *m.CompressedBlobName)
+		if err != nil {
+			return nil, err
+		}
+		inner, err := DecodeMessage(raw)
+		if err != nil {
+			return nil, fmt.Errorf("azstorage: large message %s: %w", *m.CompressedBlobName, err)
+		}
+		inner.CompressedBlobName = m.CompressedBlobName
+		return inner, nil
+	}
+	if m.TaskMessage == nil || m.TaskMessage.Event == nil {
+		return nil, fmt.Errorf("azstorage: message has no TaskMessage event")
+	}
+	return m, nil
+}

@@ -1,0 +1,119 @@
+package azstorage
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
+)
+
+// maxVisibilityDelay is the longest delay Azure Queues accept.
+const maxVisibilityDelay = 7 * 24 * time.Hour
+
+// queueMessage is one dequeued message: its receipt and decoded content.
+type queueMessage struct {
+	queue        string
+	id           string
+	popReceipt   string
+	text         string // the raw body, needed to abandon (UpdateMessage rewrites it)
+	dequeueCount int
+	insertedAt   time.Time
+	data         *MessageData // nil if the body did not decode
+	decodeErr    error
+}
+
+func (b *Backend) queue(name string) *azqueue.QueueClient { return b.c.Queue.NewQueueClient(name) }
+
+// seconds rounds a delay up to whole seconds, clamped to what queues accept.
+func seconds(d time.Duration) int32 {
+	if d <= 0 {
+		return 0
+	}
+	if d > maxVisibilityDelay {
+		d = maxVisibilityDelay
+	}
+	return int32(math.Ceil(d.Seconds()))
+}
+
+// dequeue receives up to n messages and decodes them.
+func (b *Backend) dequeue(ctx context.Context, queue string, n int, visibility time.Duration) ([]*queueMessage, error) {
+	resp, err := b.queue(queue).DequeueMessages(ctx, &azqueue.DequeueMessagesOptions{
+		NumberOfMessages:  to.Ptr(int32(n)),
+		VisibilityTimeout: to.Ptr(max(seconds(visibility), 1)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("azstorage: dequeue from %s: %w", queue, err)
+	}
+	out := make([]*queueMessage, 0, len(resp.Messages))
+	for _, m := range resp.Messages {
+		qm := &queueMessage{queue: queue, id: deref(m.MessageID), popReceipt: deref(m.PopReceipt), text: deref(m.MessageText)}
+		if m.DequeueCount != nil {
+			qm.dequeueCount = int(*m.DequeueCount)
+		}
+		if m.InsertionTime != nil {
+			qm.insertedAt = *m.InsertionTime
+		}
+		qm.data, qm.decodeErr = b.decodeQueueMessage(ctx, []byte(qm.text))
+		out = append(out, qm)
+	}
+	return out, nil
+}
+
+// deleteMessage removes a processed message. A message already gone (or
+// whose receipt changed because it was redelivered) is not an error for
+// the caller: it will be handled as a duplicate.
+func (b *Backend) deleteMessage(ctx context.Context, m *queueMessage) error {
+	_, err := b.queue(m.queue).DeleteMessage(ctx, m.id, m.popReceipt, nil)
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("azstorage: delete message %s from %s: %w", m.id, m.queue, err)
+	}
+	return nil
+}
+
+// abandonMessage makes a message visible again after delay.
+func (b *Backend) abandonMessage(ctx context.Context, m *queueMessage, delay time.Duration) error {
+	resp, err := b.queue(m.queue).UpdateMessage(ctx, m.id, m.popReceipt, m.text,
+		&azqueue.UpdateMessageOptions{VisibilityTimeout: to.Ptr(seconds(delay))})
+	if err != nil {
+		if isNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("azstorage: abandon message %s on %s: %w", m.id, m.queue, err)
+	}
+	if resp.PopReceipt != nil {
+		m.popReceipt = *resp.PopReceipt
+	}
+	return nil
+}
+
+// renewMessage keeps a message invisible for another visibility period.
+func (b *Backend) renewMessage(ctx context.Context, m *queueMessage, visibility time.Duration) error {
+	resp, err := b.queue(m.queue).UpdateMessage(ctx, m.id, m.popReceipt, m.text,
+		&azqueue.UpdateMessageOptions{VisibilityTimeout: to.Ptr(seconds(visibility))})
+	if err != nil {
+		return fmt.Errorf("azstorage: renew message %s on %s: %w", m.id, m.queue, err)
+	}
+	if resp.PopReceipt != nil {
+		m.popReceipt = *resp.PopReceipt
+	}
+	return nil
+}
+
+// abandonBackoff is DurableTask.AzureStorage's abandon delay: 2^dequeueCount
+// seconds, at most 10 minutes.
+func abandonBackoff(dequeueCount int) time.Duration {
+	if dequeueCount > 9 {
+		return 600 * time.Second
+	}
+	return min(time.Duration(1<<max(dequeueCount, 0))*time.Second, 600*time.Second)
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}

@@ -1,0 +1,190 @@
+package azstorage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/godurable/functions/durable/backend"
+)
+
+// Options configures the Azure Storage backend. Zero values take
+// DurableTask.AzureStorage's defaults.
+type Options struct {
+	TaskHub        string // required
+	PartitionCount int    // control queues, 1..16 (default 4)
+	// WorkerID names this worker in the Partitions table (default: host
+	// name and process id).
+	WorkerID string
+
+	ControlQueueBatchSize   int           // messages per control-queue poll (default 32, max 32)
+	ControlQueueVisibility  time.Duration // default 5 min
+	WorkItemQueueVisibility time.Duration // default 5 min
+	MaxPollingInterval      time.Duration // longest idle poll delay (default 30 s)
+
+	// Partition lease timings (Partitions table manager).
+	LeaseInterval        time.Duration // default 30 s
+	LeaseRenewInterval   time.Duration // default 10 s
+	LeaseAcquireInterval time.Duration // default 10 s
+
+	// Base64Messages writes queue messages as base64 (needed when DF v2 /
+	// DurableTask.AzureStorage 1.x workers share the hub); the default is
+	// raw UTF-8 JSON, as current Durable Functions writes.
+	Base64Messages bool
+
+	Logger *slog.Logger
+}
+
+func (o *Options) setDefaults() error {
+	if err := ValidateHubName(o.TaskHub); err != nil {
+		return err
+	}
+	if o.PartitionCount == 0 {
+		o.PartitionCount = 4
+	}
+	if o.PartitionCount < 1 || o.PartitionCount > 16 {
+		return fmt.Errorf("azstorage: partition count %d is outside 1..16", o.PartitionCount)
+	}
+	if o.WorkerID == "" {
+		h, _ := os.Hostname()
+		o.WorkerID = fmt.Sprintf("%s-%d", h, os.Getpid())
+	}
+	if o.ControlQueueBatchSize <= 0 || o.ControlQueueBatchSize > 32 {
+		o.ControlQueueBatchSize = 32
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.ControlQueueVisibility, 5*time.Minute)
+	def(&o.WorkItemQueueVisibility, 5*time.Minute)
+	def(&o.MaxPollingInterval, 30*time.Second)
+	def(&o.LeaseInterval, 30*time.Second)
+	def(&o.LeaseRenewInterval, 10*time.Second)
+	def(&o.LeaseAcquireInterval, 10*time.Second)
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return nil
+}
+
+// Backend is the Azure Storage provider: a task hub laid out exactly as
+// DurableTask.AzureStorage lays it out.
+type Backend struct {
+	c     *Clients
+	names Names
+	opts  Options
+	log   *slog.Logger
+
+	work       chan *backend.OrchestrationWorkItem
+	activities chan *backend.ActivityWorkItem
+
+	mu       sync.Mutex
+	sessions map[string]*session // instances with a work item in flight
+	pollers  map[int]*pollBackoff
+
+	seq     atomic.Int64 // MessageData.SequenceNumber
+	started atomic.Bool
+	cancel  context.CancelFunc
+	bg      sync.WaitGroup
+	parts   *partitionManager
+
+	actBackoff *pollBackoff
+}
+
+var _ backend.Backend = (*Backend)(nil)
+
+// New returns the backend for a task hub in the account behind clients.
+func New(clients *Clients, opts Options) (*Backend, error) {
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
+	names, err := NewNames(opts.TaskHub, opts.PartitionCount)
+	if err != nil {
+		return nil, err
+	}
+	b := &Backend{
+		c: clients, names: names, opts: opts, log: opts.Logger.With("taskHub", opts.TaskHub),
+		work:       make(chan *backend.OrchestrationWorkItem),
+		activities: make(chan *backend.ActivityWorkItem),
+		sessions:   map[string]*session{},
+		pollers:    map[int]*pollBackoff{},
+		actBackoff: newPollBackoff(opts.MaxPollingInterval),
+	}
+	for i := 0; i < opts.PartitionCount; i++ {
+		b.pollers[i] = newPollBackoff(opts.MaxPollingInterval)
+	}
+	b.parts = newPartitionManager(b)
+	return b, nil
+}
+
+// Names returns the task hub's resource names.
+func (b *Backend) Names() Names { return b.names }
+
+// WorkerID is this worker's id in the Partitions table.
+func (b *Backend) WorkerID() string { return b.opts.WorkerID }
+
+// Start claims partitions and starts polling. It returns once the
+// background loops are running.
+func (b *Backend) Start(ctx context.Context) error {
+	if !b.started.CompareAndSwap(false, true) {
+		return errors.New("azstorage: backend already started")
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	b.cancel = cancel
+	b.bg.Add(2)
+	go func() { defer b.bg.Done(); b.parts.run(ctx) }()
+	go func() { defer b.bg.Done(); b.pollActivities(ctx) }()
+	return nil
+}
+
+// Stop stops polling, releases this worker's partitions and waits for the
+// background loops to end.
+func (b *Backend) Stop(ctx context.Context) error {
+	if b.cancel == nil {
+		return nil
+	}
+	b.cancel()
+	done := make(chan struct{})
+	go func() { b.bg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("azstorage: stop: %w", ctx.Err())
+	}
+	return b.parts.releaseAll(ctx)
+}
+
+// FetchOrchestrationWorkItem implements backend.Backend.
+func (b *Backend) FetchOrchestrationWorkItem(ctx context.Context) (*backend.OrchestrationWorkItem, error) {
+	select {
+	case wi := <-b.work:
+		return wi, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// FetchActivityWorkItem implements backend.Backend.
+func (b *Backend) FetchActivityWorkItem(ctx context.Context) (*backend.ActivityWorkItem, error) {
+	select {
+	case wi := <-b.activities:
+		return wi, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// wakePartition resets the idle backoff of a partition this process polls,
+// so a message it just enqueued is picked up without waiting.
+func (b *Backend) wakePartition(i int) {
+	if p := b.pollers[i]; p != nil {
+		p.poke()
+	}
+}

@@ -1,0 +1,176 @@
+package azstorage
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/godurable/functions/durable/backend"
+)
+
+// session is an instance with a work item in flight. Messages for it that
+// arrive meanwhile wait in pending and form its next work item, so an
+// instance never runs two episodes at once.
+type session struct {
+	instanceID string
+	partition  int
+	pending    []*queueMessage
+}
+
+// pollPartition reads one owned control queue until ctx ends or the
+// partition is no longer owned.
+func (b *Backend) pollPartition(ctx context.Context, i int) {
+	queue := b.names.ControlQueue(i)
+	bo := b.pollers[i]
+	log := b.log.With("queue", queue)
+	log.Debug("listening to control queue")
+	for ctx.Err() == nil {
+		msgs, err := b.dequeue(ctx, queue, b.opts.ControlQueueBatchSize, b.opts.ControlQueueVisibility)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("control queue poll failed", "error", err)
+				bo.wait(ctx)
+			}
+			continue
+		}
+		if len(msgs) == 0 {
+			bo.wait(ctx)
+			continue
+		}
+		bo.reset()
+		b.dispatchBatch(ctx, i, msgs)
+	}
+	log.Debug("stopped listening to control queue")
+}
+
+// dispatchBatch groups a batch by instance and hands each group to its
+// session.
+func (b *Backend) dispatchBatch(ctx context.Context, partition int, msgs []*queueMessage) {
+	var good []*queueMessage
+	for _, m := range msgs {
+		if m.decodeErr != nil {
+			b.log.Error("control-queue message does not decode; leaving it for a later retry",
+				"queue", m.queue, "messageId", m.id, "dequeueCount", m.dequeueCount, "error", m.decodeErr)
+			_ = b.abandonMessage(ctx, m, abandonBackoff(m.dequeueCount))
+			continue
+		}
+		good = append(good, m)
+	}
+	sort.SliceStable(good, func(i, j int) bool {
+		if !good[i].insertedAt.Equal(good[j].insertedAt) {
+			return good[i].insertedAt.Before(good[j].insertedAt)
+		}
+		return good[i].data.SequenceNumber < good[j].data.SequenceNumber
+	})
+	var order []string
+	groups := map[string][]*queueMessage{}
+	for _, m := range good {
+		id := m.data.TaskMessage.OrchestrationInstance.InstanceID
+		if _, ok := groups[id]; !ok {
+			order = append(order, id)
+		}
+		groups[id] = append(groups[id], m)
+	}
+	for _, id := range order {
+		b.offer(ctx, partition, id, groups[id])
+	}
+}
+
+// offer gives messages to the instance's session, starting one if none is
+// in flight.
+func (b *Backend) offer(ctx context.Context, partition int, instanceID string, msgs []*queueMessage) {
+	b.mu.Lock()
+	if s, ok := b.sessions[instanceID]; ok {
+		s.pending = appendUnique(s.pending, msgs)
+		b.mu.Unlock()
+		return
+	}
+	s := &session{instanceID: instanceID, partition: partition}
+	b.sessions[instanceID] = s
+	b.mu.Unlock()
+	b.bg.Add(1)
+	go func() {
+		defer b.bg.Done()
+		b.runSession(ctx, s, msgs)
+	}()
+}
+
+// appendUnique adds messages, replacing an older copy of a redelivered one.
+func appendUnique(list, msgs []*queueMessage) []*queueMessage {
+	for _, m := range msgs {
+		replaced := false
+		for i, old := range list {
+			if old.id == m.id {
+				list[i] = m
+				replaced = true
+			}
+		}
+		if !replaced {
+			list = append(list, m)
+		}
+	}
+	return list
+}
+
+// runSession builds the work item for msgs and hands it to a dispatcher.
+// The session ends when the work item is completed or abandoned.
+func (b *Backend) runSession(ctx context.Context, s *session, msgs []*queueMessage) {
+	wi, err := b.buildWorkItem(ctx, s, msgs)
+	if err != nil {
+		b.log.Warn("loading orchestration work item failed; messages will be retried",
+			"instanceId", s.instanceID, "error", err)
+		for _, m := range msgs {
+			_ = b.abandonMessage(context.WithoutCancel(ctx), m, time.Second)
+		}
+		b.endSession(ctx, s)
+		return
+	}
+	if wi == nil {
+		b.endSession(ctx, s)
+		return
+	}
+	select {
+	case b.work <- wi:
+	case <-ctx.Done():
+		// Not processed: the messages become visible again after their
+		// visibility timeout.
+		b.mu.Lock()
+		delete(b.sessions, s.instanceID)
+		b.mu.Unlock()
+	}
+}
+
+// endSession releases the instance, or starts its next work item if
+// messages arrived meanwhile.
+func (b *Backend) endSession(ctx context.Context, s *session) {
+	b.mu.Lock()
+	next := s.pending
+	s.pending = nil
+	if len(next) == 0 || ctx.Err() != nil {
+		delete(b.sessions, s.instanceID)
+		b.mu.Unlock()
+		return
+	}
+	b.mu.Unlock()
+	b.bg.Add(1)
+	go func() {
+		defer b.bg.Done()
+		b.runSession(ctx, s, next)
+	}()
+}
+
+// workItemState is the backend's part of an orchestration work item.
+type workItemState struct {
+	session      *session
+	messages     []*queueMessage // consumed by this episode
+	executionID  string          // the execution the stored history belongs to
+	historyLen   int
+	sentinelETag string // "" when no sentinel row exists yet
+	episode      int    // OrchestratorStarted events so far
+	ctx          context.Context
+}
+
+func stateOf(wi *backend.OrchestrationWorkItem) *workItemState {
+	s, _ := wi.Provider.(*workItemState)
+	return s
+}

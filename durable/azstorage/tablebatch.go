@@ -1,0 +1,289 @@
+package azstorage
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
+)
+
+// OpKind is the kind of one operation of a table transaction.
+type OpKind int
+
+// The operations an entity-group transaction can carry.
+const (
+	OpAdd           OpKind = iota // insert; fails 409 if the row exists
+	OpUpsertReplace               // insert or replace
+	OpUpsertMerge                 // insert or merge
+	OpUpdateReplace               // replace, If-Match ETag ("*" for any)
+	OpUpdateMerge                 // merge, If-Match ETag
+	OpDelete                      // delete, If-Match ETag
+)
+
+// TableOp is one operation; Entity must hold PartitionKey and RowKey.
+type TableOp struct {
+	Kind   OpKind
+	Entity map[string]any
+	ETag   string
+}
+
+// TableBatch is an entity-group transaction: up to 100 operations on one
+// partition of one table, applied all or nothing.
+type TableBatch struct {
+	Table        string
+	PartitionKey string
+	Ops          []TableOp
+}
+
+// TableOpResult is the outcome of one operation of a committed batch.
+type TableOpResult struct {
+	Status int
+	ETag   string
+}
+
+// TransactionError is a batch the service refused. Nothing of the batch
+// was applied.
+type TransactionError struct {
+	Table  string
+	Index  int // the failing operation, or -1 if unknown
+	Status int // e.g. 409 (exists), 412 (ETag mismatch), 404
+	Code   string
+	Msg    string
+}
+
+func (e *TransactionError) Error() string {
+	return fmt.Sprintf("table %s: transaction failed at operation %d: HTTP %d %s: %s", e.Table, e.Index, e.Status, e.Code, e.Msg)
+}
+
+// IsConflict reports a transaction that failed because a row existed
+// (409) or had changed (412): a concurrent writer won.
+func IsConflict(err error) bool {
+	var te *TransactionError
+	return errors.As(err, &te) && (te.Status == http.StatusConflict || te.Status == http.StatusPreconditionFailed)
+}
+
+const maxBatchOps = 100
+
+// SubmitBatch sends a transaction as an OData $batch request and reports
+// each operation's new ETag, or a *TransactionError naming the operation
+// that failed. The aztables SDK's own SubmitTransaction cannot be used: it
+// returns no per-operation ETags and loses the status of a failed
+// operation that the service reports inside a 202 response.
+func (c *Clients) SubmitBatch(ctx context.Context, b TableBatch) ([]TableOpResult, error) {
+	if len(b.Ops) == 0 {
+		return nil, nil
+	}
+	if len(b.Ops) > maxBatchOps {
+		return nil, fmt.Errorf("azstorage: table %s: a transaction holds at most %d operations, got %d", b.Table, maxBatchOps, len(b.Ops))
+	}
+	base := c.Account.TableEndpoint
+	batchID, changesetID := "batch_"+newGUID(), "changeset_"+newGUID()
+	var body bytes.Buffer
+	fmt.Fprintf(&body, "--%s\r\nContent-Type: multipart/mixed; boundary=%s\r\n\r\n", batchID, changesetID)
+	for i, op := range b.Ops {
+		if pk, _ := op.Entity["PartitionKey"].(string); pk != b.PartitionKey {
+			return nil, fmt.Errorf("azstorage: table %s: operation %d is for partition %q, not %q", b.Table, i, pk, b.PartitionKey)
+		}
+		if err := writeBatchOp(&body, changesetID, base, b.Table, i, op); err != nil {
+			return nil, err
+		}
+	}
+	fmt.Fprintf(&body, "--%s--\r\n\r\n--%s--\r\n", changesetID, batchID)
+
+	req, err := runtime.NewRequest(ctx, http.MethodPost, c.Account.withSAS(base+"/$batch"))
+	if err != nil {
+		return nil, fmt.Errorf("azstorage: table %s: batch request: %w", b.Table, err)
+	}
+	h := req.Raw().Header
+	h.Set("x-ms-version", "2019-02-02")
+	h.Set("DataServiceVersion", "3.0")
+	h.Set("MaxDataServiceVersion", "3.0;NetFx")
+	h.Set("Accept", "application/json;odata=minimalmetadata")
+	if err := req.SetBody(streaming.NopCloser(bytes.NewReader(body.Bytes())), "multipart/mixed; boundary="+batchID); err != nil {
+		return nil, err
+	}
+	resp, err := c.batch.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("azstorage: table %s: batch: %w", b.Table, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		code, text := parseODataError(msg)
+		return nil, &TransactionError{Table: b.Table, Index: -1, Status: resp.StatusCode, Code: code, Msg: text}
+	}
+	return parseBatchResponse(b.Table, len(b.Ops), resp)
+}
+
+func writeBatchOp(w *bytes.Buffer, changeset, base, table string, i int, op TableOp) error {
+	pk, _ := op.Entity["PartitionKey"].(string)
+	rk, _ := op.Entity["RowKey"].(string)
+	keyURL := fmt.Sprintf("%s/%s(PartitionKey=%s,RowKey=%s)", base, table,
+		url.PathEscape(ODataQuote(pk)), url.PathEscape(ODataQuote(rk)))
+	method, target, ifMatch, withBody := "", keyURL, "", true
+	switch op.Kind {
+	case OpAdd:
+		method, target = http.MethodPost, base+"/"+table
+	case OpUpsertReplace:
+		method = http.MethodPut
+	case OpUpsertMerge:
+		method = "MERGE"
+	case OpUpdateReplace:
+		method, ifMatch = http.MethodPut, op.ETag
+	case OpUpdateMerge:
+		method, ifMatch = "MERGE", op.ETag
+	case OpDelete:
+		method, ifMatch, withBody = http.MethodDelete, op.ETag, false
+	default:
+		return fmt.Errorf("azstorage: table %s: operation %d has unknown kind %d", table, i, op.Kind)
+	}
+	if (op.Kind == OpUpdateReplace || op.Kind == OpUpdateMerge || op.Kind == OpDelete) && ifMatch == "" {
+		return fmt.Errorf("azstorage: table %s: operation %d needs an ETag (use \"*\" for any)", table, i)
+	}
+	fmt.Fprintf(w, "--%s\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n", changeset)
+	fmt.Fprintf(w, "%s %s HTTP/1.1\r\n", method, target)
+	fmt.Fprintf(w, "Accept: application/json;odata=minimalmetadata\r\nDataServiceVersion: 3.0\r\nContent-ID: %d\r\n", i+1)
+	if ifMatch != "" {
+		fmt.Fprintf(w, "If-Match: %s\r\n", ifMatch)
+	}
+	if !withBody {
+		w.WriteString("\r\n")
+		return nil
+	}
+	payload, err := json.Marshal(op.Entity)
+	if err != nil {
+		return fmt.Errorf("azstorage: table %s: operation %d: encode entity: %w", table, i, err)
+	}
+	if op.Kind == OpAdd {
+		w.WriteString("Prefer: return-no-content\r\n")
+	}
+	fmt.Fprintf(w, "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(payload))
+	w.Write(payload)
+	w.WriteString("\r\n")
+	return nil
+}
+
+var indexPrefix = regexp.MustCompile(`^(\d+):`)
+
+// parseBatchResponse reads the multipart answer: one HTTP response per
+// operation on success, or a single failed response on failure.
+func parseBatchResponse(table string, n int, resp *http.Response) ([]TableOpResult, error) {
+	parts, err := readHTTPParts(resp.Header.Get("Content-Type"), resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("azstorage: table %s: batch response: %w", table, err)
+	}
+	var results []TableOpResult
+	for _, p := range parts {
+		if p.resp.StatusCode >= 300 {
+			code, msg := parseODataError(p.body)
+			idx := -1
+			if m := indexPrefix.FindStringSubmatch(msg); m != nil {
+				idx, _ = strconv.Atoi(m[1])
+			} else if cid, err := strconv.Atoi(p.contentID); err == nil {
+				idx = cid - 1
+			}
+			return nil, &TransactionError{Table: table, Index: idx, Status: p.resp.StatusCode, Code: code, Msg: msg}
+		}
+		results = append(results, TableOpResult{Status: p.resp.StatusCode, ETag: p.resp.Header.Get("ETag")})
+	}
+	if len(results) != n {
+		return nil, fmt.Errorf("azstorage: table %s: batch response has %d results for %d operations", table, len(results), n)
+	}
+	return results, nil
+}
+
+type httpPart struct {
+	contentID string
+	resp      *http.Response
+	body      []byte
+}
+
+// readHTTPParts flattens a (possibly nested) multipart body of
+// application/http responses.
+func readHTTPParts(contentType string, r io.Reader) ([]httpPart, error) {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || !strings.HasPrefix(mt, "multipart/") {
+		return nil, fmt.Errorf("unexpected content type %q", contentType)
+	}
+	mr := multipart.NewReader(r, params["boundary"])
+	var out []httpPart
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if ct := p.Header.Get("Content-Type"); strings.HasPrefix(ct, "multipart/") {
+			inner, err := readHTTPParts(ct, p)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, inner...)
+			continue
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(p), nil)
+		if err != nil {
+			return nil, fmt.Errorf("operation response: %w", err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		out = append(out, httpPart{contentID: resp.Header.Get("Content-ID"), resp: resp, body: body})
+	}
+}
+
+// parseODataError reads {"odata.error":{"code":..,"message":{"value":..}}}.
+func parseODataError(body []byte) (code, msg string) {
+	var e struct {
+		Err struct {
+			Code    string `json:"code"`
+			Message struct {
+				Value string `json:"value"`
+			} `json:"message"`
+		} `json:"odata.error"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Err.Code != "" {
+		return e.Err.Code, e.Err.Message.Value
+	}
+	return "", strings.TrimSpace(string(body))
+}
+
+// tableSharedKeyPolicy signs table requests with the account key (the
+// Table service's SharedKey scheme).
+type tableSharedKeyPolicy struct{ account *Account }
+
+func (p *tableSharedKeyPolicy) Do(req *policy.Request) (*http.Response, error) {
+	r := req.Raw()
+	date := time.Now().UTC().Format(http.TimeFormat)
+	r.Header.Set("x-ms-date", date)
+	resource := "/" + p.account.Name + r.URL.EscapedPath()
+	if comp := r.URL.Query().Get("comp"); comp != "" {
+		resource += "?comp=" + comp
+	}
+	toSign := strings.Join([]string{r.Method, r.Header.Get("Content-MD5"), r.Header.Get("Content-Type"), date, resource}, "\n")
+	mac := hmac.New(sha256.New, p.account.Key)
+	mac.Write([]byte(toSign))
+	r.Header.Set("Authorization", "SharedKey "+p.account.Name+":"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	return req.Next()
+}
+
+func base64Std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

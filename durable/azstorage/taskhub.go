@@ -1,0 +1,58 @@
+package azstorage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue/queueerror"
+)
+
+// CreateTaskHub creates the hub's tables, queues and one Partitions row
+// per control queue, leaving existing ones as they are. The large-message
+// container is created on first use, and no app lease container is made.
+func (b *Backend) CreateTaskHub(ctx context.Context) error {
+	for _, t := range []string{b.names.HistoryTable(), b.names.InstancesTable(), b.names.PartitionsTable()} {
+		if _, err := b.c.Table.CreateTable(ctx, t, nil); err != nil && statusCode(err) != 409 {
+			return fmt.Errorf("azstorage: create table %s: %w", t, err)
+		}
+	}
+	queues := append([]string{b.names.WorkItemQueue()}, b.names.ControlQueues()...)
+	for _, q := range queues {
+		if _, err := b.c.Queue.CreateQueue(ctx, q, nil); err != nil && !queueerror.HasCode(err, queueerror.QueueAlreadyExists) {
+			return fmt.Errorf("azstorage: create queue %s: %w", q, err)
+		}
+	}
+	parts := b.c.Table.NewClient(b.names.PartitionsTable())
+	for _, q := range b.names.ControlQueues() {
+		body, _ := json.Marshal(map[string]any{"PartitionKey": "", "RowKey": q, "IsDraining": false})
+		if _, err := parts.AddEntity(ctx, body, nil); err != nil && statusCode(err) != 409 {
+			return fmt.Errorf("azstorage: create partition row %s: %w", q, err)
+		}
+	}
+	return nil
+}
+
+// DeleteTaskHub removes every table, queue and container of the hub.
+func (b *Backend) DeleteTaskHub(ctx context.Context) error {
+	var errs []error
+	for _, t := range []string{b.names.HistoryTable(), b.names.InstancesTable(), b.names.PartitionsTable()} {
+		if _, err := b.c.Table.DeleteTable(ctx, t, nil); err != nil && !isNotFound(err) {
+			errs = append(errs, fmt.Errorf("delete table %s: %w", t, err))
+		}
+	}
+	for _, q := range append([]string{b.names.WorkItemQueue()}, b.names.ControlQueues()...) {
+		if _, err := b.c.Queue.DeleteQueue(ctx, q, nil); err != nil && !isNotFound(err) {
+			errs = append(errs, fmt.Errorf("delete queue %s: %w", q, err))
+		}
+	}
+	if _, err := b.c.Blob.DeleteContainer(ctx, b.names.LargeMessagesContainer(), nil); err != nil && !bloberror.HasCode(err, bloberror.ContainerNotFound) {
+		errs = append(errs, fmt.Errorf("delete container %s: %w", b.names.LargeMessagesContainer(), err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("azstorage: delete task hub %s: %w", b.opts.TaskHub, err)
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+package azstorage
+
+import (
+	"context"
+	"strings"
+
+	"github.com/godurable/functions/durable/backend"
+	"github.com/godurable/functions/durable/history"
+)
+
+// buildWorkItem loads the instance's history and decides, message by
+// message, what the episode consumes (spec §7): stale or duplicate messages
+// are deleted, responses that arrived before their request's history are
+// put back for later, the rest become the episode's new events.
+func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMessage) (*backend.OrchestrationWorkItem, error) {
+	expected := ""
+	for _, m := range msgs {
+		if e := m.data.TaskMessage.Event; e.Type == history.ExecutionStarted {
+			expected = m.data.TaskMessage.OrchestrationInstance.ExecutionID
+		}
+	}
+	h, err := b.loadHistory(ctx, s.instanceID, expected)
+	if err != nil {
+		return nil, err
+	}
+	current := h.executionID
+	if expected != "" {
+		current = expected
+	}
+	hasStart := findEvent(h.events, history.ExecutionStarted) != nil
+	var keep, drop, later []*queueMessage
+	for _, m := range msgs {
+		e := m.data.TaskMessage.Event
+		target := m.data.TaskMessage.OrchestrationInstance
+		switch {
+		case e.Type == history.ExecutionStarted:
+			if hasStart {
+				drop = append(drop, m) // a duplicate start of a running execution
+				continue
+			}
+			verdict, err := b.dedupeStart(ctx, s.instanceID, m)
+			if err != nil {
+				return nil, err
+			}
+			switch verdict {
+			case startProcess:
+				keep = append(keep, m)
+				hasStart = true
+			case startDiscard:
+				drop = append(drop, m)
+			default:
+				later = append(later, m)
+			}
+		case target.ExecutionID != "" && current != "" && !strings.EqualFold(target.ExecutionID, current):
+			drop = append(drop, m) // addressed to another execution
+		case isResponse(e) && !hasRequest(h.events, keep, e):
+			if !hasStart && m.dequeueCount > 5 {
+				keep = append(keep, m) // nothing will ever answer; the episode drops it
+			} else {
+				later = append(later, m) // its request's checkpoint has not landed yet
+			}
+		default:
+			keep = append(keep, m)
+		}
+	}
+	for _, m := range drop {
+		b.log.Debug("discarding stale message", "instanceId", s.instanceID, "event", m.data.TaskMessage.Event.Type, "messageId", m.id)
+		if err := b.deleteMessage(ctx, m); err != nil {
+			b.log.Warn("deleting stale message failed", "error", err)
+		}
+	}
+	for _, m := range later {
+		if err := b.abandonMessage(ctx, m, abandonBackoff(m.dequeueCount)); err != nil {
+			b.log.Warn("deferring message failed", "error", err)
+		}
+	}
+	if len(keep) == 0 {
+		return nil, nil
+	}
+	wi := &backend.OrchestrationWorkItem{InstanceID: s.instanceID, History: h.events}
+	for _, m := range keep {
+		e := m.data.TaskMessage.Event
+		wi.NewEvents = append(wi.NewEvents, e)
+		sender := history.OrchestrationInstance{}
+		if m.data.Sender != nil {
+			sender = *m.data.Sender
+		}
+		wi.Messages = append(wi.Messages, &backend.Message{Event: e, Target: m.data.TaskMessage.OrchestrationInstance,
+			Sender: sender, DequeueCount: m.dequeueCount, InsertedAt: m.insertedAt})
+	}
+	wi.Provider = &workItemState{session: s, messages: keep, executionID: h.executionID, historyLen: len(h.events),
+		sentinelETag: h.sentinelETag, episode: countEvents(h.events, history.OrchestratorStarted), ctx: ctx}
+	return wi, nil
+}
+
+// isResponse reports the messages that answer something the instance
+// scheduled (spec §7.3).
+func isResponse(e *history.Event) bool {
+	switch e.Type {
+	case history.TaskCompleted, history.TaskFailed, history.SubOrchestrationInstanceCompleted,
+		history.SubOrchestrationInstanceFailed, history.TimerFired:
+		return true
+	}
+	return false
+}
+
+// hasRequest reports whether the event that a response answers is in the
+// history (or among the messages already taken, for sub-orchestration ids).
+func hasRequest(events []*history.Event, _ []*queueMessage, resp *history.Event) bool {
+	id := resp.TaskScheduledID
+	if resp.Type == history.TimerFired {
+		id = resp.TimerID
+	}
+	for _, e := range events {
+		if e.EventID == id && e.EventID >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func findEvent(events []*history.Event, t history.EventType) *history.Event {
+	for _, e := range events {
+		if e.Type == t {
+			return e
+		}
+	}
+	return nil
+}
+
+func countEvents(events []*history.Event, t history.EventType) int {
+	n := 0
+	for _, e := range events {
+		if e.Type == t {
+			n++
+		}
+	}
+	return n
+}

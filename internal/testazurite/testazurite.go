@@ -1,0 +1,222 @@
+// Package testazurite starts a real Azurite (the Azure Storage emulator,
+// installed from npm by `make test`) on free loopback ports for tests.
+//
+// Each test binary gets its own Azurite, so packages tested in parallel
+// never share storage. Set AZURITE_CONNECTION_STRING to use an Azurite
+// that is already running instead.
+package testazurite
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Options configure an Azurite server.
+type Options struct {
+	// DataDir keeps data on disk (so it survives Restart); empty means
+	// in memory.
+	DataDir string
+}
+
+// Server is a running Azurite.
+type Server struct {
+	opts               Options
+	blob, queue, table int
+	cmd                *exec.Cmd
+	stderr             *bytes.Buffer
+	external           string
+	mu                 sync.Mutex
+}
+
+const wellKnownKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+// RepoRoot is the folder holding go.mod, found from the working directory.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Binary is the path of the project's Azurite.
+func Binary() (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(root, "node_modules", ".bin", "azurite")
+	if _, err := os.Stat(bin); err != nil {
+		return "", fmt.Errorf("Azurite is not installed (%s missing): run `make test`, which runs npm ci", bin)
+	}
+	return bin, nil
+}
+
+// FreePort returns a TCP port that is free on 127.0.0.1 right now.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Start launches Azurite and waits until it accepts connections.
+func Start(opts Options) (*Server, error) {
+	if cs := os.Getenv("AZURITE_CONNECTION_STRING"); cs != "" {
+		return &Server{external: cs}, nil
+	}
+	s := &Server{opts: opts}
+	for _, p := range []*int{&s.blob, &s.queue, &s.table} {
+		port, err := FreePort()
+		if err != nil {
+			return nil, fmt.Errorf("testazurite: free port: %w", err)
+		}
+		*p = port
+	}
+	if err := s.start(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) start() error {
+	bin, err := Binary()
+	if err != nil {
+		return err
+	}
+	args := []string{"--silent", "--disableTelemetry", "--skipApiVersionCheck",
+		"--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(s.blob),
+		"--queueHost", "127.0.0.1", "--queuePort", strconv.Itoa(s.queue),
+		"--tableHost", "127.0.0.1", "--tablePort", strconv.Itoa(s.table)}
+	if s.opts.DataDir != "" {
+		args = append(args, "--location", s.opts.DataDir)
+	} else {
+		args = append(args, "--inMemoryPersistence")
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	s.stderr = &bytes.Buffer{}
+	cmd.Stderr = s.stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("testazurite: start %s: %w", bin, err)
+	}
+	s.cmd = cmd
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, port := range []int{s.blob, s.queue, s.table} {
+		for {
+			c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 200*time.Millisecond)
+			if err == nil {
+				c.Close()
+				break
+			}
+			select {
+			case werr := <-exited:
+				return fmt.Errorf("testazurite: Azurite exited (%v): %s", werr, s.stderr.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				_ = s.kill()
+				return fmt.Errorf("testazurite: Azurite not ready on port %d after 30s: %s", port, s.stderr.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	go func() { <-exited }()
+	return nil
+}
+
+func (s *Server) kill() error {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return nil
+	}
+	err := syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	// Wait for the port to be released so Restart can reuse it.
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		c, derr := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(s.queue), 100*time.Millisecond)
+		if derr != nil {
+			break
+		}
+		c.Close()
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.cmd = nil
+	return err
+}
+
+// ConnectionString is an account-key connection string for this Azurite.
+func (s *Server) ConnectionString() string {
+	if s.external != "" {
+		return s.external
+	}
+	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=%s;"+
+		"BlobEndpoint=http://127.0.0.1:%d/devstoreaccount1;QueueEndpoint=http://127.0.0.1:%d/devstoreaccount1;"+
+		"TableEndpoint=http://127.0.0.1:%d/devstoreaccount1;", wellKnownKey, s.blob, s.queue, s.table)
+}
+
+// Stop ends Azurite and waits for its ports to close.
+func (s *Server) Stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.kill()
+}
+
+// Restart stops Azurite and starts it again on the same ports (data
+// survives only with DataDir).
+func (s *Server) Restart() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.external != "" {
+		return errors.New("testazurite: cannot restart an external Azurite")
+	}
+	_ = s.kill()
+	return s.start()
+}
+
+var shared *Server
+
+// Main starts one Azurite for a test binary, runs the tests and stops it.
+// Use it from TestMain: os.Exit(testazurite.Main(m)).
+func Main(m *testing.M) int {
+	s, err := Start(Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	shared = s
+	code := m.Run()
+	_ = s.Stop()
+	return code
+}
+
+// Shared is the Azurite started by Main.
+func Shared(t testing.TB) *Server {
+	t.Helper()
+	if shared == nil {
+		t.Fatal("testazurite: no shared Azurite: call testazurite.Main from TestMain")
+	}
+	return shared
+}
