@@ -96,11 +96,11 @@ func (c *Client) StartNew(ctx context.Context, orchestrator string, input any, o
 		o.instanceID = NewInstanceID()
 	}
 	if err := ValidateInstanceID(o.instanceID); err != nil {
-		return "", fmt.Errorf("durable: start %q: %w", orchestrator, err)
+		return "", fmt.Errorf("durable: start %q: %w: %w", orchestrator, ErrInvalidInput, err)
 	}
 	in, err := marshalPayload(input)
 	if err != nil {
-		return "", fmt.Errorf("durable: start %q: input: %w", orchestrator, err)
+		return "", fmt.Errorf("durable: start %q: %w: input: %w", orchestrator, ErrInvalidInput, err)
 	}
 	gen := 0
 	e := &history.Event{

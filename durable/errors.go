@@ -68,3 +68,7 @@ func (e *OrchestrationFailedError) Error() string {
 func (e *TaskFailedError) FailureDetails() *FailureDetails {
 	return &FailureDetails{ErrorType: "TaskFailedError", ErrorMessage: e.Error(), InnerFailure: e.Details}
 }
+
+// ErrInvalidInput: a caller-supplied value (instance id, input) is not
+// acceptable; the error text says which and why.
+var ErrInvalidInput = errors.New("invalid input")

@@ -2,6 +2,7 @@ package azstorage
 
 import (
 	"encoding/json"
+	"github.com/godurable/functions/durable/history"
 	"strconv"
 	"strings"
 	"time"
@@ -89,33 +90,8 @@ func (w *jsonWriter) TimePtr(k string, t *time.Time) {
 // Raw writes a value already encoded as JSON.
 func (w *jsonWriter) Raw(k string, v []byte) { w.key(k); w.b.Write(v) }
 
-// FormatDotNetTime formats a UTC DateTime the way Newtonsoft.Json writes
-// one: yyyy-MM-ddTHH:mm:ss, a fraction of at most 7 digits without
-// trailing zeros, and Z. The zero time is DateTime.MinValue, written
-// without a zone.
-func FormatDotNetTime(t time.Time) string {
-	if t.IsZero() {
-		return "0001-01-01T00:00:00"
-	}
-	t = t.UTC()
-	s := t.Format("2006-01-02T15:04:05")
-	if frac := t.Nanosecond() / 100; frac != 0 {
-		f := strings.TrimRight(strconv.Itoa(frac + 10_000_000)[1:], "0")
-		s += "." + f
-	}
-	return s + "Z"
-}
+// FormatDotNetTime formats a time as .NET writes a DateTime.
+func FormatDotNetTime(t time.Time) string { return history.FormatTime(t) }
 
-// ParseDotNetTime parses the times .NET writers produce: ISO 8601 with up
-// to 7 (or Go's 9) fractional digits, with Z, an offset, or no zone (read
-// as UTC).
-func ParseDotNetTime(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
-	}
-	t, err := time.Parse("2006-01-02T15:04:05.999999999", s)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return t.UTC(), nil
-}
+// ParseDotNetTime parses a .NET DateTime.
+func ParseDotNetTime(s string) (time.Time, error) { return history.ParseTime(s) }

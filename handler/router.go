@@ -1,0 +1,98 @@
+package handler
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/godurable/functions/bindings"
+	"github.com/godurable/functions/durable"
+)
+
+// Durable is what the HTTP surface needs from the engine; *durable.Client
+// provides it.
+type Durable interface {
+	TaskHubName() string
+	// StartNew fails with durable.ErrUnknownFunction or
+	// durable.ErrInstanceExists (wrapped), or a validation error.
+	StartNew(ctx context.Context, orchestrator string, input any, opts ...durable.StartOption) (string, error)
+	// GetStatus fails with durable.ErrInstanceNotFound (wrapped).
+	GetStatus(ctx context.Context, instanceID string, opts ...durable.StatusOption) (*durable.InstanceStatus, error)
+}
+
+var _ Durable = (*durable.Client)(nil)
+
+// InvocationFunc runs a non-HTTP function invoked by the host.
+type InvocationFunc func(ctx context.Context, req *bindings.InvokeRequest) (*bindings.InvokeResponse, error)
+
+// Config configures the router.
+type Config struct {
+	Durable Durable
+	Logger  *slog.Logger
+	// PublicBaseURL, when set (e.g. https://myapp.azurewebsites.net),
+	// replaces the scheme and host of every URL the API generates.
+	PublicBaseURL string
+	// RoutePrefix is the host's HTTP route prefix (host.json
+	// extensions.http.routePrefix), default "api".
+	RoutePrefix string
+	// ConnectionName is reported in generated URLs (default "Storage").
+	ConnectionName string
+	// MaxBodyBytes caps request bodies (default 8 MiB).
+	MaxBodyBytes int64
+	// Invocations are the non-HTTP functions, by function name.
+	Invocations map[string]InvocationFunc
+}
+
+// Base paths of the management API.
+const (
+	webhookBase = "/runtime/webhooks/durabletask"
+)
+
+type server struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New returns the handler's router.
+func New(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.RoutePrefix == "" {
+		cfg.RoutePrefix = "api"
+	}
+	cfg.RoutePrefix = strings.Trim(cfg.RoutePrefix, "/")
+	if cfg.ConnectionName == "" {
+		cfg.ConnectionName = "Storage"
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 8 << 20
+	}
+	s := &server{cfg: cfg, log: cfg.Logger}
+	r := chi.NewRouter()
+	r.Use(recoverer(s.log), requestLogger(s.log), bodyLimit(cfg.MaxBodyBytes))
+	r.Get("/", health)
+	prefix := ""
+	if cfg.RoutePrefix != "" {
+		prefix = "/" + cfg.RoutePrefix
+	}
+	// HttpStart, forwarded by the host.
+	r.Post(prefix+"/orchestrators/{functionName}", s.start)
+	r.Post(prefix+"/orchestrators/{functionName}/{instanceId}", s.start)
+	// The management API under both bases.
+	r.Handle(webhookBase, s.management(webhookBase))
+	r.Handle(webhookBase+"/*", s.management(webhookBase))
+	r.Handle(prefix+"/durabletask", s.management(prefix+"/durabletask"))
+	r.Handle(prefix+"/durabletask/*", s.management(prefix+"/durabletask"))
+	// Non-HTTP functions.
+	r.Post("/{function}", s.invoke)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "No route matches "+r.Method+" "+r.URL.Path, "")
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusMethodNotAllowed, "Method "+r.Method+" is not allowed on "+r.URL.Path, "")
+	})
+	return r
+}
