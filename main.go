@@ -84,6 +84,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return fmt.Errorf("listen on port %d (FUNCTIONS_CUSTOMHANDLER_PORT): %w", cfg.Port, err)
 	}
 	client := durable.NewClient(be, registry, cfg.TaskHub)
+	ready := make(chan struct{})
 	srv := &http.Server{
 		Handler: handler.New(handler.Config{
 			Durable:       client,
@@ -91,6 +92,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 			PublicBaseURL: cfg.PublicBaseURL,
 			RoutePrefix:   cfg.RoutePrefix,
 			Invocations:   functions.Invocations(client),
+			Ready:         ready,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
@@ -102,6 +104,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 		_ = srv.Close()
 		return err
 	}
+	close(ready)
 	worker := durable.NewWorker(be, registry, durable.WorkerOptions{
 		Logger:                      log,
 		MaxConcurrentActivities:     cfg.MaxConcurrentActivities,

@@ -43,6 +43,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// Invocations are the non-HTTP functions, by function name.
 	Invocations map[string]InvocationFunc
+	// Ready, when set, is closed once storage is ready (the task hub
+	// exists). Until then durable routes wait for it; GET / does not.
+	Ready <-chan struct{}
 }
 
 // Base paths of the management API.
@@ -78,16 +81,19 @@ func New(cfg Config) http.Handler {
 	if cfg.RoutePrefix != "" {
 		prefix = "/" + cfg.RoutePrefix
 	}
-	// HttpStart, forwarded by the host.
-	r.Post(prefix+"/orchestrators/{functionName}", s.start)
-	r.Post(prefix+"/orchestrators/{functionName}/{instanceId}", s.start)
-	// The management API under both bases.
-	r.Handle(webhookBase, s.management(webhookBase))
-	r.Handle(webhookBase+"/*", s.management(webhookBase))
-	r.Handle(prefix+"/durabletask", s.management(prefix+"/durabletask"))
-	r.Handle(prefix+"/durabletask/*", s.management(prefix+"/durabletask"))
-	// Non-HTTP functions.
-	r.Post("/{function}", s.invoke)
+	r.Group(func(r chi.Router) {
+		r.Use(waitReady(cfg.Ready))
+		// HttpStart, forwarded by the host.
+		r.Post(prefix+"/orchestrators/{functionName}", s.start)
+		r.Post(prefix+"/orchestrators/{functionName}/{instanceId}", s.start)
+		// The management API under both bases.
+		r.Handle(webhookBase, s.management(webhookBase))
+		r.Handle(webhookBase+"/*", s.management(webhookBase))
+		r.Handle(prefix+"/durabletask", s.management(prefix+"/durabletask"))
+		r.Handle(prefix+"/durabletask/*", s.management(prefix+"/durabletask"))
+		// Non-HTTP functions.
+		r.Post("/{function}", s.invoke)
+	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "No route matches "+r.Method+" "+r.URL.Path, "")
 	})
