@@ -19,6 +19,9 @@ func (b *Backend) instances() *aztables.Client { return b.c.Table.NewClient(b.na
 // (spec §5.2, checkpoint writer).
 func (b *Backend) updateInstanceRow(ctx context.Context, instanceID, executionID string, cp *backend.Checkpoint) error {
 	row := CheckpointInstanceRow(b.opts.TaskHub, instanceID, executionID, cp.NewEvents, cp.State)
+	if err := b.offloadInstanceColumns(ctx, row); err != nil {
+		return err
+	}
 	body, err := json.Marshal(row)
 	if err != nil {
 		return fmt.Errorf("azstorage: encode instance row of %q: %w", instanceID, err)
@@ -76,10 +79,16 @@ func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedu
 		delay = time.Until(*start.ScheduledStartTime)
 	}
 	msg := b.newMessage(start, *start.Instance, history.OrchestrationInstance{}, nil)
-	if err := b.send(ctx, queue, msg, delay); err != nil {
+	blob, err := b.sendReportingBlob(ctx, queue, msg, delay)
+	if err != nil {
 		return err
 	}
 	newRow := PendingInstanceRow(b.opts.TaskHub, start)
+	if blob != "" {
+		newRow["Input"] = b.blobURL(blob) // the whole start message is in that blob
+	} else if err := b.offloadInstanceColumns(ctx, newRow); err != nil {
+		return err
+	}
 	body, err := json.Marshal(newRow)
 	if err != nil {
 		return fmt.Errorf("azstorage: encode instance row of %q: %w", id, err)

@@ -64,3 +64,51 @@ func (b *Backend) restoreLargeProperties(ctx context.Context, row map[string]any
 	}
 	return nil
 }
+
+// offloadInstanceColumns stores Input and Output values too large for a
+// column in blobs and puts the blob's URL in the column (spec §5.1), the
+// form every reader dereferences.
+func (b *Backend) offloadInstanceColumns(ctx context.Context, row map[string]any) error {
+	for _, p := range []string{"Input", "Output"} {
+		v, ok := row[p].(string)
+		if !ok || utf16Len(v) <= maxTablePropertyChars {
+			continue
+		}
+		pk, _ := row["PartitionKey"].(string)
+		name := fmt.Sprintf("%s/history--%s-%08X-%s.json.gz", pk, p, rand.Uint32(), p)
+		if err := b.uploadCompressed(ctx, name, []byte(v)); err != nil {
+			return err
+		}
+		row[p] = b.blobURL(name)
+	}
+	return nil
+}
+
+// blobURL is a large-message blob's URL as DurableTask writes it: the
+// container URL and each path segment escaped like .NET's
+// Uri.EscapeDataString, slashes kept.
+func (b *Backend) blobURL(name string) string {
+	segs := strings.Split(name, "/")
+	for i, s := range segs {
+		segs[i] = escapeDataString(s)
+	}
+	return b.c.Account.BlobEndpoint + "/" + b.names.LargeMessagesContainer() + "/" + strings.Join(segs, "/")
+}
+
+// escapeDataString percent-encodes everything but RFC 3986 unreserved
+// characters.
+func escapeDataString(s string) string {
+	const hex = "0123456789ABCDEF"
+	var out strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~' {
+			out.WriteByte(c)
+			continue
+		}
+		out.WriteByte('%')
+		out.WriteByte(hex[c>>4])
+		out.WriteByte(hex[c&15])
+	}
+	return out.String()
+}

@@ -40,13 +40,20 @@ func (b *Backend) newMessage(e *history.Event, target, sender history.Orchestrat
 // send enqueues a message, offloading it to a blob when it is too large,
 // and wakes this process's poller of that queue.
 func (b *Backend) send(ctx context.Context, queue string, m *MessageData, delay time.Duration) error {
-	body, err := b.encodeQueueMessage(ctx, m)
+	_, err := b.sendReportingBlob(ctx, queue, m, delay)
+	return err
+}
+
+// sendReportingBlob is send that also returns the name of the blob the
+// message was offloaded to ("" if it went inline).
+func (b *Backend) sendReportingBlob(ctx context.Context, queue string, m *MessageData, delay time.Duration) (string, error) {
+	body, blob, err := b.encodeQueueMessage(ctx, m)
 	if err != nil {
-		return err
+		return "", err
 	}
 	opts := enqueueOptions(delay)
 	if _, err := b.queue(queue).EnqueueMessage(ctx, body, opts); err != nil {
-		return fmt.Errorf("azstorage: enqueue %s for %q to %s: %w", m.TaskMessage.Event.Type, m.TaskMessage.OrchestrationInstance.InstanceID, queue, err)
+		return "", fmt.Errorf("azstorage: enqueue %s for %q to %s: %w", m.TaskMessage.Event.Type, m.TaskMessage.OrchestrationInstance.InstanceID, queue, err)
 	}
 	if delay <= 0 {
 		if strings.HasSuffix(queue, "-workitems") {
@@ -55,30 +62,30 @@ func (b *Backend) send(ctx context.Context, queue string, m *MessageData, delay 
 			b.wakePartition(i)
 		}
 	}
-	return nil
+	return blob, nil
 }
 
 // encodeQueueMessage serializes m for a queue, as raw JSON or base64, and
 // offloads it to the large-message container when it is over 45 KiB.
-func (b *Backend) encodeQueueMessage(ctx context.Context, m *MessageData) (string, error) {
+func (b *Backend) encodeQueueMessage(ctx context.Context, m *MessageData) (body, blob string, err error) {
 	raw, err := EncodeMessage(m)
 	if err != nil {
-		return "", fmt.Errorf("azstorage: encode message: %w", err)
+		return "", "", fmt.Errorf("azstorage: encode message: %w", err)
 	}
 	if len(raw) > maxQueuePayload {
-		name := LargeMessageBlobName(m.TaskMessage.OrchestrationInstance.InstanceID, m.ActivityID, m.TaskMessage.Event.Type)
-		if err := b.uploadCompressed(ctx, name, raw); err != nil {
-			return "", err
+		blob = LargeMessageBlobName(m.TaskMessage.OrchestrationInstance.InstanceID, m.ActivityID, m.TaskMessage.Event.Type)
+		if err := b.uploadCompressed(ctx, blob, raw); err != nil {
+			return "", "", err
 		}
-		wrapper := &MessageData{ActivityID: "00000000-0000-0000-0000-000000000000", CompressedBlobName: &name}
+		wrapper := &MessageData{ActivityID: "00000000-0000-0000-0000-000000000000", CompressedBlobName: &blob}
 		if raw, err = EncodeMessage(wrapper); err != nil {
-			return "", fmt.Errorf("azstorage: encode large-message wrapper: %w", err)
+			return "", "", fmt.Errorf("azstorage: encode large-message wrapper: %w", err)
 		}
 	}
 	if b.opts.Base64Messages {
-		return EncodeBase64(raw), nil
+		return EncodeBase64(raw), blob, nil
 	}
-	return string(raw), nil
+	return string(raw), blob, nil
 }
 
 // decodeQueueMessage reads a body written by any Durable Task writer: raw
