@@ -109,6 +109,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 		Logger:                      log,
 		MaxConcurrentActivities:     cfg.MaxConcurrentActivities,
 		MaxConcurrentOrchestrations: cfg.MaxConcurrentOrchestrations,
+		ActivityRenewInterval:       min(30*time.Second, cfg.WorkItemQueueVisibility/2),
 	})
 	workerErr := make(chan error, 1)
 	go func() { workerErr <- worker.Run(ctx) }()

@@ -72,3 +72,7 @@ func (e *TaskFailedError) FailureDetails() *FailureDetails {
 // ErrInvalidInput: a caller-supplied value (instance id, input) is not
 // acceptable; the error text says which and why.
 var ErrInvalidInput = errors.New("invalid input")
+
+// ErrInstanceFinished: the instance already completed, failed, was
+// terminated or canceled, so it takes no more events or commands.
+var ErrInstanceFinished = errors.New("orchestration instance has finished")

@@ -22,6 +22,10 @@ type WorkerOptions struct {
 	// MaxConcurrentActivities bounds activities run at once
 	// (maxConcurrentActivityFunctions; default 10 × CPUs).
 	MaxConcurrentActivities int
+	// ActivityRenewInterval is how often a running activity's work item
+	// is kept invisible (default 30 s, as DurableTask.Core); keep it well
+	// under the work-item visibility timeout.
+	ActivityRenewInterval time.Duration
 }
 
 // Worker runs the app's orchestrators and activities against a backend:
@@ -46,6 +50,9 @@ func NewWorker(be backend.Backend, reg *Registry, opts WorkerOptions) *Worker {
 	}
 	if opts.MaxConcurrentActivities <= 0 {
 		opts.MaxConcurrentActivities = 10 * runtime.NumCPU()
+	}
+	if opts.ActivityRenewInterval <= 0 {
+		opts.ActivityRenewInterval = 30 * time.Second
 	}
 	return &Worker{be: be, reg: reg, log: opts.Logger, opts: opts, newID: NewInstanceID,
 		clock: func() time.Time { return time.Now().UTC() }}

@@ -10,10 +10,6 @@ import (
 	"github.com/godurable/functions/durable/history"
 )
 
-// activityRenewInterval is how often a running activity's work item lock
-// is renewed.
-var activityRenewInterval = 30 * time.Second
-
 func (w *Worker) processActivity(ctx context.Context, wi *backend.ActivityWorkItem) {
 	renewCtx, stopRenew := context.WithCancel(ctx)
 	go w.renewActivity(renewCtx, wi)
@@ -29,7 +25,7 @@ func (w *Worker) processActivity(ctx context.Context, wi *backend.ActivityWorkIt
 }
 
 func (w *Worker) renewActivity(ctx context.Context, wi *backend.ActivityWorkItem) {
-	t := time.NewTicker(activityRenewInterval)
+	t := time.NewTicker(w.opts.ActivityRenewInterval)
 	defer t.Stop()
 	for {
 		select {

@@ -12,7 +12,7 @@ import (
 
 // maxContinueAsNewPerWorkItem bounds how many executions one work item may
 // run when an orchestrator continues as new without ever waiting.
-const maxContinueAsNewPerWorkItem = 100
+const maxContinueAsNewPerWorkItem = 1000
 
 func (w *Worker) processOrchestration(ctx context.Context, wi *backend.OrchestrationWorkItem) {
 	cp := w.runEpisode(wi)

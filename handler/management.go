@@ -34,6 +34,10 @@ func (s *server) management(base string) http.Handler {
 			switch {
 			case len(segs) == 2 && r.Method == http.MethodGet:
 				s.getStatus(w, r, segs[1])
+			case len(segs) == 4 && r.Method == http.MethodPost && strings.EqualFold(segs[2], "raiseEvent"):
+				s.raiseEvent(w, r, segs[1], segs[3])
+			case len(segs) == 3 && r.Method == http.MethodPost:
+				s.instanceCommand(w, r, segs[1], strings.ToLower(segs[2]))
 			default:
 				notFound(w)
 			}

@@ -20,6 +20,12 @@ type Durable interface {
 	StartNew(ctx context.Context, orchestrator string, input any, opts ...durable.StartOption) (string, error)
 	// GetStatus fails with durable.ErrInstanceNotFound (wrapped).
 	GetStatus(ctx context.Context, instanceID string, opts ...durable.StatusOption) (*durable.InstanceStatus, error)
+	// The commands fail with durable.ErrInstanceNotFound or
+	// durable.ErrInstanceFinished (wrapped).
+	RaiseEvent(ctx context.Context, instanceID, eventName string, data any) error
+	Terminate(ctx context.Context, instanceID, reason string) error
+	Suspend(ctx context.Context, instanceID, reason string) error
+	Resume(ctx context.Context, instanceID, reason string) error
 }
 
 var _ Durable = (*durable.Client)(nil)
