@@ -237,3 +237,19 @@ func TestKillAndRestartMidRun(t *testing.T) {
 		}
 	}
 }
+
+// CrossAppCaller in one app starts HelloCities in another app (a second
+// handler process with its own task hub) over HTTP and polls it to the end.
+func TestCrossAppCaller(t *testing.T) {
+	remote := startApp(t, uniqueHub("Remote"))
+	caller := startApp(t, uniqueHub("Caller"))
+	in := `{"startUrl":"` + remote.base + `/api/orchestrators/HelloCities","pollSeconds":1}`
+	id := caller.startOrchestration("CrossAppCaller", "", in)
+	st := caller.waitDone(id, 30*time.Second)
+	if st.RuntimeStatus != "Completed" || string(st.Output) != `["Hello Tokyo!","Hello Seattle!","Hello London!"]` {
+		t.Fatalf("CrossAppCaller: %s %s", st.RuntimeStatus, st.Output)
+	}
+	if remote.hub == caller.hub {
+		t.Fatal("the two apps must use different task hubs")
+	}
+}

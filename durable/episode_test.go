@@ -348,3 +348,83 @@ func TestSubOrchestrationMessages(t *testing.T) {
 		t.Fatalf("output = %s", d.output())
 	}
 }
+
+func TestRetryHandlePredicateStopsRetries(t *testing.T) {
+	r := testRegistry(t)
+	calls := 0
+	_ = r.AddOrchestrator("NoRetry", Orchestrator(func(ctx *OrchestrationContext, _ any) (string, error) {
+		_, err := CallActivity[any](ctx, "Fail", nil, WithRetry(RetryPolicy{MaxAttempts: 5, FirstRetryInterval: time.Second,
+			Handle: func(err error) bool { calls++; return !strings.Contains(err.Error(), "always fails") }})).Await()
+		if err == nil {
+			return "", errors.New("want an error")
+		}
+		return "gave up", nil
+	}))
+	d := newDriver(t, r)
+	d.start("NoRetry", nil)
+	d.run()
+	if d.output() != `"gave up"` || len(d.timers) != 0 || strings.Count(d.eventTypes(), "TaskScheduled") != 1 {
+		t.Fatalf("output %s, timers %d, history %s", d.output(), len(d.timers), d.eventTypes())
+	}
+}
+
+func TestRetryTimeoutStopsRetries(t *testing.T) {
+	r := testRegistry(t)
+	_ = r.AddOrchestrator("Timeout", Orchestrator(func(ctx *OrchestrationContext, _ any) (string, error) {
+		_, err := CallActivity[any](ctx, "Fail", nil, WithRetry(RetryPolicy{MaxAttempts: 100, FirstRetryInterval: 10 * time.Second, RetryTimeout: 25 * time.Second})).Await()
+		return fmt.Sprint(err != nil), nil
+	}))
+	d := newDriver(t, r)
+	d.start("Timeout", nil)
+	d.run()
+	for i := 0; i < 10 && d.output() == ""; i++ {
+		d.advance(10 * time.Second)
+	}
+	if d.output() != `"true"` || strings.Count(d.eventTypes(), "TaskScheduled") != 3 {
+		t.Fatalf("output %s, history %s (attempts at 0s, 10s, 20s; the next would pass 25s)", d.output(), d.eventTypes())
+	}
+}
+
+func TestSendEventIsRecordedAndSent(t *testing.T) {
+	r := NewRegistry()
+	_ = r.AddOrchestrator("Sender", Orchestrator(func(ctx *OrchestrationContext, _ any) (string, error) {
+		if err := ctx.SendEvent("target-1", "Ping", map[string]int{"n": 1}); err != nil {
+			return "", err
+		}
+		return ctx.NewGUID(), nil
+	}))
+	d := newDriver(t, r)
+	d.start("Sender", nil)
+	d.run()
+	if len(d.sent) != 1 || d.sent[0].Event.Type != history.EventRaised || d.sent[0].Target.InstanceID != "target-1" ||
+		d.sent[0].Target.ExecutionID != "" || *d.sent[0].Event.Input != `{"n":1}` || d.sent[0].Event.Name != "Ping" {
+		t.Fatalf("sent = %+v", d.sent)
+	}
+	if !strings.Contains(d.eventTypes(), "EventSent,ExecutionCompleted") {
+		t.Fatalf("history = %s", d.eventTypes())
+	}
+	want := uuidV5(guidNamespace, "inst_2024-05-01T12:00:00.0000000Z_0")
+	if d.output() != `"`+want+`"` {
+		t.Fatalf("NewGUID = %s, want %s", d.output(), want)
+	}
+}
+
+func TestReplaySafeLoggerLogsOnce(t *testing.T) {
+	var buf strings.Builder
+	r := testRegistry(t)
+	_ = r.AddOrchestrator("Logs", Orchestrator(func(ctx *OrchestrationContext, _ any) (string, error) {
+		ctx.Logger().Info("before")
+		if _, err := CallActivity[string](ctx, "SayHello", "x").Await(); err != nil {
+			return "", err
+		}
+		ctx.Logger().Info("after")
+		return "ok", nil
+	}))
+	d := newDriver(t, r)
+	d.w.log = slog.New(slog.NewTextHandler(&buf, nil))
+	d.start("Logs", nil)
+	d.run()
+	if strings.Count(buf.String(), "msg=before") != 1 || strings.Count(buf.String(), "msg=after") != 1 {
+		t.Fatalf("log:\n%s", buf.String())
+	}
+}
