@@ -216,3 +216,12 @@ func (c *Client) WaitForCompletion(ctx context.Context, instanceID string, opts 
 		}
 	}
 }
+
+// rawJSON passes stored JSON text through StartNew unchanged; text that is
+// not JSON is sent as a JSON string.
+func rawJSON(s string) any {
+	if json.Valid([]byte(s)) {
+		return json.RawMessage(s)
+	}
+	return s
+}

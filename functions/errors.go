@@ -63,3 +63,9 @@ func Crash(ctx *durable.OrchestrationContext, _ any) (any, error) {
 func AlwaysFails(ctx context.Context, _ any) (any, error) {
 	return nil, errors.New("this activity always fails")
 }
+
+// CallFlaky calls Flaky once, without retries: with failTimes 1 it fails,
+// and a rewind makes it run (and succeed) again.
+func CallFlaky(ctx *durable.OrchestrationContext, in FlakyInput) (int, error) {
+	return durable.CallActivity[int](ctx, "Flaky", in).Await()
+}

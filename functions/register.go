@@ -18,6 +18,7 @@ func Register(r *durable.Registry) error {
 		r.AddOrchestrator("Countdown", durable.Orchestrator(Countdown)),
 		r.AddOrchestrator("RetryFlaky", durable.Orchestrator(RetryFlaky)),
 		r.AddActivity("Flaky", durable.Activity(Flaky)),
+		r.AddOrchestrator("CallFlaky", durable.Orchestrator(CallFlaky)),
 		r.AddOrchestrator("CatchFailure", durable.Orchestrator(CatchFailure)),
 		r.AddOrchestrator("Crash", durable.Orchestrator(Crash)),
 		r.AddActivity("AlwaysFails", durable.Activity(AlwaysFails)),
@@ -26,5 +27,7 @@ func Register(r *durable.Registry) error {
 		r.AddOrchestrator("CrossAppCaller", durable.Orchestrator(CrossAppCaller)),
 		r.AddActivity("StartRemoteOrchestration", durable.Activity(StartRemoteOrchestration)),
 		r.AddActivity("CheckIsComplete", durable.Activity(CheckIsComplete)),
+		r.AddOrchestrator("ProcessOrder", durable.Orchestrator(ProcessOrder)),
+		r.AddActivity("ReserveItem", durable.Activity(ReserveItem)),
 	)
 }

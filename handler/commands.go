@@ -44,6 +44,12 @@ func (s *server) instanceCommand(w http.ResponseWriter, r *http.Request, id, op 
 		err = s.cfg.Durable.Suspend(r.Context(), id, reason)
 	case "resume":
 		err = s.cfg.Durable.Resume(r.Context(), id, reason)
+	case "rewind":
+		s.rewind(w, r, id, reason)
+		return
+	case "restart":
+		s.restart(w, r, id)
+		return
 	default:
 		notFound(w)
 		return

@@ -32,8 +32,14 @@ func (s *server) management(base string) http.Handler {
 			s.startOrchestration(w, r, segs[1], id)
 		case "instances":
 			switch {
+			case len(segs) == 1 && r.Method == http.MethodGet:
+				s.listInstances(w, r)
+			case len(segs) == 1 && r.Method == http.MethodDelete:
+				s.purgeInstances(w, r)
 			case len(segs) == 2 && r.Method == http.MethodGet:
 				s.getStatus(w, r, segs[1])
+			case len(segs) == 2 && r.Method == http.MethodDelete:
+				s.purgeInstance(w, r, segs[1])
 			case len(segs) == 4 && r.Method == http.MethodPost && strings.EqualFold(segs[2], "raiseEvent"):
 				s.raiseEvent(w, r, segs[1], segs[3])
 			case len(segs) == 3 && r.Method == http.MethodPost:

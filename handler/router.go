@@ -26,6 +26,12 @@ type Durable interface {
 	Terminate(ctx context.Context, instanceID, reason string) error
 	Suspend(ctx context.Context, instanceID, reason string) error
 	Resume(ctx context.Context, instanceID, reason string) error
+	ListInstances(ctx context.Context, q durable.Query) (*durable.Page, error)
+	Purge(ctx context.Context, instanceID string) error
+	PurgeInstances(ctx context.Context, q durable.Query) (int, error)
+	// Rewind fails with durable.ErrNotFailed for an instance that is not Failed.
+	Rewind(ctx context.Context, instanceID, reason string) error
+	Restart(ctx context.Context, instanceID string, sameID bool) (string, error)
 }
 
 var _ Durable = (*durable.Client)(nil)
@@ -49,6 +55,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// Invocations are the non-HTTP functions, by function name.
 	Invocations map[string]InvocationFunc
+	// APIKey, when set, is required (x-functions-key or ?code=) on the
+	// start routes and the management API, and generated URLs carry it.
+	APIKey string
 	// Ready, when set, is closed once storage is ready (the task hub
 	// exists). Until then durable routes wait for it; GET / does not.
 	Ready <-chan struct{}
@@ -89,6 +98,11 @@ func New(cfg Config) http.Handler {
 	}
 	r.Group(func(r chi.Router) {
 		r.Use(waitReady(cfg.Ready))
+		// Non-HTTP functions, invoked by the host itself.
+		r.Post("/{function}", s.invoke)
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(requireKey(cfg.APIKey), waitReady(cfg.Ready))
 		// HttpStart, forwarded by the host.
 		r.Post(prefix+"/orchestrators/{functionName}", s.start)
 		r.Post(prefix+"/orchestrators/{functionName}/{instanceId}", s.start)
@@ -97,8 +111,6 @@ func New(cfg Config) http.Handler {
 		r.Handle(webhookBase+"/*", s.management(webhookBase))
 		r.Handle(prefix+"/durabletask", s.management(prefix+"/durabletask"))
 		r.Handle(prefix+"/durabletask/*", s.management(prefix+"/durabletask"))
-		// Non-HTTP functions.
-		r.Post("/{function}", s.invoke)
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "No route matches "+r.Method+" "+r.URL.Path, "")

@@ -64,7 +64,11 @@ func (s *server) apiBase(r *http.Request) string {
 
 // managementQuery is the query every generated management URL carries.
 func (s *server) managementQuery() string {
-	return "taskHub=" + url.QueryEscape(s.cfg.Durable.TaskHubName()) + "&connection=" + url.QueryEscape(s.cfg.ConnectionName)
+	q := "taskHub=" + url.QueryEscape(s.cfg.Durable.TaskHubName()) + "&connection=" + url.QueryEscape(s.cfg.ConnectionName)
+	if s.cfg.APIKey != "" {
+		q += "&code=" + url.QueryEscape(s.cfg.APIKey)
+	}
+	return q
 }
 
 // checkStatus is the check-status payload (createCheckStatusResponse):

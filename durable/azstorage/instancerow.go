@@ -54,6 +54,9 @@ func CheckpointInstanceRow(hub, instanceID, executionID string, events []*histor
 		last = events[len(events)-1].Timestamp
 	}
 	setTime(row, "LastUpdatedTime", last)
+	// The episode's resulting status; the per-event rules below refine
+	// the columns that go with it.
+	row["RuntimeStatus"] = upd.RuntimeStatus.String()
 	completed := upd.CompletedTime
 	if completed.IsZero() {
 		completed = time.Now().UTC()

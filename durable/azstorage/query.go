@@ -46,11 +46,16 @@ func (b *Backend) QueryInstances(ctx context.Context, q backend.InstanceQuery) (
 	}
 	opts := &aztables.ListEntitiesOptions{Filter: &filter, Top: &top}
 	if q.ContinuationToken != "" {
-		pk, rk, ok := strings.Cut(q.ContinuationToken, " ")
-		if !ok {
+		// "{NextPartitionKey} {NextRowKey}", the row key possibly empty
+		// (and the space then trimmed away by HTTP header handling).
+		pk, rk, _ := strings.Cut(strings.TrimSpace(q.ContinuationToken), " ")
+		if pk == "" {
 			return nil, fmt.Errorf("azstorage: continuation token %q is malformed", q.ContinuationToken)
 		}
-		opts.NextPartitionKey, opts.NextRowKey = &pk, &rk
+		opts.NextPartitionKey = &pk
+		if rk != "" {
+			opts.NextRowKey = &rk
+		}
 	}
 	pager := b.instances().NewListEntitiesPager(opts)
 	page, err := pager.NextPage(ctx)

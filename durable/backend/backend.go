@@ -85,6 +85,11 @@ type Backend interface {
 	// PurgeInstance deletes all stored state of one instance;
 	// ErrInstanceNotFound if none.
 	PurgeInstance(ctx context.Context, instanceID string) error
+	// RewindInstance turns a failed execution's failures back into pending
+	// work: the failed results and the failed completion leave the
+	// history (kept as GenericEvent "Rewound: …" rows), the instance goes
+	// back to Pending and is woken, so its failed activities run again.
+	RewindInstance(ctx context.Context, instanceID, reason string) error
 }
 
 // OrchestrationWorkItem is one episode's input: new messages for one

@@ -36,9 +36,11 @@ type Config struct {
 	UseBase64QueueMessages      bool
 
 	// HTTP.
-	RoutePrefix   string // extensions.http.routePrefix, default "api"
-	PublicBaseURL string // DURABLE_PUBLIC_BASE_URL: overrides the scheme and host of generated URLs
-	LogLevel      string // LOG_LEVEL: debug, info, warn, error
+	RoutePrefix   string        // extensions.http.routePrefix, default "api"
+	PublicBaseURL string        // DURABLE_PUBLIC_BASE_URL: overrides the scheme and host of generated URLs
+	APIKey        string        // DURABLE_API_KEY: required on the durable HTTP routes when set
+	PurgeAfter    time.Duration // DURABLE_PURGE_AFTER: PurgeOldInstances' age limit (default 30 days)
+	LogLevel      string        // LOG_LEVEL: debug, info, warn, error
 }
 
 // Defaults of Durable Functions on Azure Storage.
@@ -119,6 +121,19 @@ func fromHostJSON(root string, host map[string]any, getenv func(string) string) 
 		c.RoutePrefix = strings.Trim(v, "/")
 	}
 	c.PublicBaseURL = strings.TrimRight(getenv("DURABLE_PUBLIC_BASE_URL"), "/")
+	c.APIKey = getenv("DURABLE_API_KEY")
+	c.PurgeAfter = 30 * 24 * time.Hour
+	if v := getenv("DURABLE_PURGE_AFTER"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			if d, err = ParseTimeSpan(v); err != nil {
+				fail("DURABLE_PURGE_AFTER=%q is neither a Go duration (720h) nor a TimeSpan (30.00:00:00)", v)
+			}
+		}
+		if d > 0 {
+			c.PurgeAfter = d
+		}
+	}
 	c.LogLevel = getenv("LOG_LEVEL")
 	return c, errors.Join(errs...)
 }
