@@ -20,8 +20,8 @@ type callOptions struct {
 // WithRetry retries failed attempts according to p.
 func WithRetry(p RetryPolicy) CallOption { return func(o *callOptions) { o.retry = &p } }
 
-// WithChildInstanceID sets a sub-orchestration's instance id (default:
-// "{parent id}:{sequence number}").
+// WithChildInstanceID sets a sub-orchestration's instance id (default, as
+// in Durable Task: "{parent execution id}:{sequence number}").
 func WithChildInstanceID(id string) CallOption { return func(o *callOptions) { o.instanceID = id } }
 
 // CallActivity schedules the named activity with input and returns its
@@ -48,7 +48,7 @@ func CallSubOrchestrator[T any](ctx *OrchestrationContext, name string, input an
 	start := func() *replay.Future {
 		id := o.instanceID
 		if id == "" {
-			id = fmt.Sprintf("%s:%d", ctx.InstanceID(), ctx.rt.NextSequenceNumber())
+			id = fmt.Sprintf("%s:%d", ctx.ExecutionID(), ctx.rt.NextSequenceNumber())
 		}
 		return ctx.rt.CallSubOrchestrator(name, o.version, id, in)
 	}
@@ -112,7 +112,7 @@ func (s *callSteps) advance() (bool, *string, error) {
 	if failure == nil {
 		return true, result, nil
 	}
-	err := &TaskFailedError{TaskName: s.name, TaskID: s.attempt.ID, Details: failure}
+	err := &TaskFailedError{TaskName: s.name, TaskID: s.attempt.ID, Details: failure, SubOrchestration: s.attempt.Kind == replay.CreateSubOrchestration}
 	if !s.shouldRetry(err) {
 		return true, nil, err
 	}
@@ -126,7 +126,9 @@ func (s *callSteps) shouldRetry(err *TaskFailedError) bool {
 	if p == nil || s.attempts >= p.MaxAttempts || err.Details.IsNonRetriable {
 		return false
 	}
-	if p.RetryTimeout > 0 && s.ctx.CurrentUTCDateTime().Add(p.delay(s.attempts)).After(s.firstAt.Add(p.RetryTimeout)) {
+	// As Durable Task: no retry once the retry timeout has passed since the
+	// first attempt (a running attempt is never cut short).
+	if p.RetryTimeout > 0 && !s.ctx.CurrentUTCDateTime().Before(s.firstAt.Add(p.RetryTimeout)) {
 		return false
 	}
 	return p.Handle == nil || p.Handle(err)

@@ -25,6 +25,12 @@ type episode struct {
 func (ep *episode) checkpoint() *backend.Checkpoint {
 	cp := &backend.Checkpoint{}
 	self := *ep.started.Instance
+	// Inbound events went through the executor, so Durable Task stores
+	// them with IsPlayed set; OrchestratorStarted and the events created
+	// below are stored unplayed.
+	for _, e := range ep.newEvents {
+		e.IsPlayed = e.Type != history.OrchestratorStarted
+	}
 	events := append([]*history.Event(nil), ep.newEvents...)
 	for _, a := range ep.outcome.Actions {
 		e := a.Event(ep.now)
@@ -59,16 +65,18 @@ func (ep *episode) checkpoint() *backend.Checkpoint {
 		if out.Status == history.StatusContinuedAsNew {
 			typ = history.ContinueAsNew
 		}
+		result := out.Output
+		if out.Status == history.StatusFailed && out.Failure != nil {
+			// Durable Functions' wording, which is also the instance's output.
+			msg := "Orchestrator function '" + ep.started.Name + "' failed: " + out.Failure.ErrorMessage
+			result = &msg
+		}
 		events = append(events, &history.Event{
 			Type: typ, EventID: out.CompletionID, Timestamp: ep.now,
-			OrchestrationStatus: out.Status, Result: out.Output, Failure: out.Failure,
+			OrchestrationStatus: out.Status, Result: result, Failure: out.Failure,
 		})
 		cp.State.RuntimeStatus = out.Status
-		cp.State.Output = out.Output
-		if out.Status == history.StatusFailed && out.Failure != nil {
-			s := out.Failure.String()
-			cp.State.Output = &s
-		}
+		cp.State.Output = result
 		if out.Status.IsTerminal() {
 			cp.State.CompletedTime = ep.now
 			if p := ep.started.Parent; p != nil {

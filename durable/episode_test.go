@@ -219,7 +219,7 @@ func TestUnhandledFailureFailsInstance(t *testing.T) {
 	d := newDriver(t, r)
 	d.start("Crash", nil)
 	d.run()
-	if d.state.RuntimeStatus != StatusFailed || !strings.Contains(d.output(), "always fails") {
+	if d.state.RuntimeStatus != StatusFailed || d.output() != `Orchestrator function 'Crash' failed: The activity function 'Fail' failed: "always fails". See the function execution logs for additional details.` {
 		t.Fatalf("state = %v %q", d.state.RuntimeStatus, d.output())
 	}
 	last := d.hist[len(d.hist)-2]
@@ -380,8 +380,8 @@ func TestRetryTimeoutStopsRetries(t *testing.T) {
 	for i := 0; i < 10 && d.output() == ""; i++ {
 		d.advance(10 * time.Second)
 	}
-	if d.output() != `"true"` || strings.Count(d.eventTypes(), "TaskScheduled") != 3 {
-		t.Fatalf("output %s, history %s (attempts at 0s, 10s, 20s; the next would pass 25s)", d.output(), d.eventTypes())
+	if d.output() != `"true"` || strings.Count(d.eventTypes(), "TaskScheduled") != 4 {
+		t.Fatalf("output %s, history %s (attempts at 0s, 10s, 20s, 30s; after 30s the 25s timeout has passed)", d.output(), d.eventTypes())
 	}
 }
 

@@ -39,17 +39,22 @@ type TaskFailedError struct {
 	// TaskID is the sequence number of the call in the orchestration.
 	TaskID  int
 	Details *FailureDetails
+	// SubOrchestration is set when the failed call was a sub-orchestration.
+	SubOrchestration bool
 }
 
+// Error reads as Durable Functions words it: The activity function 'X'
+// failed: "message". See the function execution logs for additional details.
 func (e *TaskFailedError) Error() string {
 	msg := ""
 	if e.Details != nil {
 		msg = e.Details.ErrorMessage
-		if e.Details.ErrorType != "" {
-			msg = e.Details.ErrorType + ": " + msg
-		}
 	}
-	return fmt.Sprintf("task %q (#%d) failed: %s", e.TaskName, e.TaskID, msg)
+	kind := "activity"
+	if e.SubOrchestration {
+		kind = "orchestrator"
+	}
+	return fmt.Sprintf("The %s function '%s' failed: %q. See the function execution logs for additional details.", kind, e.TaskName, msg)
 }
 
 // OrchestrationFailedError is returned by WaitForCompletion-style helpers

@@ -153,7 +153,7 @@ func TestHistoryAndInstanceRowsAfterRun(t *testing.T) {
 		t.Fatalf("sentinel = %v", sentinel)
 	}
 	started := rawRow(t, b, b.names.HistoryTable(), id, "0000000000000001")
-	if started["EventType"] != "ExecutionStarted" || started["EventId"] != float64(-1) || started["IsPlayed"] != false ||
+	if started["EventType"] != "ExecutionStarted" || started["EventId"] != float64(-1) || started["IsPlayed"] != true ||
 		started["_Timestamp@odata.type"] != "Edm.DateTime" || started["ExecutionId"] != execID || started["Name"] != "HelloCities" ||
 		started["ParentInstance"] != "null" || started["Tags"] != "null" || started["Generation"] != float64(0) ||
 		started["OrchestrationInstance"] != `{"InstanceId":"`+id+`","ExecutionId":"`+execID+`"}` {
