@@ -67,6 +67,10 @@ func run(ctx context.Context, log *slog.Logger) error {
 		WorkItemQueueVisibility: cfg.WorkItemQueueVisibility,
 		MaxPollingInterval:      cfg.MaxQueuePollingInterval,
 		Base64Messages:          cfg.UseBase64QueueMessages,
+		MaxDequeueCount:         cfg.MaxDequeueCount,
+		LeaseInterval:           cfg.LeaseInterval,
+		LeaseRenewInterval:      cfg.LeaseRenewInterval,
+		LeaseAcquireInterval:    cfg.LeaseAcquireInterval,
 		Logger:                  log,
 	})
 	if err != nil {

@@ -43,6 +43,12 @@ func (w *Worker) runEpisode(wi *backend.OrchestrationWorkItem) *backend.Checkpoi
 	}
 	now := w.clock()
 	past := wi.History
+	if wi.PoisonReason != "" {
+		log.Error("failing instance: a message for it was set aside as poison", "reason", wi.PoisonReason)
+		news := append([]*history.Event{{Type: history.OrchestratorStarted, EventID: -1, Timestamp: now}}, wi.NewEvents...)
+		cp, _ := w.failEpisodeAs(started, past, news, now, "PoisonMessage", wi.PoisonReason)
+		return cp
+	}
 	news := append([]*history.Event{{Type: history.OrchestratorStarted, EventID: -1, Timestamp: now}}, wi.NewEvents...)
 	cp, ep := w.execute(started, past, news, now)
 	for i := 0; ep.outcome.Status == history.StatusContinuedAsNew && ep.outcome.Done; i++ {
@@ -82,6 +88,10 @@ func (w *Worker) execute(started *history.Event, past, news []*history.Event, no
 
 // failEpisode fails the execution without running user code.
 func (w *Worker) failEpisode(started *history.Event, past, news []*history.Event, now time.Time, msg string) (*backend.Checkpoint, *episode) {
+	return w.failEpisodeAs(started, past, news, now, "OrchestratorNotFound", msg)
+}
+
+func (w *Worker) failEpisodeAs(started *history.Event, past, news []*history.Event, now time.Time, errType, msg string) (*backend.Checkpoint, *episode) {
 	next := 0
 	for _, e := range past {
 		if e.EventID >= next {
@@ -89,7 +99,7 @@ func (w *Worker) failEpisode(started *history.Event, past, news []*history.Event
 		}
 	}
 	out := &replay.Outcome{Done: true, Status: history.StatusFailed, CompletionID: next,
-		Failure: &history.FailureDetails{ErrorType: "OrchestratorNotFound", ErrorMessage: msg, IsNonRetriable: true}}
+		Failure: &history.FailureDetails{ErrorType: errType, ErrorMessage: msg, IsNonRetriable: true}}
 	ep := &episode{started: started, now: now, newEvents: news, outcome: out, newExecID: w.newID}
 	return ep.checkpoint(), ep
 }

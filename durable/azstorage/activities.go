@@ -35,6 +35,10 @@ func (b *Backend) pollActivities(ctx context.Context) {
 		}
 		bo.reset()
 		for _, m := range msgs {
+			if b.isPoison(m) {
+				b.poisonActivity(ctx, m)
+				continue
+			}
 			if m.decodeErr != nil || m.data.TaskMessage.Event.Type != history.TaskScheduled {
 				b.log.Error("work-item message is not a TaskScheduled event; leaving it for a later retry",
 					"messageId", m.id, "dequeueCount", m.dequeueCount, "error", m.decodeErr)
@@ -95,4 +99,28 @@ func (b *Backend) RenewActivityWorkItem(ctx context.Context, wi *backend.Activit
 		return err
 	}
 	return b.renewMessage(ctx, s.msg, b.opts.WorkItemQueueVisibility)
+}
+
+// poisonActivity sets aside an activity message tried too often and, when
+// it names an orchestration, answers it with a non-retriable TaskFailed so
+// the orchestration is not left waiting forever.
+func (b *Backend) poisonActivity(ctx context.Context, m *queueMessage) {
+	reason := fmt.Sprintf("work item %s was delivered %d times without completing", m.id, m.dequeueCount)
+	if m.decodeErr != nil {
+		reason = fmt.Sprintf("work item %s does not decode (delivered %d times): %v", m.id, m.dequeueCount, m.decodeErr)
+	}
+	if _, err := b.poison(ctx, m, reason); err != nil {
+		b.log.Warn("moving poison work item failed", "error", err)
+		return
+	}
+	if m.data == nil || m.data.TaskMessage == nil || m.data.TaskMessage.Event.Type != history.TaskScheduled {
+		return
+	}
+	tm := m.data.TaskMessage
+	failed := &history.Event{Type: history.TaskFailed, EventID: -1, Timestamp: time.Now().UTC(), TaskScheduledID: tm.Event.EventID,
+		Reason: &reason, Failure: &history.FailureDetails{ErrorType: "PoisonMessage", ErrorMessage: reason, IsNonRetriable: true}}
+	queue, _ := b.controlQueue(tm.OrchestrationInstance.InstanceID)
+	if err := b.send(ctx, queue, b.newMessage(failed, tm.OrchestrationInstance, tm.OrchestrationInstance, m.data.Episode), 0); err != nil {
+		b.log.Warn("failing the task of a poison work item failed", "error", err)
+	}
 }

@@ -23,6 +23,7 @@ type queueMessage struct {
 	insertedAt   time.Time
 	data         *MessageData // nil if the body did not decode
 	decodeErr    error
+	deleted      bool // already removed from its queue (moved to poison)
 }
 
 func (b *Backend) queue(name string) *azqueue.QueueClient { return b.c.Queue.NewQueueClient(name) }
@@ -66,6 +67,9 @@ func (b *Backend) dequeue(ctx context.Context, queue string, n int, visibility t
 // whose receipt changed because it was redelivered) is not an error for
 // the caller: it will be handled as a duplicate.
 func (b *Backend) deleteMessage(ctx context.Context, m *queueMessage) error {
+	if m.deleted {
+		return nil
+	}
 	_, err := b.queue(m.queue).DeleteMessage(ctx, m.id, m.popReceipt, nil)
 	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("azstorage: delete message %s from %s: %w", m.id, m.queue, err)
@@ -75,6 +79,9 @@ func (b *Backend) deleteMessage(ctx context.Context, m *queueMessage) error {
 
 // abandonMessage makes a message visible again after delay.
 func (b *Backend) abandonMessage(ctx context.Context, m *queueMessage, delay time.Duration) error {
+	if m.deleted {
+		return nil
+	}
 	resp, err := b.queue(m.queue).UpdateMessage(ctx, m.id, m.popReceipt, m.text,
 		&azqueue.UpdateMessageOptions{VisibilityTimeout: to.Ptr(seconds(delay))})
 	if err != nil {

@@ -32,6 +32,10 @@ type Options struct {
 	LeaseRenewInterval   time.Duration // default 10 s
 	LeaseAcquireInterval time.Duration // default 10 s
 
+	// MaxDequeueCount is how often a message may be delivered before it
+	// is moved to the {hub}-poison queue (default 10).
+	MaxDequeueCount int
+
 	// Base64Messages writes queue messages as base64 (needed when DF v2 /
 	// DurableTask.AzureStorage 1.x workers share the hub); the default is
 	// raw UTF-8 JSON, as current Durable Functions writes.
@@ -68,6 +72,9 @@ func (o *Options) setDefaults() error {
 	def(&o.LeaseInterval, 30*time.Second)
 	def(&o.LeaseRenewInterval, 10*time.Second)
 	def(&o.LeaseAcquireInterval, 10*time.Second)
+	if o.MaxDequeueCount <= 0 {
+		o.MaxDequeueCount = 10
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

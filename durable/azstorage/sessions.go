@@ -49,6 +49,12 @@ func (b *Backend) dispatchBatch(ctx context.Context, partition int, msgs []*queu
 	var good []*queueMessage
 	for _, m := range msgs {
 		if m.decodeErr != nil {
+			if b.isPoison(m) {
+				if _, err := b.poison(ctx, m, "undecodable: "+m.decodeErr.Error()); err != nil {
+					b.log.Warn("moving poison message failed", "error", err)
+				}
+				continue
+			}
 			b.log.Error("control-queue message does not decode; leaving it for a later retry",
 				"queue", m.queue, "messageId", m.id, "dequeueCount", m.dequeueCount, "error", m.decodeErr)
 			_ = b.abandonMessage(ctx, m, abandonBackoff(m.dequeueCount))

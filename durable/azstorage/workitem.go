@@ -2,6 +2,7 @@ package azstorage
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/godurable/functions/durable/backend"
@@ -29,7 +30,27 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 	}
 	hasStart := findEvent(h.events, history.ExecutionStarted) != nil
 	var keep, drop, later []*queueMessage
+	poisonReason := ""
 	for _, m := range msgs {
+		if b.isPoison(m) {
+			// Set the message aside and fail the instance with a reason
+			// naming it. A poisoned start is kept, so that the instance
+			// exists and ends Failed rather than Pending forever.
+			reason := fmt.Sprintf("message %s (%s) on %s was delivered %d times without being processed",
+				m.id, m.data.TaskMessage.Event.Type, m.queue, m.dequeueCount)
+			if _, err := b.poison(ctx, m, reason); err != nil {
+				return nil, err
+			}
+			if m.data.TaskMessage.Event.Type == history.ExecutionStarted && !hasStart {
+				keep = append(keep, m)
+				hasStart = true
+				m.deleted = true
+			}
+			if hasStart {
+				poisonReason = reason
+			}
+			continue
+		}
 		e := m.data.TaskMessage.Event
 		target := m.data.TaskMessage.OrchestrationInstance
 		switch {
@@ -74,10 +95,10 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 			b.log.Warn("deferring message failed", "error", err)
 		}
 	}
-	if len(keep) == 0 {
+	if len(keep) == 0 && poisonReason == "" {
 		return nil, nil
 	}
-	wi := &backend.OrchestrationWorkItem{InstanceID: s.instanceID, History: h.events}
+	wi := &backend.OrchestrationWorkItem{InstanceID: s.instanceID, History: h.events, PoisonReason: poisonReason}
 	for _, m := range keep {
 		e := m.data.TaskMessage.Event
 		wi.NewEvents = append(wi.NewEvents, e)

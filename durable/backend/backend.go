@@ -105,6 +105,10 @@ type OrchestrationWorkItem struct {
 	Messages []*Message
 	// Provider holds the backend's own state for this work item.
 	Provider any
+	// PoisonReason, when set, says a message for this instance could not
+	// be processed after many attempts and was set aside: the episode
+	// must fail the instance with this reason.
+	PoisonReason string
 }
 
 // Message is one inbound message with its delivery metadata.

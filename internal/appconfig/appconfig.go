@@ -34,6 +34,10 @@ type Config struct {
 	MaxConcurrentActivities     int
 	MaxConcurrentOrchestrations int
 	UseBase64QueueMessages      bool
+	MaxDequeueCount             int
+	LeaseInterval               time.Duration
+	LeaseRenewInterval          time.Duration
+	LeaseAcquireInterval        time.Duration
 
 	// HTTP.
 	RoutePrefix   string        // extensions.http.routePrefix, default "api"
@@ -105,6 +109,10 @@ func fromHostJSON(root string, host map[string]any, getenv func(string) string) 
 	c.WorkItemQueueVisibility = dur(sp, "workItemQueueVisibilityTimeout", 5*time.Minute, fail)
 	c.MaxQueuePollingInterval = dur(sp, "maxQueuePollingInterval", 30*time.Second, fail)
 	c.UseBase64QueueMessages = boolv(sp, "useBase64QueueMessages", false)
+	c.MaxDequeueCount = intv(sp, "maxDequeueCount", 10, fail)
+	c.LeaseInterval = dur(sp, "partitionLeaseInterval", 30*time.Second, fail)
+	c.LeaseRenewInterval = dur(sp, "partitionLeaseRenewInterval", 10*time.Second, fail)
+	c.LeaseAcquireInterval = dur(sp, "partitionLeaseAcquireInterval", 10*time.Second, fail)
 	c.MaxConcurrentActivities = intv(dt, "maxConcurrentActivityFunctions", 0, fail)
 	c.MaxConcurrentOrchestrations = intv(dt, "maxConcurrentOrchestratorFunctions", 0, fail)
 
