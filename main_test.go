@@ -323,3 +323,5 @@ func TestMissingConnectionStringIsAClearStartupError(t *testing.T) {
 		t.Fatalf("want a failing start naming AzureWebJobsStorage; err %v, output:\n%s", err, out)
 	}
 }
+
+func t0ctx() context.Context { return context.Background() }

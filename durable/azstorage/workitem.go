@@ -31,6 +31,7 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 	hasStart := findEvent(h.events, history.ExecutionStarted) != nil
 	var keep, drop, later []*queueMessage
 	poisonReason := ""
+	answered := answeredIDs(h.events)
 	for _, m := range msgs {
 		if b.isPoison(m) {
 			// Set the message aside and fail the instance with a reason
@@ -74,6 +75,11 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 			}
 		case target.ExecutionID != "" && current != "" && !strings.EqualFold(target.ExecutionID, current):
 			drop = append(drop, m) // addressed to another execution
+		case isResponse(e) && answered[responseID(e)]:
+			// A second result for the same call: an activity that ran again
+			// after its worker died, or a redelivered message. The first
+			// result stands; history stays free of duplicates.
+			drop = append(drop, m)
 		case isResponse(e) && !hasRequest(h.events, keep, e):
 			if !hasStart && m.dequeueCount > 5 {
 				keep = append(keep, m) // nothing will ever answer; the episode drops it
@@ -82,6 +88,9 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 			}
 		default:
 			keep = append(keep, m)
+		}
+		if isResponse(e) && len(keep) > 0 && keep[len(keep)-1] == m {
+			answered[responseID(e)] = true
 		}
 	}
 	for _, m := range drop {
@@ -112,6 +121,26 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 	wi.Provider = &workItemState{session: s, messages: keep, executionID: h.executionID, historyLen: len(h.events),
 		sentinelETag: h.sentinelETag, episode: countEvents(h.events, history.OrchestratorStarted), ctx: ctx}
 	return wi, nil
+}
+
+// answeredIDs are the calls (by sequence number) that history already
+// holds a result for.
+func answeredIDs(events []*history.Event) map[int]bool {
+	ids := map[int]bool{}
+	for _, e := range events {
+		if isResponse(e) {
+			ids[responseID(e)] = true
+		}
+	}
+	return ids
+}
+
+// responseID is the sequence number of the call a response answers.
+func responseID(e *history.Event) int {
+	if e.Type == history.TimerFired {
+		return e.TimerID
+	}
+	return e.TaskScheduledID
 }
 
 // isResponse reports the messages that answer something the instance
