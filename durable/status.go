@@ -54,3 +54,15 @@ func OutputAs[T any](s *InstanceStatus) (T, error) {
 	}
 	return v, nil
 }
+
+// InputAs decodes the instance's input as JSON into a T.
+func InputAs[T any](s *InstanceStatus) (T, error) {
+	var v T
+	if s.Input == nil {
+		return v, nil
+	}
+	if err := json.Unmarshal([]byte(*s.Input), &v); err != nil {
+		return v, fmt.Errorf("durable: decode input of instance %q: %w", s.InstanceID, err)
+	}
+	return v, nil
+}

@@ -148,23 +148,42 @@ func (s *Server) start() error {
 	return nil
 }
 
+// kill stops Azurite: SIGTERM first, so that with DataDir it saves its
+// data, then SIGKILL if it lingers. It waits until the ports are free.
 func (s *Server) kill() error {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return nil
 	}
-	err := syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-	// Wait for the port to be released so Restart can reuse it.
+	pgid := -s.cmd.Process.Pid
+	err := syscall.Kill(pgid, syscall.SIGTERM)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		c, derr := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(s.queue), 100*time.Millisecond)
-		if derr != nil {
+		if !s.listening() {
 			break
 		}
-		c.Close()
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = syscall.Kill(pgid, syscall.SIGKILL)
+	for end := time.Now().Add(5 * time.Second); s.listening() && time.Now().Before(end); {
 		time.Sleep(50 * time.Millisecond)
 	}
 	s.cmd = nil
+	if errors.Is(err, syscall.ESRCH) {
+		err = nil
+	}
 	return err
+}
+
+// listening reports whether any of the three ports still accepts.
+func (s *Server) listening() bool {
+	for _, p := range []int{s.blob, s.queue, s.table} {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(p), 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return true
+		}
+	}
+	return false
 }
 
 // ConnectionString is an account-key connection string for this Azurite.
