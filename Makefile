@@ -32,3 +32,8 @@ test: deps check
 
 clean:
 	rm -f $(BIN)
+
+# Benchmarks against a local Azurite the bench starts itself (see README,
+# Performance). BENCH_FLAGS=-quick for a smoke run; -format csv|json.
+bench: deps
+	$(GO) run ./cmd/durablebench $(BENCH_FLAGS)

@@ -9,6 +9,11 @@ import (
 	"github.com/godurable/functions/durable/history"
 )
 
+// activityBatchSize is how many work items one poll takes. They wait in
+// memory (invisible to others) until a dispatcher slot takes them, so it
+// stays small next to the visibility timeout.
+const activityBatchSize = 16
+
 // activityState is the backend's part of an activity work item.
 type activityState struct {
 	msg  *queueMessage
@@ -21,7 +26,7 @@ func (b *Backend) pollActivities(ctx context.Context) {
 	queue := b.names.WorkItemQueue()
 	bo := b.actBackoff
 	for ctx.Err() == nil {
-		msgs, err := b.dequeue(ctx, queue, 1, b.opts.WorkItemQueueVisibility)
+		msgs, err := b.dequeue(ctx, queue, activityBatchSize, b.opts.WorkItemQueueVisibility)
 		if err != nil {
 			if ctx.Err() == nil {
 				b.log.Warn("work-item queue poll failed", "error", err)

@@ -21,10 +21,12 @@ func (b *Backend) CompleteOrchestrationWorkItem(ctx context.Context, wi *backend
 		return fmt.Errorf("azstorage: work item for %q was not fetched from this backend", wi.InstanceID)
 	}
 	err := b.commit(ctx, wi, st, cp)
-	if err == nil {
-		b.endSession(st.ctx, st.session)
+	if err != nil {
+		b.cache.drop(wi.InstanceID) // replay from storage next time
+		return err
 	}
-	return err
+	b.endSession(st.ctx, st.session)
+	return nil
 }
 
 func (b *Backend) commit(ctx context.Context, wi *backend.OrchestrationWorkItem, st *workItemState, cp *backend.Checkpoint) error {
@@ -50,6 +52,14 @@ func (b *Backend) commit(ctx context.Context, wi *backend.OrchestrationWorkItem,
 		}
 		if err := b.updateInstanceRow(ctx, wi.InstanceID, self.ExecutionID, cp); err != nil {
 			return err
+		}
+		if b.opts.HistoryCacheSize > 0 {
+			events := append(append([]*history.Event(nil), wi.History[:first]...), cp.NewEvents...)
+			if isFinished(events) {
+				b.cache.drop(wi.InstanceID)
+			} else {
+				b.cache.put(wi.InstanceID, st.session.partition, storedHistory{events: events, executionID: self.ExecutionID, sentinelETag: st.sentinelETag})
+			}
 		}
 	}
 	return b.deleteAll(ctx, st.messages)
@@ -118,4 +128,14 @@ func (b *Backend) AbandonOrchestrationWorkItem(ctx context.Context, wi *backend.
 	}
 	b.endSession(st.ctx, st.session)
 	return errors.Join(errs...)
+}
+
+func isFinished(events []*history.Event) bool {
+	for _, e := range events {
+		switch e.Type {
+		case history.ExecutionCompleted, history.ContinueAsNew, history.ExecutionTerminated:
+			return true
+		}
+	}
+	return false
 }

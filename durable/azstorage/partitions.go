@@ -274,6 +274,7 @@ func (m *partitionManager) stopListening(queue string) {
 	if ok {
 		l.cancel()
 		<-l.done
+		m.b.cache.dropPartition(l.index)
 		m.b.log.Info("lost partition", "queue", queue, "worker", m.me)
 	}
 }
@@ -303,6 +304,7 @@ func (m *partitionManager) drained(queue string) bool {
 	m.mu.Lock()
 	delete(m.listening, queue)
 	m.mu.Unlock()
+	m.b.cache.dropPartition(idx)
 	return true
 }
 

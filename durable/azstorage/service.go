@@ -32,6 +32,10 @@ type Options struct {
 	LeaseRenewInterval   time.Duration // default 10 s
 	LeaseAcquireInterval time.Duration // default 10 s
 
+	// HistoryCacheSize bounds how many instances' histories are kept in
+	// memory between episodes (default 2000; negative disables).
+	HistoryCacheSize int
+
 	// MaxDequeueCount is how often a message may be delivered before it
 	// is moved to the {hub}-poison queue (default 10).
 	MaxDequeueCount int
@@ -72,6 +76,9 @@ func (o *Options) setDefaults() error {
 	def(&o.LeaseInterval, 30*time.Second)
 	def(&o.LeaseRenewInterval, 10*time.Second)
 	def(&o.LeaseAcquireInterval, 10*time.Second)
+	if o.HistoryCacheSize == 0 {
+		o.HistoryCacheSize = 2000
+	}
 	if o.MaxDequeueCount <= 0 {
 		o.MaxDequeueCount = 10
 	}
@@ -103,6 +110,7 @@ type Backend struct {
 	parts   *partitionManager
 
 	actBackoff *pollBackoff
+	cache      *historyCache
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -123,6 +131,7 @@ func New(clients *Clients, opts Options) (*Backend, error) {
 		sessions:   map[string]*session{},
 		pollers:    map[int]*pollBackoff{},
 		actBackoff: newPollBackoff(opts.MaxPollingInterval),
+		cache:      newHistoryCache(opts.HistoryCacheSize),
 	}
 	for i := 0; i < opts.PartitionCount; i++ {
 		b.pollers[i] = newPollBackoff(opts.MaxPollingInterval)

@@ -20,9 +20,15 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 			expected = m.data.TaskMessage.OrchestrationInstance.ExecutionID
 		}
 	}
-	h, err := b.loadHistory(ctx, s.instanceID, expected)
-	if err != nil {
-		return nil, err
+	h, cached := b.cache.get(s.instanceID)
+	if cached && expected != "" && expected != h.executionID {
+		cached = false
+	}
+	if !cached {
+		var err error
+		if h, err = b.loadHistory(ctx, s.instanceID, expected); err != nil {
+			return nil, err
+		}
 	}
 	current := h.executionID
 	if expected != "" {

@@ -1,0 +1,154 @@
+// Command durablebench measures the durable engine on Azure Storage (a
+// local Azurite it starts on loopback, or any account given with -conn):
+// the workloads of Durable Functions' published Azure Storage targets, run
+// through the same engine and storage code as production.
+//
+//	go run ./cmd/durablebench               # the full sizes
+//	go run ./cmd/durablebench -quick        # a small smoke run
+//	go run ./cmd/durablebench -format json  # or csv
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/godurable/functions/durable"
+	"github.com/godurable/functions/durable/azstorage"
+	"github.com/godurable/functions/internal/testazurite"
+)
+
+type sizes struct {
+	w1Orchestrations int // HelloCities5 instances
+	w2Steps          int // sequential activities in one orchestration
+	w3FanOut         int // activities fanned out by one orchestration
+	w4Events         int // external events to one orchestration
+	w5Children       int // sub-orchestrations of 5 activities each
+}
+
+func main() {
+	quick := flag.Bool("quick", false, "small sizes (a smoke run)")
+	format := flag.String("format", "table", "output: table, csv or json")
+	conn := flag.String("conn", "", "storage connection string (default: start Azurite on free loopback ports)")
+	partitions := flag.Int("partitions", 4, "partition count")
+	w1 := flag.Int("w1", 1000, "W1: HelloCities5 orchestrations")
+	w2 := flag.Int("w2", 100, "W2: sequential activities")
+	w3 := flag.Int("w3", 1000, "W3: fan-out activities")
+	w4 := flag.Int("w4", 500, "W4: external events")
+	w5 := flag.Int("w5", 100, "W5: sub-orchestrations")
+	flag.Parse()
+	sz := sizes{*w1, *w2, *w3, *w4, *w5}
+	if *quick {
+		sz = sizes{50, 20, 100, 50, 10}
+	}
+	if err := run(*conn, *partitions, sz, *format, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "durablebench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(conn string, partitions int, sz sizes, format string, out io.Writer) error {
+	if conn == "" {
+		srv, err := testazurite.Start(testazurite.Options{})
+		if err != nil {
+			return err
+		}
+		defer srv.Stop()
+		conn = srv.ConnectionString()
+	}
+	acct, err := azstorage.ParseConnectionString("-conn", conn)
+	if err != nil {
+		return err
+	}
+	counter := &opCounter{}
+	clients, err := azstorage.NewClients(acct, azstorage.ClientOptions{PerCall: []policyType{counter}})
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	be, err := azstorage.New(clients, azstorage.Options{TaskHub: "Bench" + time.Now().Format("150405"), PartitionCount: partitions,
+		MaxPollingInterval: time.Second, Logger: log})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if err := be.CreateTaskHub(ctx); err != nil {
+		return err
+	}
+	defer func() { _ = be.DeleteTaskHub(context.Background()) }()
+	reg := durable.NewRegistry()
+	steps := &stepClock{}
+	if err := registerWorkloads(reg, steps); err != nil {
+		return err
+	}
+	wctx, stop := context.WithCancel(ctx)
+	w := durable.NewWorker(be, reg, durable.WorkerOptions{Logger: log, MaxConcurrentOrchestrations: 100, MaxConcurrentActivities: 100})
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	defer func() { stop(); <-done }()
+	c := durable.NewClient(be, reg, "bench")
+	time.Sleep(time.Second) // partitions claimed
+
+	var results []result
+	for _, wl := range workloads(sz) {
+		r, err := measure(ctx, c, counter, steps, wl)
+		if err != nil {
+			return fmt.Errorf("%s: %w", wl.name, err)
+		}
+		results = append(results, r)
+	}
+	return print(out, format, results)
+}
+
+type result struct {
+	Workload       string  `json:"workload"`
+	Description    string  `json:"description"`
+	Seconds        float64 `json:"seconds"`
+	Rate           float64 `json:"rate"`
+	RateUnit       string  `json:"rateUnit"`
+	OpsPerOrch     float64 `json:"storageOpsPerOrchestration"`
+	StorageOps     int64   `json:"storageOps"`
+	P50StepMillis  float64 `json:"p50StepMs,omitempty"`
+	P95StepMillis  float64 `json:"p95StepMs,omitempty"`
+	CPUSeconds     float64 `json:"cpuSeconds"`
+	PeakRSSMiB     float64 `json:"peakRssMiB"`
+	Orchestrations int     `json:"orchestrations"`
+}
+
+func print(out io.Writer, format string, rs []result) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rs)
+	case "csv":
+		w := csv.NewWriter(out)
+		_ = w.Write([]string{"workload", "description", "seconds", "rate", "unit", "storage_ops_per_orchestration", "p50_step_ms", "p95_step_ms", "cpu_seconds", "peak_rss_mib"})
+		for _, r := range rs {
+			_ = w.Write([]string{r.Workload, r.Description, f(r.Seconds), f(r.Rate), r.RateUnit, f(r.OpsPerOrch), f(r.P50StepMillis), f(r.P95StepMillis), f(r.CPUSeconds), f(r.PeakRSSMiB)})
+		}
+		w.Flush()
+		return w.Error()
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "workload\tdescription\tseconds\trate\t\tops/orch\tp50 step\tp95 step\tCPU s\tpeak RSS\t")
+	for _, r := range rs {
+		step50, step95 := "", ""
+		if r.P50StepMillis > 0 {
+			step50, step95 = f(r.P50StepMillis)+" ms", f(r.P95StepMillis)+" ms"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%s\t%.1f\t%s\t%s\t%.1f\t%.0f MiB\t\n", r.Workload, r.Description, r.Seconds, r.Rate, r.RateUnit,
+			r.OpsPerOrch, step50, step95, r.CPUSeconds, r.PeakRSSMiB)
+	}
+	return tw.Flush()
+}
+
+func f(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }

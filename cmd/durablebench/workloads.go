@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/godurable/functions/durable"
+)
+
+type policyType = policy.Policy
+
+// opCounter counts storage operations: one per HTTP request (a table
+// batch included), counted once per call, not per retry.
+type opCounter struct{ n atomic.Int64 }
+
+func (c *opCounter) Do(req *policy.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return req.Next()
+}
+
+// stepClock records when each sequential step ran (W2).
+type stepClock struct {
+	mu    sync.Mutex
+	times []time.Time
+}
+
+func (s *stepClock) mark() {
+	s.mu.Lock()
+	s.times = append(s.times, time.Now())
+	s.mu.Unlock()
+}
+
+func (s *stepClock) reset() {
+	s.mu.Lock()
+	s.times = nil
+	s.mu.Unlock()
+}
+
+func (s *stepClock) gaps() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var g []time.Duration
+	for i := 1; i < len(s.times); i++ {
+		g = append(g, s.times[i].Sub(s.times[i-1]))
+	}
+	sort.Slice(g, func(i, j int) bool { return g[i] < g[j] })
+	return g
+}
+
+func registerWorkloads(r *durable.Registry, steps *stepClock) error {
+	return errors.Join(
+		r.AddActivity("Hello", durable.Activity(func(ctx context.Context, s string) (string, error) { return "Hello " + s + "!", nil })),
+		r.AddActivity("Step", durable.Activity(func(ctx context.Context, i int) (int, error) { steps.mark(); return i + 1, nil })),
+		r.AddActivity("Square", durable.Activity(func(ctx context.Context, i int) (int, error) { return i * i, nil })),
+		r.AddOrchestrator("HelloCities5", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (int, error) {
+			n := 0
+			for _, c := range []string{"Tokyo", "Seattle", "London", "Paris", "Oslo"} {
+				s, err := durable.CallActivity[string](ctx, "Hello", c).Await()
+				if err != nil {
+					return 0, err
+				}
+				n += len(s)
+			}
+			return n, nil
+		})),
+		r.AddOrchestrator("Sequence", durable.Orchestrator(func(ctx *durable.OrchestrationContext, n int) (int, error) {
+			v := 0
+			for i := 0; i < n; i++ {
+				var err error
+				if v, err = durable.CallActivity[int](ctx, "Step", v).Await(); err != nil {
+					return 0, err
+				}
+			}
+			return v, nil
+		})),
+		r.AddOrchestrator("FanOut", durable.Orchestrator(func(ctx *durable.OrchestrationContext, n int) (int, error) {
+			ts := make([]*durable.Task[int], n)
+			for i := range ts {
+				ts[i] = durable.CallActivity[int](ctx, "Square", i)
+			}
+			vs, err := durable.WhenAllOf(ctx, ts...)
+			return len(vs), err
+		})),
+		r.AddOrchestrator("Events", durable.Orchestrator(func(ctx *durable.OrchestrationContext, n int) (int, error) {
+			sum := 0
+			for i := 0; i < n; i++ {
+				v, err := durable.WaitForExternalEvent[int](ctx, "e").Await()
+				if err != nil {
+					return 0, err
+				}
+				sum += v
+			}
+			return sum, nil
+		})),
+		r.AddOrchestrator("Parent", durable.Orchestrator(func(ctx *durable.OrchestrationContext, n int) (int, error) {
+			ts := make([]*durable.Task[int], n)
+			for i := range ts {
+				ts[i] = durable.CallSubOrchestrator[int](ctx, "HelloCities5", nil)
+			}
+			vs, err := durable.WhenAllOf(ctx, ts...)
+			return len(vs), err
+		})),
+	)
+}
+
+type workload struct {
+	name, desc, unit string
+	units            int // what the rate counts
+	orchestrations   int // for ops per orchestration
+	run              func(ctx context.Context, c *durable.Client) error
+}
+
+func workloads(sz sizes) []workload {
+	return []workload{
+		{"W1", fmt.Sprintf("%d x HelloCities5", sz.w1Orchestrations), "orch/s", sz.w1Orchestrations, sz.w1Orchestrations,
+			func(ctx context.Context, c *durable.Client) error {
+				return startAndWait(ctx, c, "HelloCities5", nil, sz.w1Orchestrations)
+			}},
+		{"W2", fmt.Sprintf("%d sequential activities", sz.w2Steps), "act/s", sz.w2Steps, 1,
+			func(ctx context.Context, c *durable.Client) error {
+				return startAndWait(ctx, c, "Sequence", sz.w2Steps, 1)
+			}},
+		{"W3", fmt.Sprintf("fan-out/fan-in of %d", sz.w3FanOut), "act/s", sz.w3FanOut, 1,
+			func(ctx context.Context, c *durable.Client) error {
+				return startAndWait(ctx, c, "FanOut", sz.w3FanOut, 1)
+			}},
+		{"W4", fmt.Sprintf("%d external events", sz.w4Events), "events/s", sz.w4Events, 1,
+			func(ctx context.Context, c *durable.Client) error {
+				id, err := c.StartNew(ctx, "Events", sz.w4Events)
+				if err != nil {
+					return err
+				}
+				for i := 0; i < sz.w4Events; i++ {
+					if err := c.RaiseEvent(ctx, id, "e", 1); err != nil && !errors.Is(err, durable.ErrInstanceNotFound) {
+						return err
+					}
+				}
+				return wait(ctx, c, id)
+			}},
+		{"W5", fmt.Sprintf("%d sub-orchestrations x 5 activities", sz.w5Children), "orch/s", sz.w5Children + 1, sz.w5Children + 1,
+			func(ctx context.Context, c *durable.Client) error {
+				return startAndWait(ctx, c, "Parent", sz.w5Children, 1)
+			}},
+	}
+}
+
+// startAndWait starts n instances from 16 concurrent clients, as HTTP
+// starters would, and waits for all of them.
+func startAndWait(ctx context.Context, c *durable.Client, name string, input any, n int) error {
+	ids := make([]string, n)
+	errs := make([]error, n)
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			ids[i], errs[i] = c.StartNew(ctx, name, input)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := wait(ctx, c, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func wait(ctx context.Context, c *durable.Client, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
+	defer cancel()
+	st, err := c.WaitForCompletion(ctx, id)
+	if err != nil {
+		return err
+	}
+	if st.RuntimeStatus != durable.StatusCompleted {
+		return fmt.Errorf("instance %s ended %s: %v", id, st.RuntimeStatus, st.Output)
+	}
+	return nil
+}
+
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+func peakRSSMiB() float64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Maxrss) / 1024 // Linux reports KiB
+}
+
+func measure(ctx context.Context, c *durable.Client, counter *opCounter, steps *stepClock, wl workload) (result, error) {
+	steps.reset()
+	ops0, cpu0 := counter.n.Load(), cpuSeconds()
+	start := time.Now()
+	if err := wl.run(ctx, c); err != nil {
+		return result{}, err
+	}
+	secs := time.Since(start).Seconds()
+	ops := counter.n.Load() - ops0
+	r := result{Workload: wl.name, Description: wl.desc, Seconds: secs, Rate: float64(wl.units) / secs, RateUnit: wl.unit,
+		StorageOps: ops, OpsPerOrch: float64(ops) / float64(wl.orchestrations), CPUSeconds: cpuSeconds() - cpu0,
+		PeakRSSMiB: peakRSSMiB(), Orchestrations: wl.orchestrations}
+	if g := steps.gaps(); len(g) > 0 {
+		r.P50StepMillis = float64(g[len(g)/2].Microseconds()) / 1000
+		r.P95StepMillis = float64(g[len(g)*95/100].Microseconds()) / 1000
+	}
+	return r, nil
+}
