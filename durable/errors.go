@@ -41,6 +41,8 @@ type TaskFailedError struct {
 	Details *FailureDetails
 	// SubOrchestration is set when the failed call was a sub-orchestration.
 	SubOrchestration bool
+	// Entity is set when the failed call was an entity operation.
+	Entity bool
 }
 
 // Error reads as Durable Functions words it: The activity function 'X'
@@ -51,8 +53,11 @@ func (e *TaskFailedError) Error() string {
 		msg = e.Details.ErrorMessage
 	}
 	kind := "activity"
-	if e.SubOrchestration {
+	switch {
+	case e.SubOrchestration:
 		kind = "orchestrator"
+	case e.Entity:
+		return fmt.Sprintf("The operation %s failed: %q.", e.TaskName, msg)
 	}
 	return fmt.Sprintf("The %s function '%s' failed: %q. See the function execution logs for additional details.", kind, e.TaskName, msg)
 }

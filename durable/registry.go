@@ -13,6 +13,7 @@ type Registry struct {
 	mu            sync.RWMutex
 	orchestrators map[string]registered[OrchestratorFunc]
 	activities    map[string]registered[ActivityFunc]
+	entities      map[string]registered[EntityFunc]
 }
 
 type registered[F any] struct {
@@ -25,6 +26,7 @@ func NewRegistry() *Registry {
 	return &Registry{
 		orchestrators: map[string]registered[OrchestratorFunc]{},
 		activities:    map[string]registered[ActivityFunc]{},
+		entities:      map[string]registered[EntityFunc]{},
 	}
 }
 
@@ -88,4 +90,29 @@ func (r *Registry) activity(name string) (ActivityFunc, bool) {
 	defer r.mu.RUnlock()
 	a, ok := r.activities[key(name)]
 	return a.fn, ok
+}
+
+// AddEntity registers an entity under a case-insensitive name (entity
+// names are stored lowercased).
+func (r *Registry) AddEntity(name string, fn EntityFunc) error {
+	if err := checkName("entity", name, fn == nil); err != nil {
+		return err
+	}
+	if strings.Contains(name, "@") {
+		return fmt.Errorf("durable: entity name %q must not contain '@'", name)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.entities[key(name)]; dup {
+		return fmt.Errorf("durable: entity %q is already registered", name)
+	}
+	r.entities[key(name)] = registered[EntityFunc]{name, fn}
+	return nil
+}
+
+func (r *Registry) entity(name string) (EntityFunc, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	e, ok := r.entities[key(name)]
+	return e.fn, ok
 }

@@ -29,6 +29,9 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *backend.Orchestra
 // nil checkpoint's NewEvents means the messages are to be dropped.
 func (w *Worker) runEpisode(wi *backend.OrchestrationWorkItem) *backend.Checkpoint {
 	log := w.log.With("instanceId", wi.InstanceID)
+	if IsEntityInstance(wi.InstanceID) {
+		return w.runEntityEpisode(wi, log)
+	}
 	started := findStarted(wi.History)
 	if started == nil {
 		started = findStarted(wi.NewEvents)

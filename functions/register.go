@@ -28,6 +28,8 @@ func Register(r *durable.Registry) error {
 		r.AddActivity("StartRemoteOrchestration", durable.Activity(StartRemoteOrchestration)),
 		r.AddActivity("CheckIsComplete", durable.Activity(CheckIsComplete)),
 		r.AddOrchestrator("ProcessOrder", durable.Orchestrator(ProcessOrder)),
+		r.AddEntity("Counter", Counter),
+		r.AddOrchestrator("CounterWorkflow", durable.Orchestrator(CounterWorkflow)),
 		r.AddActivity("ReserveItem", durable.Activity(ReserveItem)),
 	)
 }

@@ -30,6 +30,8 @@ func (s *server) management(base string) http.Handler {
 				id = segs[2]
 			}
 			s.startOrchestration(w, r, segs[1], id)
+		case "entities":
+			s.entities(w, r, segs[1:])
 		case "instances":
 			switch {
 			case len(segs) == 1 && r.Method == http.MethodGet:

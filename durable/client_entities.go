@@ -1,0 +1,103 @@
+package durable
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/godurable/functions/durable/backend"
+	"github.com/godurable/functions/durable/history"
+)
+
+// SignalEntity sends a one-way operation to an entity (it is created on
+// first use).
+func (c *Client) SignalEntity(ctx context.Context, entity EntityID, operation string, input any) error {
+	if entity.Name == "" {
+		return fmt.Errorf("durable: signal: %w: the entity name is empty", ErrInvalidInput)
+	}
+	in, err := marshalPayload(input)
+	if err != nil {
+		return fmt.Errorf("durable: signal %s.%s: %w: %w", entity, operation, ErrInvalidInput, err)
+	}
+	req := entityRequest{Op: &operation, Signal: true, Input: in, ID: newGUIDString(), Timestamp: minDotNetTime, Predecessor: minDotNetTime}
+	b, _ := json.Marshal(req)
+	s := string(b)
+	e := &history.Event{Type: history.EventRaised, EventID: -1, Timestamp: time.Now().UTC(), Name: "op", Input: &s}
+	if err := c.be.SendEvent(ctx, history.OrchestrationInstance{InstanceID: entity.String()}, e); err != nil {
+		return fmt.Errorf("durable: signal %s.%s: %w", entity, operation, err)
+	}
+	return nil
+}
+
+// EntityMetadata is what the client reads of an entity.
+type EntityMetadata struct {
+	ID                EntityID
+	LastOperationTime time.Time
+	// State is the entity's state as JSON text; nil when not fetched.
+	State     *string
+	LockedBy  string
+	QueueSize int
+}
+
+// GetEntity reads an entity's state. It fails with ErrInstanceNotFound
+// when the entity does not exist (never signaled, or deleted).
+func (c *Client) GetEntity(ctx context.Context, entity EntityID) (*EntityMetadata, error) {
+	st, err := c.be.GetInstance(ctx, entity.String(), true)
+	if err != nil {
+		return nil, fmt.Errorf("durable: entity %s: %w", entity, err)
+	}
+	md, ok := entityFromState(st)
+	if !ok {
+		return nil, fmt.Errorf("durable: entity %s: %w", entity, ErrInstanceNotFound)
+	}
+	return md, nil
+}
+
+func entityFromState(st *backend.InstanceState) (*EntityMetadata, bool) {
+	id, err := ParseEntityID(st.InstanceID)
+	if err != nil || st.Input == nil {
+		return nil, false
+	}
+	var ss schedulerState
+	if json.Unmarshal([]byte(*st.Input), &ss) != nil || ss.State == nil {
+		return nil, false
+	}
+	return &EntityMetadata{ID: id, LastOperationTime: st.CreatedTime, State: ss.State, LockedBy: ss.LockedBy, QueueSize: len(ss.Queue)}, true
+}
+
+// EntityPage is one page of ListEntities.
+type EntityPage struct {
+	Entities          []*EntityMetadata
+	ContinuationToken string
+}
+
+// ListEntities lists existing entities, of one name or (name "") all.
+func (c *Client) ListEntities(ctx context.Context, name string, fetchState bool, pageSize int, token string) (*EntityPage, error) {
+	prefix := "@"
+	if name != "" {
+		prefix = "@" + strings.ToLower(name) + "@"
+	}
+	p, err := c.be.QueryInstances(ctx, backend.InstanceQuery{InstanceIDPrefix: prefix, FetchInputs: true, PageSize: pageSize, ContinuationToken: token})
+	if err != nil {
+		return nil, fmt.Errorf("durable: list entities: %w", err)
+	}
+	out := &EntityPage{ContinuationToken: p.ContinuationToken}
+	for _, st := range p.Instances {
+		md, ok := entityFromState(st)
+		if !ok {
+			continue
+		}
+		if !fetchState {
+			md.State = nil
+		}
+		out.Entities = append(out.Entities, md)
+	}
+	return out, nil
+}
+
+func newGUIDString() string {
+	h := NewInstanceID()
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
