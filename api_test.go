@@ -197,3 +197,57 @@ func TestQueueAndTimerClientFunctions(t *testing.T) {
 		t.Fatalf("purged instance still there: %d", code)
 	}
 }
+
+func TestEntityRoutes(t *testing.T) {
+	a := startApp(t, uniqueHub("Ent"))
+	if code, _, _ := a.do("GET", "/api/durabletask/entities/counter/http1", ""); code != 404 {
+		t.Fatalf("unknown entity: %d", code)
+	}
+	for i := 0; i < 3; i++ {
+		if code, _, body := a.do("POST", "/api/durabletask/entities/Counter/http1?op=add", "4", "Content-Type", "application/json"); code != 202 {
+			t.Fatalf("signal: %d %s", code, body)
+		}
+	}
+	if code, _, body := a.do("POST", "/api/durabletask/entities/Counter/http1?op=add", "{bad", "Content-Type", "application/json"); code != 400 {
+		t.Fatalf("bad JSON signal: %d %s", code, body)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, _, body := a.do("GET", "/runtime/webhooks/durabletask/entities/counter/http1", "")
+		if code == 200 && string(body) == "12" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("entity state: %d %s", code, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_, _, _ = a.do("POST", "/api/durabletask/entities/Counter/http2?op=add", "1", "Content-Type", "application/json")
+	time.Sleep(500 * time.Millisecond)
+	code, _, body := a.do("GET", "/api/durabletask/entities/counter?fetchState=true", "")
+	var list []struct {
+		EntityID struct{ Name, Key string } `json:"entityId"`
+		State    json.RawMessage            `json:"state"`
+	}
+	_ = json.Unmarshal(body, &list)
+	if code != 200 || len(list) != 2 || list[0].EntityID.Name != "counter" || list[0].EntityID.Key != "http1" || string(list[0].State) != "12" {
+		t.Fatalf("list: %d %s", code, body)
+	}
+	if code, _, _ := a.do("DELETE", "/api/durabletask/entities/counter/http2", ""); code != 202 {
+		t.Fatalf("delete: %d", code)
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		if code, _, _ := a.do("GET", "/api/durabletask/entities/counter/http2", ""); code == 404 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("deleted entity still readable")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	id := a.startOrchestration("CounterWorkflow", "", `{"from":"http1","to":"http3","amount":5}`)
+	if st := a.waitDone(id, 20*time.Second); st.RuntimeStatus != "Completed" || string(st.Output) != "[7,5]" {
+		t.Fatalf("CounterWorkflow: %s %s", st.RuntimeStatus, st.Output)
+	}
+}

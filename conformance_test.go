@@ -30,8 +30,8 @@ func TestNpmDurableClientConformance(t *testing.T) {
 			if err != nil || !strings.Contains(string(out), "# fail 0") {
 				t.Fatalf("npm DurableClient conformance (%s mode) failed: %v\n%s", mode, err, out)
 			}
-			if !strings.Contains(string(out), "# pass 8") {
-				t.Fatalf("expected 8 passing client tests:\n%s", out)
+			if !strings.Contains(string(out), "# pass 9") {
+				t.Fatalf("expected 9 passing client tests:\n%s", out)
 			}
 		})
 	}

@@ -141,4 +141,18 @@ test(`createCheckStatusResponse matches the server's URLs (${mode})`, async () =
   assert.match(body.statusQueryGetUri, /\/runtime\/webhooks\/durabletask\/instances\/abc\?taskHub=/);
 });
 
-test('entities (signalEntity, readEntityState) await durable entities', { skip: 'entities are not implemented yet (issue: durable entities)' }, () => {});
+test(`signalEntity and readEntityState (${mode})`, async () => {
+  const id = new df.EntityId('Counter', `npm-${mode}`);
+  const before = await client.readEntityState(id);
+  assert.equal(before.entityExists, false);
+  for (let i = 0; i < 5; i++) await client.signalEntity(id, 'add', 2);
+  const end = Date.now() + 20000;
+  let st;
+  for (;;) {
+    st = await client.readEntityState(id);
+    if (st.entityExists && st.entityState === 10) break;
+    if (Date.now() > end) throw new Error(`entity state ${JSON.stringify(st)}`);
+    await sleep(100);
+  }
+  assert.equal(st.entityState, 10);
+});
