@@ -11,9 +11,19 @@ import (
 	"github.com/godurable/functions/durable/history"
 )
 
+// SignalOption configures SignalEntity.
+type SignalOption func(*time.Time)
+
+// SignalAt delivers the signal at t instead of now.
+func SignalAt(t time.Time) SignalOption { return func(at *time.Time) { *at = t } }
+
 // SignalEntity sends a one-way operation to an entity (it is created on
-// first use).
-func (c *Client) SignalEntity(ctx context.Context, entity EntityID, operation string, input any) error {
+// first use), now or, with SignalAt, at a later time.
+func (c *Client) SignalEntity(ctx context.Context, entity EntityID, operation string, input any, opts ...SignalOption) error {
+	var at time.Time
+	for _, o := range opts {
+		o(&at)
+	}
 	if entity.Name == "" {
 		return fmt.Errorf("durable: signal: %w: the entity name is empty", ErrInvalidInput)
 	}
@@ -24,7 +34,15 @@ func (c *Client) SignalEntity(ctx context.Context, entity EntityID, operation st
 	req := entityRequest{Op: &operation, Signal: true, Input: in, ID: newGUIDString(), Timestamp: minDotNetTime, Predecessor: minDotNetTime}
 	b, _ := json.Marshal(req)
 	s := string(b)
-	e := &history.Event{Type: history.EventRaised, EventID: -1, Timestamp: time.Now().UTC(), Name: "op", Input: &s}
+	name := "op"
+	if !at.IsZero() {
+		due := at.UTC().Format("2006-01-02T15:04:05.0000000Z")
+		req.Due = &due
+		b, _ = json.Marshal(req)
+		s = string(b)
+		name = "op@" + due // delayed through queue visibility, as Durable Task does
+	}
+	e := &history.Event{Type: history.EventRaised, EventID: -1, Timestamp: time.Now().UTC(), Name: name, Input: &s}
 	if err := c.be.SendEvent(ctx, history.OrchestrationInstance{InstanceID: entity.String()}, e); err != nil {
 		return fmt.Errorf("durable: signal %s.%s: %w", entity, operation, err)
 	}

@@ -32,7 +32,7 @@ type Durable interface {
 	// Rewind fails with durable.ErrNotFailed for an instance that is not Failed.
 	Rewind(ctx context.Context, instanceID, reason string) error
 	Restart(ctx context.Context, instanceID string, sameID bool) (string, error)
-	SignalEntity(ctx context.Context, entity durable.EntityID, operation string, input any) error
+	SignalEntity(ctx context.Context, entity durable.EntityID, operation string, input any, opts ...durable.SignalOption) error
 	// GetEntity fails with durable.ErrInstanceNotFound for no such entity.
 	GetEntity(ctx context.Context, entity durable.EntityID) (*durable.EntityMetadata, error)
 	ListEntities(ctx context.Context, name string, fetchState bool, pageSize int, token string) (*durable.EntityPage, error)

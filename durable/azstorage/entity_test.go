@@ -217,3 +217,34 @@ func TestEntityStateSurvivesRestart(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// A scheduled signal waits in the queue until its due time.
+func TestScheduledSignalAndMessageFormat(t *testing.T) {
+	b := newTestBackend(t)
+	r := entityRegistry(t)
+	c := durable.NewClient(b, r, b.opts.TaskHub)
+	ctx := context.Background()
+	due := time.Now().Add(3 * time.Second)
+	if err := c.SignalEntity(ctx, durable.NewEntityID("Counter", "later"), "add", 7, durable.SignalAt(due)); err != nil {
+		t.Fatal(err)
+	}
+	q, _ := b.controlQueue("@counter@later")
+	msgs, err := b.dequeue(ctx, q, 1, time.Second)
+	if err != nil || len(msgs) != 0 {
+		t.Fatalf("a scheduled signal must not be visible before its time: %d messages, %v", len(msgs), err)
+	}
+	runWorker(t, b, r)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if n, ok := counterValue(t, c, "later"); ok && n == 7 {
+			if time.Now().Before(due) {
+				t.Fatal("the signal ran before its due time")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the scheduled signal never ran")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

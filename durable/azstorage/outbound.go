@@ -47,6 +47,9 @@ func (b *Backend) send(ctx context.Context, queue string, m *MessageData, delay 
 // sendReportingBlob is send that also returns the name of the blob the
 // message was offloaded to ("" if it went inline).
 func (b *Backend) sendReportingBlob(ctx context.Context, queue string, m *MessageData, delay time.Duration) (string, error) {
+	if delay <= 0 {
+		delay = signalDelay(m)
+	}
 	body, blob, err := b.encodeQueueMessage(ctx, m)
 	if err != nil {
 		return "", err
@@ -111,4 +114,23 @@ func (b *Backend) decodeQueueMessage(ctx context.Context, body []byte) (*Message
 		return nil, fmt.Errorf("azstorage: message has no TaskMessage event")
 	}
 	return m, nil
+}
+
+// signalDelay is the visibility delay of a scheduled entity signal (spec
+// §3.3): an EventRaised to an "@…" instance named "op@{due time}" waits
+// until its due time, at most 6 days (the entity re-checks the time).
+func signalDelay(m *MessageData) time.Duration {
+	if m.TaskMessage == nil || m.TaskMessage.Event == nil {
+		return 0
+	}
+	e := m.TaskMessage.Event
+	if e.Type != history.EventRaised || !strings.HasPrefix(m.TaskMessage.OrchestrationInstance.InstanceID, "@") ||
+		len(e.Name) < 4 || e.Name[2] != '@' {
+		return 0
+	}
+	due, err := history.ParseTime(e.Name[3:])
+	if err != nil {
+		return 0
+	}
+	return min(time.Until(due), 6*24*time.Hour)
 }
