@@ -50,15 +50,7 @@ func (b *Backend) pollActivities(ctx context.Context) {
 				_ = b.abandonMessage(ctx, m, abandonBackoff(m.dequeueCount))
 				continue
 			}
-			tm := m.data.TaskMessage
-			wi := &backend.ActivityWorkItem{Instance: tm.OrchestrationInstance, Scheduled: tm.Event,
-				DequeueCount: m.dequeueCount, Provider: &activityState{msg: m, data: m.data}}
-			if m.data.Episode != nil {
-				wi.Episode = *m.data.Episode
-			}
-			select {
-			case b.activities <- wi:
-			case <-ctx.Done():
+			if !b.deliverActivity(ctx, m) {
 				return
 			}
 		}
@@ -127,5 +119,21 @@ func (b *Backend) poisonActivity(ctx context.Context, m *queueMessage) {
 	queue, _ := b.controlQueue(tm.OrchestrationInstance.InstanceID)
 	if err := b.send(ctx, queue, b.newMessage(failed, tm.OrchestrationInstance, tm.OrchestrationInstance, m.data.Episode), 0); err != nil {
 		b.log.Warn("failing the task of a poison work item failed", "error", err)
+	}
+}
+
+// deliverActivity hands a work item to the dispatcher; false when ctx ended.
+func (b *Backend) deliverActivity(ctx context.Context, m *queueMessage) bool {
+	tm := m.data.TaskMessage
+	wi := &backend.ActivityWorkItem{Instance: tm.OrchestrationInstance, Scheduled: tm.Event,
+		DequeueCount: m.dequeueCount, Provider: &activityState{msg: m, data: m.data}}
+	if m.data.Episode != nil {
+		wi.Episode = *m.data.Episode
+	}
+	select {
+	case b.activities <- wi:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }

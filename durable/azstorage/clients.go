@@ -1,7 +1,10 @@
 package azstorage
 
 import (
+	"crypto/tls"
 	"fmt"
+	"net"
+	"net/http"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -46,6 +49,9 @@ func NewClients(a *Account, o ClientOptions) (*Clients, error) {
 	retry := DefaultRetry()
 	if o.Retry != nil {
 		retry = *o.Retry
+	}
+	if o.Transport == nil {
+		o.Transport = defaultHTTPClient
 	}
 	co := azcore.ClientOptions{Retry: retry, PerCallPolicies: o.PerCall, PerRetryPolicies: o.PerRetry, Transport: o.Transport}
 	c := &Clients{Account: a}
@@ -93,3 +99,19 @@ func NewClients(a *Account, o ClientOptions) (*Clients, error) {
 }
 
 func keyString(a *Account) string { return base64Std(a.Key) }
+
+// defaultHTTPClient keeps many idle connections per storage endpoint: the
+// engine issues dozens of requests at once, and the SDK's default of 10
+// idle connections per host makes it open and close connections all the
+// time under load.
+var defaultHTTPClient = &http.Client{Transport: &http.Transport{
+	Proxy:                 http.ProxyFromEnvironment,
+	DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+	ForceAttemptHTTP2:     true,
+	MaxIdleConns:          512,
+	MaxIdleConnsPerHost:   256,
+	IdleConnTimeout:       90 * time.Second,
+	TLSHandshakeTimeout:   10 * time.Second,
+	ExpectContinueTimeout: time.Second,
+	TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+}}

@@ -101,6 +101,10 @@ func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedu
 	if err != nil && statusCode(err) != 409 && statusCode(err) != 412 {
 		return fmt.Errorf("azstorage: write instance row of %q: %w", id, err)
 	}
+	if delay <= 0 {
+		_, part := b.controlQueue(id)
+		b.wakePartition(part)
+	}
 	return nil
 }
 

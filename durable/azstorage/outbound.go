@@ -3,6 +3,7 @@ package azstorage
 import (
 	"context"
 	"fmt"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"strings"
 	"time"
 
@@ -55,11 +56,34 @@ func (b *Backend) sendReportingBlob(ctx context.Context, queue string, m *Messag
 		return "", err
 	}
 	opts := enqueueOptions(delay)
-	if _, err := b.queue(queue).EnqueueMessage(ctx, body, opts); err != nil {
+	local := b.localDelivery(queue, delay)
+	clientStart := m.TaskMessage.Event.Type == history.ExecutionStarted && m.TaskMessage.Event.Parent == nil
+	if clientStart {
+		// Its Instances row is written after the enqueue and the start
+		// dedupe reads it: CreateInstance wakes the poller once it is.
+		local = nil
+	}
+	if local != nil {
+		// Delivered in process: the message is enqueued invisible (it
+		// shows up again only if this worker dies before processing it)
+		// and handed over directly, saving a dequeue and a poll's wait.
+		opts.VisibilityTimeout = to.Ptr(seconds(local.visibility))
+	}
+	resp, err := b.queue(queue).EnqueueMessage(ctx, body, opts)
+	if err == nil && local != nil && len(resp.Messages) == 1 {
+		em := resp.Messages[0]
+		qm := &queueMessage{queue: queue, id: deref(em.MessageID), popReceipt: deref(em.PopReceipt), text: body, data: m, dequeueCount: 1}
+		if em.InsertionTime != nil {
+			qm.insertedAt = *em.InsertionTime
+		}
+		local.deliver(qm)
+		return blob, nil
+	}
+	if err != nil {
 		return "", fmt.Errorf("azstorage: enqueue %s for %q to %s: %w", m.TaskMessage.Event.Type, m.TaskMessage.OrchestrationInstance.InstanceID, queue, err)
 	}
-	if delay <= 0 {
-		if strings.HasSuffix(queue, "-workitems") {
+	if delay <= 0 && !clientStart {
+		if queue == b.names.WorkItemQueue() {
 			b.actBackoff.poke()
 		} else if i := b.names.ControlQueueIndex(queue); i >= 0 {
 			b.wakePartition(i)
@@ -133,4 +157,33 @@ func signalDelay(m *MessageData) time.Duration {
 		return 0
 	}
 	return min(time.Until(due), 6*24*time.Hour)
+}
+
+// localTarget hands a just-enqueued message to this worker's own
+// dispatching.
+type localTarget struct {
+	visibility time.Duration
+	deliver    func(*queueMessage)
+}
+
+// localDelivery says whether a message for queue can be delivered in
+// process: activities always (this worker runs them), control-queue
+// messages when this worker currently reads that partition.
+func (b *Backend) localDelivery(queue string, delay time.Duration) *localTarget {
+	if delay > 0 || b.runCtx == nil || b.runCtx.Err() != nil {
+		return nil
+	}
+	ctx := b.runCtx
+	if queue == b.names.WorkItemQueue() {
+		return &localTarget{visibility: b.opts.WorkItemQueueVisibility, deliver: func(qm *queueMessage) {
+			go b.deliverActivity(ctx, qm) // ends with ctx if no dispatcher takes it
+		}}
+	}
+	i := b.names.ControlQueueIndex(queue)
+	if i < 0 || !b.parts.owns(queue) {
+		return nil
+	}
+	return &localTarget{visibility: b.opts.ControlQueueVisibility, deliver: func(qm *queueMessage) {
+		b.dispatchBatch(ctx, i, []*queueMessage{qm})
+	}}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/godurable/functions/durable/backend"
 	"github.com/godurable/functions/durable/history"
@@ -99,6 +100,16 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 			answered[responseID(e)] = true
 		}
 	}
+	if !hasStart && len(keep) > 0 && !strings.HasPrefix(s.instanceID, "@") {
+		// Messages for an instance whose start has not been processed yet
+		// (it is still in the queue, or its row is being written): keep
+		// them for a moment instead of dropping them as Durable Task drops
+		// messages for instances that never started.
+		if row, _, found, err := b.readInstanceRow(ctx, s.instanceID); err == nil && found && row["RuntimeStatus"] == history.StatusPending.String() {
+			later = append(later, keep...)
+			keep = nil
+		}
+	}
 	for _, m := range drop {
 		b.log.Debug("discarding stale message", "instanceId", s.instanceID, "event", m.data.TaskMessage.Event.Type, "messageId", m.id)
 		if err := b.deleteMessage(ctx, m); err != nil {
@@ -106,7 +117,13 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 		}
 	}
 	for _, m := range later {
-		if err := b.abandonMessage(ctx, m, abandonBackoff(m.dequeueCount)); err != nil {
+		delay := abandonBackoff(m.dequeueCount)
+		if m.data.TaskMessage.Event.Type == history.ExecutionStarted || !hasStart {
+			// Most often the client has not written the Instances row yet:
+			// look again soon.
+			delay = min(delay, time.Duration(m.dequeueCount)*200*time.Millisecond)
+		}
+		if err := b.abandonMessage(ctx, m, delay); err != nil {
 			b.log.Warn("deferring message failed", "error", err)
 		}
 	}
