@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -34,7 +35,7 @@ type app struct {
 	base    string
 	hub     string
 	clients *azstorage.Clients
-	logs    *bytes.Buffer
+	logs    *syncBuffer
 	exited  chan error
 }
 
@@ -76,7 +77,7 @@ func startApp(t *testing.T, hub string, extraEnv ...string) *app {
 		"LOG_LEVEL=debug",
 	)
 	cmd.Env = append(cmd.Env, extraEnv...)
-	a := &app{t: t, cmd: cmd, base: "http://127.0.0.1:" + strconv.Itoa(port), hub: hub, logs: &bytes.Buffer{}, exited: make(chan error, 1)}
+	a := &app{t: t, cmd: cmd, base: "http://127.0.0.1:" + strconv.Itoa(port), hub: hub, logs: &syncBuffer{}, exited: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = a.logs, a.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -325,3 +326,22 @@ func TestMissingConnectionStringIsAClearStartupError(t *testing.T) {
 }
 
 func t0ctx() context.Context { return context.Background() }
+
+// syncBuffer collects a child process's output; tests read it while the
+// process still writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

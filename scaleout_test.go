@@ -101,7 +101,7 @@ func TestThreeWorkersSurviveAKill(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	workers[2] = startApp(t, hub, "FUNCTIONS_APP_ROOT_PATH="+root, "DURABLE_WORKER_ID=w2")
 	for _, s := range all {
-		st := workers[0].waitDone(s.id, 90*time.Second)
+		st := workers[0].waitDone(s.id, 180*time.Second)
 		if st.RuntimeStatus != "Completed" || string(st.Output) != s.want {
 			t.Errorf("%s: %s %s", s.id, st.RuntimeStatus, st.Output)
 		}

@@ -32,6 +32,7 @@ type sizes struct {
 	w3FanOut         int // activities fanned out by one orchestration
 	w4Events         int // external events to one orchestration
 	w5Children       int // sub-orchestrations of 5 activities each
+	w6Signals        int // signals to one counter entity
 }
 
 func main() {
@@ -44,10 +45,11 @@ func main() {
 	w3 := flag.Int("w3", 1000, "W3: fan-out activities")
 	w4 := flag.Int("w4", 500, "W4: external events")
 	w5 := flag.Int("w5", 100, "W5: sub-orchestrations")
+	w6 := flag.Int("w6", 1000, "W6: entity signals")
 	flag.Parse()
-	sz := sizes{*w1, *w2, *w3, *w4, *w5}
+	sz := sizes{*w1, *w2, *w3, *w4, *w5, *w6}
 	if *quick {
-		sz = sizes{50, 20, 100, 50, 10}
+		sz = sizes{50, 20, 100, 50, 10, 100}
 	}
 	if err := run(*conn, *partitions, sz, *format, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "durablebench:", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -60,6 +61,17 @@ func registerWorkloads(r *durable.Registry, steps *stepClock) error {
 		r.AddActivity("Hello", durable.Activity(func(ctx context.Context, s string) (string, error) { return "Hello " + s + "!", nil })),
 		r.AddActivity("Step", durable.Activity(func(ctx context.Context, i int) (int, error) { steps.mark(); return i + 1, nil })),
 		r.AddActivity("Square", durable.Activity(func(ctx context.Context, i int) (int, error) { return i * i, nil })),
+		r.AddEntity("Counter", func(ctx *durable.EntityContext) (any, error) {
+			n, err := durable.EntityState[int](ctx)
+			if err != nil {
+				return nil, err
+			}
+			d, err := durable.EntityInput[int](ctx)
+			if err != nil {
+				return nil, err
+			}
+			return nil, ctx.SetState(n + d)
+		}),
 		r.AddOrchestrator("HelloCities5", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (int, error) {
 			n := 0
 			for _, c := range []string{"Tokyo", "Seattle", "London", "Paris", "Oslo"} {
@@ -236,4 +248,37 @@ func measure(ctx context.Context, c *durable.Client, counter *opCounter, steps *
 		r.P95StepMillis = float64(g[len(g)*95/100].Microseconds()) / 1000
 	}
 	return r, nil
+}
+
+// signalAndWait sends n signals to one counter from 16 concurrent clients
+// and waits until the counter has counted them all.
+func signalAndWait(ctx context.Context, c *durable.Client, n int) error {
+	id := durable.NewEntityID("Counter", fmt.Sprintf("bench-%d", time.Now().UnixNano()))
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < n; i += 16 {
+				errs <- c.SignalEntity(ctx, id, "add", 1)
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	deadline := time.Now().Add(15 * time.Minute)
+	for time.Now().Before(deadline) {
+		md, err := c.GetEntity(ctx, id)
+		if err == nil && md.State != nil && *md.State == strconv.Itoa(n) {
+			return nil
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	return fmt.Errorf("entity %s did not reach %d", id, n)
 }

@@ -31,7 +31,7 @@ func TestAzuriteRestartUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	if err := b.CreateTaskHub(ctx); err != nil {
 		t.Fatal(err)
