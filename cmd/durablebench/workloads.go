@@ -161,6 +161,8 @@ func workloads(sz sizes) []workload {
 			func(ctx context.Context, c *durable.Client) error {
 				return startAndWait(ctx, c, "Parent", sz.w5Children, 1)
 			}},
+		{"W6", fmt.Sprintf("%d signals to one entity", sz.w6Signals), "ops/s", sz.w6Signals, 1,
+			func(ctx context.Context, c *durable.Client) error { return signalAndWait(ctx, c, sz.w6Signals) }},
 	}
 }
 

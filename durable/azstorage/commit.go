@@ -55,7 +55,7 @@ func (b *Backend) commit(ctx context.Context, wi *backend.OrchestrationWorkItem,
 		}
 		if b.opts.HistoryCacheSize > 0 {
 			events := append(append([]*history.Event(nil), wi.History[:first]...), cp.NewEvents...)
-			if isFinished(events) {
+			if isFinished(events) || !b.parts.owns(b.names.ControlQueue(st.session.partition)) {
 				b.cache.drop(wi.InstanceID)
 			} else {
 				b.cache.put(wi.InstanceID, st.session.partition, storedHistory{events: events, executionID: self.ExecutionID, sentinelETag: st.sentinelETag})

@@ -170,10 +170,11 @@ type localTarget struct {
 // process: activities always (this worker runs them), control-queue
 // messages when this worker currently reads that partition.
 func (b *Backend) localDelivery(queue string, delay time.Duration) *localTarget {
-	if delay > 0 || b.runCtx == nil || b.runCtx.Err() != nil {
+	rc := b.runCtx.Load()
+	if delay > 0 || rc == nil || (*rc).Err() != nil {
 		return nil
 	}
-	ctx := b.runCtx
+	ctx := *rc
 	if queue == b.names.WorkItemQueue() {
 		return &localTarget{visibility: b.opts.WorkItemQueueVisibility, deliver: func(qm *queueMessage) {
 			go b.deliverActivity(ctx, qm) // ends with ctx if no dispatcher takes it

@@ -111,7 +111,7 @@ type Backend struct {
 
 	actBackoff *pollBackoff
 	cache      *historyCache
-	runCtx     context.Context // the background context of Start
+	runCtx     atomic.Pointer[context.Context] // the background context of Start
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -155,7 +155,7 @@ func (b *Backend) Start(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	b.cancel = cancel
-	b.runCtx = ctx
+	b.runCtx.Store(&ctx)
 	b.bg.Add(2)
 	go func() { defer b.bg.Done(); b.parts.run(ctx) }()
 	go func() { defer b.bg.Done(); b.pollActivities(ctx) }()

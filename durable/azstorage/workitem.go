@@ -15,6 +15,12 @@ import (
 // are deleted, responses that arrived before their request's history are
 // put back for later, the rest become the episode's new events.
 func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMessage) (*backend.OrchestrationWorkItem, error) {
+	if _, cached := b.cache.get(s.instanceID); cached && b.cachedHistoryLooksStale(s.instanceID, msgs) {
+		// A response to something the cached history does not know: the
+		// history moved on elsewhere (the partition was owned by another
+		// worker for a while). Read it from storage instead.
+		b.cache.drop(s.instanceID)
+	}
 	expected := ""
 	for _, m := range msgs {
 		if e := m.data.TaskMessage.Event; e.Type == history.ExecutionStarted {
@@ -144,6 +150,22 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 	wi.Provider = &workItemState{session: s, messages: keep, executionID: h.executionID, historyLen: len(h.events),
 		sentinelETag: h.sentinelETag, episode: countEvents(h.events, history.OrchestratorStarted), ctx: ctx}
 	return wi, nil
+}
+
+// cachedHistoryLooksStale reports a response whose request is not in the
+// cached history.
+func (b *Backend) cachedHistoryLooksStale(instanceID string, msgs []*queueMessage) bool {
+	h, ok := b.cache.get(instanceID)
+	if !ok {
+		return false
+	}
+	for _, m := range msgs {
+		e := m.data.TaskMessage.Event
+		if isResponse(e) && !hasRequest(h.events, nil, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // answeredIDs are the calls (by sequence number) that history already
