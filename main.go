@@ -88,13 +88,17 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return fmt.Errorf("listen on port %d (FUNCTIONS_CUSTOMHANDLER_PORT): %w", cfg.Port, err)
 	}
 	client := durable.NewClient(be, registry, cfg.TaskHub)
+	routePrefix := cfg.RoutePrefix
+	if routePrefix == "" {
+		routePrefix = "/" // host.json's empty prefix; handler.Config's "" means the default "api"
+	}
 	ready := make(chan struct{})
 	srv := &http.Server{
 		Handler: handler.New(handler.Config{
 			Durable:       client,
 			Logger:        log,
 			PublicBaseURL: cfg.PublicBaseURL,
-			RoutePrefix:   cfg.RoutePrefix,
+			RoutePrefix:   routePrefix,
 			APIKey:        cfg.APIKey,
 			Invocations:   functions.Invocations(client, cfg.PurgeAfter),
 			Ready:         ready,

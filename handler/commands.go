@@ -35,7 +35,7 @@ func (s *server) raiseEvent(w http.ResponseWriter, r *http.Request, id, event st
 
 // instanceCommand is POST .../instances/{id}/{terminate|suspend|resume}?reason=.
 func (s *server) instanceCommand(w http.ResponseWriter, r *http.Request, id, op string) {
-	reason := r.URL.Query().Get("reason")
+	reason := queryValue(r, "reason")
 	var err error
 	switch op {
 	case "terminate":
@@ -67,9 +67,9 @@ func (s *server) commandResult(w http.ResponseWriter, id string, err error) {
 	case errors.Is(err, durable.ErrInstanceFinished):
 		writeError(w, http.StatusGone, "The instance with ID '"+id+"' has already finished.", err.Error())
 	case errors.Is(err, durable.ErrInvalidInput):
-		writeError(w, http.StatusBadRequest, "One or more of the arguments submitted is incorrect", err.Error())
+		badArguments(w, err.Error())
 	default:
 		s.log.Error("instance command failed", "instanceId", id, "error", err)
-		writeError(w, http.StatusInternalServerError, "Something went wrong while processing your request", err.Error())
+		writeError(w, http.StatusInternalServerError, msgServerError, err.Error())
 	}
 }

@@ -34,7 +34,7 @@ func (s *server) entities(w http.ResponseWriter, r *http.Request, segs []string)
 		case http.MethodGet:
 			s.getEntity(w, r, id)
 		case http.MethodPost:
-			s.signalEntity(w, r, id, r.URL.Query().Get("op"))
+			s.signalEntity(w, r, id, queryValue(r, "op"))
 		case http.MethodDelete:
 			s.signalEntity(w, r, id, "delete")
 		default:
@@ -53,7 +53,7 @@ func (s *server) getEntity(w http.ResponseWriter, r *http.Request, id durable.En
 	}
 	if err != nil {
 		s.log.Error("reading entity failed", "entity", id.String(), "error", err)
-		writeError(w, http.StatusInternalServerError, "Something went wrong while processing your request", err.Error())
+		writeError(w, http.StatusInternalServerError, msgServerError, err.Error())
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -80,11 +80,11 @@ func (s *server) signalEntity(w http.ResponseWriter, r *http.Request, id durable
 	}
 	if err := s.cfg.Durable.SignalEntity(r.Context(), id, op, input); err != nil {
 		if errors.Is(err, durable.ErrInvalidInput) {
-			writeError(w, http.StatusBadRequest, "One or more of the arguments submitted is incorrect", err.Error())
+			badArguments(w, err.Error())
 			return
 		}
 		s.log.Error("signaling entity failed", "entity", id.String(), "error", err)
-		writeError(w, http.StatusInternalServerError, "Something went wrong while processing your request", err.Error())
+		writeError(w, http.StatusInternalServerError, msgServerError, err.Error())
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
@@ -102,13 +102,13 @@ type entityStatusPayload struct {
 func (s *server) listEntities(w http.ResponseWriter, r *http.Request, name string) {
 	fetch, err := queryBool(r, "fetchState", false)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "One or more of the arguments submitted is incorrect", err.Error())
+		badArguments(w, err.Error())
 		return
 	}
 	top := 100
-	if v := r.URL.Query().Get("top"); v != "" {
+	if v := queryValue(r, "top"); v != "" {
 		if top, err = strconv.Atoi(v); err != nil || top <= 0 || top > 1000 {
-			writeError(w, http.StatusBadRequest, "One or more of the arguments submitted is incorrect", "top must be a whole number from 1 to 1000")
+			badArguments(w, "top must be a whole number from 1 to 1000")
 			return
 		}
 	}
@@ -118,7 +118,7 @@ func (s *server) listEntities(w http.ResponseWriter, r *http.Request, name strin
 	}
 	page, err := s.cfg.Durable.ListEntities(r.Context(), name, fetch, top, token)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "One or more of the arguments submitted is incorrect", err.Error())
+		badArguments(w, err.Error())
 		return
 	}
 	out := make([]entityStatusPayload, 0, len(page.Entities))

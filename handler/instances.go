@@ -77,7 +77,7 @@ func parseTime(s string) (time.Time, error) {
 func (s *server) listInstances(w http.ResponseWriter, r *http.Request) {
 	q, err := parseQuery(r)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "One or more of the arguments submitted is incorrect", err.Error())
+		badArguments(w, err.Error())
 		return
 	}
 	if tok := r.Header.Get(continuationHeader); tok != "" && tok != "null" {
@@ -86,7 +86,7 @@ func (s *server) listInstances(w http.ResponseWriter, r *http.Request) {
 	page, err := s.cfg.Durable.ListInstances(r.Context(), q)
 	if err != nil {
 		s.log.Error("listing instances failed", "error", err)
-		writeError(w, http.StatusBadRequest, "One or more of the arguments submitted is incorrect", err.Error())
+		badArguments(w, err.Error())
 		return
 	}
 	out := make([]statusPayload, 0, len(page.Instances))
@@ -109,7 +109,7 @@ func (s *server) purgeInstance(w http.ResponseWriter, r *http.Request, id string
 		notFound(w)
 	case err != nil:
 		s.log.Error("purge failed", "instanceId", id, "error", err)
-		writeError(w, http.StatusInternalServerError, "Something went wrong while processing your request", err.Error())
+		writeError(w, http.StatusInternalServerError, msgServerError, err.Error())
 	default:
 		writeJSON(w, http.StatusOK, purgeResult{1})
 	}
@@ -118,13 +118,13 @@ func (s *server) purgeInstance(w http.ResponseWriter, r *http.Request, id string
 // purgeInstances is DELETE .../instances?createdTimeFrom=…: createdTimeFrom
 // is required; 404 when nothing matched.
 func (s *server) purgeInstances(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Query().Get("createdTimeFrom") == "" {
+	if queryValue(r, "createdTimeFrom") == "" {
 		writeJSON(w, http.StatusBadRequest, "Please provide value for 'createdTimeFrom' parameter.")
 		return
 	}
 	q, err := parseQuery(r)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "One or more of the arguments submitted is incorrect", err.Error())
+		badArguments(w, err.Error())
 		return
 	}
 	if q.CreatedTo.IsZero() {
@@ -133,7 +133,7 @@ func (s *server) purgeInstances(w http.ResponseWriter, r *http.Request) {
 	n, err := s.cfg.Durable.PurgeInstances(r.Context(), q)
 	if err != nil {
 		s.log.Error("purge failed", "error", err)
-		writeError(w, http.StatusInternalServerError, "Something went wrong while processing your request", err.Error())
+		writeError(w, http.StatusInternalServerError, msgServerError, err.Error())
 		return
 	}
 	if n == 0 {
@@ -155,7 +155,7 @@ func (s *server) rewind(w http.ResponseWriter, r *http.Request, id, reason strin
 		writeError(w, http.StatusPreconditionFailed, "The instance with ID '"+id+"' is not in the Failed state and cannot be rewound.", err.Error())
 	default:
 		s.log.Error("rewind failed", "instanceId", id, "error", err)
-		writeError(w, http.StatusInternalServerError, "Something went wrong while processing your request", err.Error())
+		writeError(w, http.StatusInternalServerError, msgServerError, err.Error())
 	}
 }
 
@@ -164,7 +164,7 @@ func (s *server) rewind(w http.ResponseWriter, r *http.Request, id, reason strin
 func (s *server) restart(w http.ResponseWriter, r *http.Request, id string) {
 	newID, err := queryBool(r, "restartWithNewInstanceId", true)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "One or more of the arguments submitted is incorrect", err.Error())
+		badArguments(w, err.Error())
 		return
 	}
 	started, err := s.cfg.Durable.Restart(r.Context(), id, !newID)
@@ -177,7 +177,7 @@ func (s *server) restart(w http.ResponseWriter, r *http.Request, id string) {
 		writeError(w, http.StatusBadRequest, "The instance's orchestrator is not registered in this app.", err.Error())
 	case err != nil:
 		s.log.Error("restart failed", "instanceId", id, "error", err)
-		writeError(w, http.StatusInternalServerError, "Something went wrong while processing your request", err.Error())
+		writeError(w, http.StatusInternalServerError, msgServerError, err.Error())
 	default:
 		s.writeCheckStatus(w, r, started)
 	}

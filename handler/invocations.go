@@ -5,24 +5,21 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/godurable/functions/bindings"
 )
 
-// invoke runs a non-HTTP function the host invokes as POST /{FunctionName}.
-// A non-2xx answer fails the invocation, so errors are 4xx/5xx with a JSON
-// body the host logs.
+// invoke runs a non-HTTP function the host invokes as POST /{FunctionName}
+// with a {Data, Metadata} body, and answers 200 with the function's
+// {Outputs, Logs, ReturnValue}. Function names match case-insensitively.
+// Any other answer fails the invocation (the host retries or poisons a
+// queue message), so problems get a status and a JSON body the host logs:
+// 404 for a function this handler does not serve, 400 for a body that is
+// not an invocation request, 500 when the function returns an error.
 func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
-	name := chi.URLParam(r, "function")
-	var fn InvocationFunc
-	for k, f := range s.cfg.Invocations {
-		if strings.EqualFold(k, name) {
-			fn = f
-			break
-		}
-	}
+	name := routeParam(r, "function")
+	fn := s.invocation(name)
 	if fn == nil {
-		writeError(w, http.StatusNotFound, "No function named '"+name+"' is served by this handler", "")
+		writeError(w, http.StatusNotFound, "Unknown function", "no function named '"+name+"' is served by this handler")
 		return
 	}
 	body, ok := readBody(w, r)
@@ -36,7 +33,7 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := fn(r.Context(), &req)
 	if err != nil {
-		s.log.Error("function failed", "function", name, "error", err)
+		s.log.Error("function failed", "function", name, "invocationId", r.Header.Get("X-Azure-Functions-InvocationId"), "error", err)
 		writeError(w, http.StatusInternalServerError, "Function '"+name+"' failed", err.Error())
 		return
 	}
@@ -50,4 +47,17 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 		resp.Logs = []string{}
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// invocation finds the function called name: exactly, else ignoring case.
+func (s *server) invocation(name string) InvocationFunc {
+	if fn, ok := s.cfg.Invocations[name]; ok {
+		return fn
+	}
+	for k, fn := range s.cfg.Invocations {
+		if strings.EqualFold(k, name) {
+			return fn
+		}
+	}
+	return nil
 }

@@ -11,12 +11,13 @@ import (
 	"github.com/godurable/functions/durable"
 )
 
-// Durable is what the HTTP surface needs from the engine; *durable.Client
-// provides it.
+// Durable is what the HTTP surface needs from the engine: exactly the
+// client methods the routes call. *durable.Client provides it. Errors are
+// matched with errors.Is against durable's sentinel errors.
 type Durable interface {
 	TaskHubName() string
-	// StartNew fails with durable.ErrUnknownFunction or
-	// durable.ErrInstanceExists (wrapped), or a validation error.
+	// StartNew fails with durable.ErrUnknownFunction,
+	// durable.ErrInstanceExists or durable.ErrInvalidInput (wrapped).
 	StartNew(ctx context.Context, orchestrator string, input any, opts ...durable.StartOption) (string, error)
 	// GetStatus fails with durable.ErrInstanceNotFound (wrapped).
 	GetStatus(ctx context.Context, instanceID string, opts ...durable.StatusOption) (*durable.InstanceStatus, error)
@@ -40,45 +41,60 @@ type Durable interface {
 
 var _ Durable = (*durable.Client)(nil)
 
-// InvocationFunc runs a non-HTTP function invoked by the host.
+// InvocationFunc runs a non-HTTP function (queue, timer…) that the host
+// invokes as POST /{FunctionName}. A returned error fails the invocation.
 type InvocationFunc func(ctx context.Context, req *bindings.InvokeRequest) (*bindings.InvokeResponse, error)
 
-// Config configures the router.
+// WebhookBasePath is where Durable Functions serves its management API.
+// The Functions host never forwards it to a custom handler, so behind the
+// host the API is reached under a function route instead (by default
+// /api/durabletask); standalone, both work.
+const WebhookBasePath = "/runtime/webhooks/durabletask"
+
+// Config configures the router. Only Durable is required.
 type Config struct {
+	// Durable is the engine's client (a *durable.Client).
 	Durable Durable
-	Logger  *slog.Logger
+	// Logger receives errors, panics and (at debug level) every request.
+	// Default slog.Default().
+	Logger *slog.Logger
 	// PublicBaseURL, when set (e.g. https://myapp.azurewebsites.net),
-	// replaces the scheme and host of every URL the API generates.
+	// replaces the scheme and host of every URL the API generates;
+	// otherwise they come from the request and its proxy headers.
 	PublicBaseURL string
 	// RoutePrefix is the host's HTTP route prefix (host.json
-	// extensions.http.routePrefix), default "api".
+	// extensions.http.routePrefix). Empty means the default, "api"; "/"
+	// means no prefix.
 	RoutePrefix string
+	// ManagementPaths are the base paths the management API is served
+	// under. Default: WebhookBasePath and /{RoutePrefix}/durabletask.
+	// Links in answers use the base the request came in under; links in
+	// answers to HttpStart use the first base other than WebhookBasePath.
+	ManagementPaths []string
 	// ConnectionName is reported in generated URLs (default "Storage").
 	ConnectionName string
-	// MaxBodyBytes caps request bodies (default 8 MiB).
+	// MaxBodyBytes caps request bodies (default 8 MiB); larger ones get 413.
 	MaxBodyBytes int64
-	// Invocations are the non-HTTP functions, by function name.
+	// Invocations are the non-HTTP functions by function name, matched
+	// case-insensitively.
 	Invocations map[string]InvocationFunc
-	// APIKey, when set, is required (x-functions-key or ?code=) on the
-	// start routes and the management API, and generated URLs carry it.
+	// APIKey, when set, is required (x-functions-key header or code query
+	// parameter) on the start routes and the management API, and generated
+	// URLs carry it as code.
 	APIKey string
 	// Ready, when set, is closed once storage is ready (the task hub
-	// exists). Until then durable routes wait for it; GET / does not.
+	// exists). Until then the durable routes and invocations wait for it;
+	// GET / does not.
 	Ready <-chan struct{}
 }
-
-// Base paths of the management API.
-const (
-	webhookBase = "/runtime/webhooks/durabletask"
-)
 
 type server struct {
 	cfg Config
 	log *slog.Logger
 }
 
-// New returns the handler's router.
-func New(cfg Config) http.Handler {
+// withDefaults fills in the defaults documented on Config.
+func (cfg Config) withDefaults() Config {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -86,41 +102,64 @@ func New(cfg Config) http.Handler {
 		cfg.RoutePrefix = "api"
 	}
 	cfg.RoutePrefix = strings.Trim(cfg.RoutePrefix, "/")
+	if len(cfg.ManagementPaths) == 0 {
+		cfg.ManagementPaths = []string{WebhookBasePath, prefixPath(cfg.RoutePrefix) + "/durabletask"}
+	}
+	paths := make([]string, 0, len(cfg.ManagementPaths))
+	for _, p := range cfg.ManagementPaths {
+		if p = "/" + strings.Trim(p, "/"); p != "/" {
+			paths = append(paths, p)
+		}
+	}
+	cfg.ManagementPaths = paths
 	if cfg.ConnectionName == "" {
 		cfg.ConnectionName = "Storage"
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 8 << 20
 	}
+	return cfg
+}
+
+// prefixPath is the path a route prefix puts in front of function routes:
+// "/api", or "" for no prefix.
+func prefixPath(prefix string) string {
+	if prefix == "" {
+		return ""
+	}
+	return "/" + prefix
+}
+
+// New returns the handler's router:
+//
+//	GET  /                                             health (host readiness probe)
+//	POST /{FunctionName}                               invocations (Config.Invocations)
+//	POST /{prefix}/orchestrators/{name}[/{instanceId}] HttpStart
+//	*    {base}/...                                    management API, for each ManagementPaths base
+func New(cfg Config) http.Handler {
+	cfg = cfg.withDefaults()
 	s := &server{cfg: cfg, log: cfg.Logger}
 	r := chi.NewRouter()
 	r.Use(recoverer(s.log), requestLogger(s.log), bodyLimit(cfg.MaxBodyBytes))
 	r.Get("/", health)
-	prefix := ""
-	if cfg.RoutePrefix != "" {
-		prefix = "/" + cfg.RoutePrefix
-	}
 	r.Group(func(r chi.Router) {
 		r.Use(waitReady(cfg.Ready))
-		// Non-HTTP functions, invoked by the host itself.
 		r.Post("/{function}", s.invoke)
 	})
 	r.Group(func(r chi.Router) {
 		r.Use(requireKey(cfg.APIKey), waitReady(cfg.Ready))
-		// HttpStart, forwarded by the host.
-		r.Post(prefix+"/orchestrators/{functionName}", s.start)
-		r.Post(prefix+"/orchestrators/{functionName}/{instanceId}", s.start)
-		// The management API under both bases.
-		r.Handle(webhookBase, s.management(webhookBase))
-		r.Handle(webhookBase+"/*", s.management(webhookBase))
-		r.Handle(prefix+"/durabletask", s.management(prefix+"/durabletask"))
-		r.Handle(prefix+"/durabletask/*", s.management(prefix+"/durabletask"))
+		s.startRoutes(r, prefixPath(cfg.RoutePrefix))
+		for _, base := range cfg.ManagementPaths {
+			h := s.management(base)
+			r.Handle(base, h)
+			r.Handle(base+"/*", h)
+		}
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "No route matches "+r.Method+" "+r.URL.Path, "")
+		writeError(w, http.StatusNotFound, "Not found", "no route matches "+r.Method+" "+r.URL.Path)
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusMethodNotAllowed, "Method "+r.Method+" is not allowed on "+r.URL.Path, "")
+		writeError(w, http.StatusMethodNotAllowed, "Method not allowed", r.Method+" is not allowed on "+r.URL.Path)
 	})
 	return r
 }

@@ -7,35 +7,43 @@ import (
 	"github.com/godurable/functions/durable"
 )
 
-// getStatus is GET .../instances/{instanceId}: 404 (empty) for an unknown
-// instance, 202 with Location and Retry-After while it runs, 200 once it
-// finished (500 for Failed with returnInternalServerErrorOnFailure).
+// getStatus is GET {base}/instances/{instanceId}?showHistory=&
+// showHistoryOutput=&showInput=&returnInternalServerErrorOnFailure=.
+// It answers 404 with an empty body for an unknown instance; 202 with
+// Location (this request's URL) and Retry-After: 5 while the instance is
+// Running, Pending, ContinuedAsNew or Suspended; 200 once it is Completed,
+// Terminated, Canceled or Failed (500 for Failed when
+// returnInternalServerErrorOnFailure=true). The body is the status
+// payload; an invalid boolean parameter is a 400 naming it.
 func (s *server) getStatus(w http.ResponseWriter, r *http.Request, id string) {
-	var opts historyOptions
-	showHistory, err1 := queryBool(r, "showHistory", false)
-	var err2, err3, err4 error
-	opts.showOutput, err2 = queryBool(r, "showHistoryOutput", false)
-	opts.showInput, err3 = queryBool(r, "showInput", true)
-	fail500, err4 := queryBool(r, "returnInternalServerErrorOnFailure", false)
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
-		writeError(w, http.StatusBadRequest, "One or more of the arguments submitted is incorrect", err.Error())
+	q, err := parseStatusQuery(r)
+	if err != nil {
+		badArguments(w, err.Error())
 		return
 	}
-	var so []durable.StatusOption
-	if showHistory {
-		so = append(so, durable.WithHistory())
+	s.answerStatus(w, r, id, q)
+}
+
+// answerStatus reads instance id and answers with its status as getStatus
+// describes.
+func (s *server) answerStatus(w http.ResponseWriter, r *http.Request, id string, q statusQuery) {
+	var opts []durable.StatusOption
+	if q.showHistory {
+		opts = append(opts, durable.WithHistory())
 	}
-	st, err := s.cfg.Durable.GetStatus(r.Context(), id, so...)
+	if !q.history.showInput {
+		opts = append(opts, durable.WithoutInput())
+	}
+	st, err := s.cfg.Durable.GetStatus(r.Context(), id, opts...)
 	if errors.Is(err, durable.ErrInstanceNotFound) {
-		w.WriteHeader(http.StatusNotFound)
+		notFound(w)
 		return
 	}
 	if err != nil {
-		s.log.Error("reading instance status failed", "instanceId", id, "error", err)
-		writeError(w, http.StatusInternalServerError, "Something went wrong while processing your request", err.Error())
+		serverError(w, s.log, "reading instance status failed", err, "instanceId", id)
 		return
 	}
-	p := newStatusPayload(st, showHistory, opts)
+	p := newStatusPayload(st, q.showHistory, q.history)
 	switch st.RuntimeStatus {
 	case durable.StatusRunning, durable.StatusPending, durable.StatusContinuedAsNew, durable.StatusSuspended:
 		w.Header().Set("Location", s.origin(r)+r.URL.RequestURI())
@@ -43,11 +51,14 @@ func (s *server) getStatus(w http.ResponseWriter, r *http.Request, id string) {
 		writeJSON(w, http.StatusAccepted, p)
 	case durable.StatusFailed:
 		code := http.StatusOK
-		if fail500 {
+		if q.fail500 {
 			code = http.StatusInternalServerError
 		}
 		writeJSON(w, code, p)
-	default:
+	case durable.StatusCompleted, durable.StatusTerminated, durable.StatusCanceled:
 		writeJSON(w, http.StatusOK, p)
+	default:
+		s.log.Error("unknown runtime status", "instanceId", id, "runtimeStatus", st.RuntimeStatus.String())
+		writeJSON(w, http.StatusInternalServerError, p)
 	}
 }

@@ -7,8 +7,11 @@ import (
 )
 
 // origin is the scheme and host callers reach this app at: the configured
-// public base URL, else the request's, honouring X-Forwarded-Proto /
-// X-Forwarded-Host and the standard Forwarded header.
+// public base URL if there is one, else the request's own, honouring the
+// proxy headers X-Forwarded-Proto / X-Forwarded-Host (first value) over
+// the standard Forwarded header (first element) over the connection.
+// Header values that are not a plain scheme or host are ignored, so a
+// caller cannot point generated links elsewhere with a crafted header.
 func (s *server) origin(r *http.Request) string {
 	if s.cfg.PublicBaseURL != "" {
 		return strings.TrimRight(s.cfg.PublicBaseURL, "/")
@@ -27,16 +30,20 @@ func (s *server) origin(r *http.Request) string {
 			v = strings.Trim(v, `"`)
 			switch strings.ToLower(k) {
 			case "proto":
-				scheme = v
+				if validScheme(v) {
+					scheme = strings.ToLower(v)
+				}
 			case "host":
-				host = v
+				if validHost(v) {
+					host = v
+				}
 			}
 		}
 	}
-	if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p != "" {
-		scheme = p
+	if p := firstValue(r.Header.Get("X-Forwarded-Proto")); validScheme(p) {
+		scheme = strings.ToLower(p)
 	}
-	if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" {
+	if h := firstValue(r.Header.Get("X-Forwarded-Host")); validHost(h) {
 		host = h
 	}
 	return scheme + "://" + host
@@ -47,22 +54,51 @@ func firstValue(h string) string {
 	return strings.TrimSpace(v)
 }
 
-// apiBase is the management API's public base for links in an answer to
-// r: requests under /runtime/webhooks/durabletask link there (standalone,
-// as Durable Functions does); everything else links to the DurableTaskApi
-// function's route, which the Functions host forwards.
-func (s *server) apiBase(r *http.Request) string {
-	if strings.HasPrefix(strings.ToLower(r.URL.Path), webhookBase) {
-		return s.origin(r) + webhookBase
-	}
-	p := "/durabletask"
-	if s.cfg.RoutePrefix != "" {
-		p = "/" + s.cfg.RoutePrefix + p
-	}
-	return s.origin(r) + p
+func validScheme(s string) bool {
+	return strings.EqualFold(s, "http") || strings.EqualFold(s, "https")
 }
 
-// managementQuery is the query every generated management URL carries.
+// validHost accepts host or host:port and nothing that would change the
+// URL's meaning (paths, user info, queries).
+func validHost(h string) bool {
+	if h == "" || strings.ContainsAny(h, "/\\@?# \t") {
+		return false
+	}
+	u, err := url.Parse("http://" + h)
+	return err == nil && u.Host == h
+}
+
+// apiBase is the management API's public base for links in an answer to
+// r: a request that came in under one of the management bases links to
+// that base; anything else (e.g. HttpStart at /api/orchestrators/...)
+// links to the first base that the Functions host forwards, i.e. the
+// first one that is not /runtime/webhooks/durabletask (by default
+// /api/durabletask), because the host never forwards /runtime/... to a
+// custom handler.
+func (s *server) apiBase(r *http.Request) string {
+	if b, ok := s.managementBaseOf(r.URL.Path); ok {
+		return s.origin(r) + b
+	}
+	for _, b := range s.cfg.ManagementPaths {
+		if !strings.EqualFold(b, WebhookBasePath) {
+			return s.origin(r) + b
+		}
+	}
+	return s.origin(r) + s.cfg.ManagementPaths[0]
+}
+
+// managementBaseOf finds the configured management base path p is under.
+func (s *server) managementBaseOf(p string) (string, bool) {
+	for _, b := range s.cfg.ManagementPaths {
+		if len(p) >= len(b) && strings.EqualFold(p[:len(b)], b) && (len(p) == len(b) || p[len(b)] == '/') {
+			return b, true
+		}
+	}
+	return "", false
+}
+
+// managementQuery is the query every generated management URL carries:
+// taskHub and connection, and the key as code when one is configured.
 func (s *server) managementQuery() string {
 	q := "taskHub=" + url.QueryEscape(s.cfg.Durable.TaskHubName()) + "&connection=" + url.QueryEscape(s.cfg.ConnectionName)
 	if s.cfg.APIKey != "" {
@@ -71,8 +107,10 @@ func (s *server) managementQuery() string {
 	return q
 }
 
-// checkStatus is the check-status payload (createCheckStatusResponse):
-// the instance id and every management URL for it.
+// checkStatus is the check-status payload (Durable Functions'
+// HttpManagementPayload): the instance id and every management URL for
+// it. All nine members are emitted, a superset of the extension's 202
+// body (which lacks rewindPostUri).
 type checkStatus struct {
 	ID                    string `json:"id"`
 	StatusQueryGetURI     string `json:"statusQueryGetUri"`
@@ -85,6 +123,9 @@ type checkStatus struct {
 	ResumePostURI         string `json:"resumePostUri"`
 }
 
+// checkStatusFor builds the check-status payload of instance id for an
+// answer to r. The id is path-escaped; {eventName} and {text} are literal
+// placeholders for the caller to fill in.
 func (s *server) checkStatusFor(r *http.Request, id string) checkStatus {
 	inst := s.apiBase(r) + "/instances/" + url.PathEscape(id)
 	q := s.managementQuery()
@@ -102,7 +143,8 @@ func (s *server) checkStatusFor(r *http.Request, id string) checkStatus {
 }
 
 // writeCheckStatus answers 202 with the check-status payload, Location
-// and Retry-After, as Durable Functions' HTTP starters do.
+// (the status URL) and Retry-After: 10, as Durable Functions' HTTP
+// starters do.
 func (s *server) writeCheckStatus(w http.ResponseWriter, r *http.Request, id string) {
 	p := s.checkStatusFor(r, id)
 	w.Header().Set("Location", p.StatusQueryGetURI)

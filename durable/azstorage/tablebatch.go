@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -39,6 +40,10 @@ const (
 )
 
 // TableOp is one operation; Entity must hold PartitionKey and RowKey.
+// Entity values are written with their Edm types (time.Time as
+// Edm.DateTime, int64 as Edm.Int64, []byte as Edm.Binary, float64 as
+// Edm.Double, aztables.EDMGUID as Edm.Guid; see encodeBatchEntity), or
+// verbatim when the map also holds a "Name@odata.type" annotation.
 type TableOp struct {
 	Kind   OpKind
 	Entity map[string]any
@@ -128,6 +133,9 @@ func (c *Clients) SubmitBatch(ctx context.Context, b TableBatch) ([]TableOpResul
 	if resp.StatusCode != http.StatusAccepted {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		code, text := parseODataError(msg)
+		if code == "" {
+			code = resp.Header.Get("x-ms-error-code")
+		}
 		return nil, &TransactionError{Table: b.Table, Index: -1, Status: resp.StatusCode, Code: code, Msg: text}
 	}
 	return parseBatchResponse(b.Table, len(b.Ops), resp)
@@ -168,9 +176,9 @@ func writeBatchOp(w *bytes.Buffer, changeset, base, table string, i int, op Tabl
 		w.WriteString("\r\n")
 		return nil
 	}
-	payload, err := json.Marshal(op.Entity)
+	payload, err := encodeBatchEntity(op.Entity)
 	if err != nil {
-		return fmt.Errorf("azstorage: table %s: operation %d: encode entity: %w", table, i, err)
+		return fmt.Errorf("azstorage: table %s: operation %d: %w", table, i, err)
 	}
 	if op.Kind == OpAdd {
 		w.WriteString("Prefer: return-no-content\r\n")
@@ -251,7 +259,8 @@ func readHTTPParts(contentType string, r io.Reader) ([]httpPart, error) {
 	}
 }
 
-// parseODataError reads {"odata.error":{"code":..,"message":{"value":..}}}.
+// parseODataError reads {"odata.error":{"code":..,"message":{"value":..}}}
+// or <Error><Code>..</Code><Message>..</Message></Error>.
 func parseODataError(body []byte) (code, msg string) {
 	var e struct {
 		Err struct {
@@ -263,6 +272,15 @@ func parseODataError(body []byte) (code, msg string) {
 	}
 	if json.Unmarshal(body, &e) == nil && e.Err.Code != "" {
 		return e.Err.Code, e.Err.Message.Value
+	}
+	// Errors about the request as a whole (authentication, for one) may
+	// come as the storage XML error document instead.
+	var x struct {
+		Code    string `xml:"Code"`
+		Message string `xml:"Message"`
+	}
+	if xml.Unmarshal(body, &x) == nil && x.Code != "" {
+		return x.Code, strings.TrimSpace(x.Message)
 	}
 	return "", strings.TrimSpace(string(body))
 }
