@@ -203,9 +203,10 @@ func wait(ctx context.Context, c *durable.Client, id string) error {
 	for {
 		var err error
 		st, err = c.GetStatus(ctx, id, durable.WithoutInput())
-		if err != nil && !errors.Is(err, durable.ErrInstanceNotFound) {
+		if err != nil && ctx.Err() != nil {
 			return err
 		}
+		// Other errors are storage being slow or busy: keep polling.
 		if err == nil && st.IsTerminal() {
 			break
 		}
