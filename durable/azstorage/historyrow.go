@@ -69,7 +69,7 @@ func EventToRow(instanceID, executionID string, seq int, e *history.Event) map[s
 		if e.Parent != nil {
 			row["ParentInstance"] = complexColumn(func(w *jsonWriter) {
 				w.open()
-				writeParentBody(w, e.Parent)
+				writeParentBody(w, e.Parent, false)
 				w.close()
 			})
 		}
@@ -136,14 +136,20 @@ func EventToRow(instanceID, executionID string, seq int, e *history.Event) map[s
 	return row
 }
 
-// writeParentBody writes ParentInstance members (no $type) into an open object.
-func writeParentBody(w *jsonWriter, p *history.ParentInstance) {
+// writeParentBody writes ParentInstance's members into an open object,
+// with "$type" on the nested instance when typed (queue JSON) and without
+// (table columns).
+func writeParentBody(w *jsonWriter, p *history.ParentInstance, typed bool) {
 	w.String("Name", p.Name)
 	w.key("OrchestrationInstance")
-	w.open()
-	w.String("InstanceId", p.Instance.InstanceID)
-	w.NullableString("ExecutionId", p.Instance.ExecutionID)
-	w.close()
+	if typed {
+		writeInstance(w, p.Instance)
+	} else {
+		w.open()
+		w.String("InstanceId", p.Instance.InstanceID)
+		w.NullableString("ExecutionId", p.Instance.ExecutionID)
+		w.close()
+	}
 	w.Int("TaskScheduleId", int64(p.TaskScheduleID))
 	w.String("Version", p.Version)
 }

@@ -171,18 +171,7 @@ func writeParent(w *jsonWriter, p *history.ParentInstance, typed bool) {
 	if typed {
 		w.String("$type", typeParentInstance)
 	}
-	w.String("Name", p.Name)
-	w.key("OrchestrationInstance")
-	if typed {
-		writeInstance(w, p.Instance)
-	} else {
-		w.open()
-		w.String("InstanceId", p.Instance.InstanceID)
-		w.NullableString("ExecutionId", p.Instance.ExecutionID)
-		w.close()
-	}
-	w.Int("TaskScheduleId", int64(p.TaskScheduleID))
-	w.String("Version", p.Version)
+	writeParentBody(w, p, typed)
 	w.close()
 }
 
