@@ -9,10 +9,11 @@ import (
 )
 
 // entityRequestFrom builds an orchestration's request to an entity.
-func entityRequestFrom(ctx *OrchestrationContext, op *string, input *string, signal bool) entityRequest {
+func entityRequestFrom(ctx *OrchestrationContext, target EntityID, op *string, input *string, signal bool) entityRequest {
 	parent, exec := ctx.InstanceID(), ctx.ExecutionID()
-	return entityRequest{Op: op, Signal: signal, Input: input, ID: ctx.NewGUID(), Parent: &parent, ParentExecution: &exec,
-		Timestamp: dotNetTime(ctx.CurrentUTCDateTime()), Predecessor: minDotNetTime}
+	req := entityRequest{Op: op, Signal: signal, Input: input, ID: ctx.NewGUID(), Parent: &parent, ParentExecution: &exec}
+	ctx.stampRequest(target.String(), &req)
+	return req
 }
 
 func sendToEntity(ctx *OrchestrationContext, target EntityID, req entityRequest) error {
@@ -33,7 +34,7 @@ func CallEntity[T any](ctx *OrchestrationContext, entity EntityID, operation str
 	if err != nil {
 		return failedTask[T](ctx, fmt.Errorf("durable: input of %s.%s: %w", entity, operation, err))
 	}
-	req := entityRequestFrom(ctx, &operation, in, false)
+	req := entityRequestFrom(ctx, entity, &operation, in, false)
 	if err := sendToEntity(ctx, entity, req); err != nil {
 		return failedTask[T](ctx, err)
 	}
@@ -46,7 +47,7 @@ func SignalEntity(ctx *OrchestrationContext, entity EntityID, operation string, 
 	if err != nil {
 		return fmt.Errorf("durable: input of %s.%s: %w", entity, operation, err)
 	}
-	return sendToEntity(ctx, entity, entityRequestFrom(ctx, &operation, in, true))
+	return sendToEntity(ctx, entity, entityRequestFrom(ctx, entity, &operation, in, true))
 }
 
 type entityCallSteps struct {
@@ -92,10 +93,10 @@ func LockEntities(ctx *OrchestrationContext, entities ...EntityID) (release func
 		return nil, fmt.Errorf("durable: LockEntities needs at least one entity")
 	}
 	set := sortedLockset(entities)
-	req := entityRequestFrom(ctx, nil, nil, false)
+	first := NewEntityID(set[0].Name, set[0].Key)
+	req := entityRequestFrom(ctx, first, nil, nil, false)
 	req.Lockset = set
 	req.IsLockRequest = true
-	first := NewEntityID(set[0].Name, set[0].Key)
 	if err := sendToEntity(ctx, first, req); err != nil {
 		return nil, err
 	}

@@ -55,9 +55,10 @@ func (e *InputError) ErrorType() string { return "InputError" }
 // the orchestrator's goroutine is ended with runtime.Goexit: deferred calls
 // run then, and must not assume the orchestration finished.
 type OrchestrationContext struct {
-	rt     *replay.Context
-	logger *slog.Logger
-	guids  int
+	rt       *replay.Context
+	logger   *slog.Logger
+	guids    int
+	lastSent map[string]time.Time // entity request clock, per target
 }
 
 func newOrchestrationContext(rt *replay.Context, base *slog.Logger) *OrchestrationContext {

@@ -34,6 +34,7 @@ func (w *Worker) runEntityEpisode(wi *backend.OrchestrationWorkItem, log *slog.L
 		}
 	}
 	ep := &entityEpisode{w: w, id: id, self: wi.InstanceID, now: now, st: &st, log: log}
+	sorter := st.sorter()
 	for _, e := range wi.NewEvents {
 		if e.Type != history.EventRaised {
 			continue
@@ -45,7 +46,7 @@ func (w *Worker) runEntityEpisode(wi *backend.OrchestrationWorkItem, log *slog.L
 				log.Error("entity request does not decode; dropped", "error", err)
 				continue
 			}
-			st.Queue = append(st.Queue, req)
+			st.Queue = append(st.Queue, sorter.receive(req)...)
 		case e.Name == "release":
 			var rel entityRelease
 			if err := json.Unmarshal([]byte(history.Deref(e.Input)), &rel); err == nil && rel.Parent == st.LockedBy {
@@ -57,9 +58,13 @@ func (w *Worker) runEntityEpisode(wi *backend.OrchestrationWorkItem, log *slog.L
 		ep.drain()
 	}
 	st.Exists = st.State != nil
-	if st.Sorter == nil {
-		st.Sorter = json.RawMessage("{}")
+	for parent, rec := range sorter.ReceivedFromInstance {
+		// Forget senders quiet for longer than the reorder window (30 min).
+		if len(rec.Buffered) == 0 && parseSorterTime(rec.Last).Before(now.Add(-30*time.Minute)) {
+			delete(sorter.ReceivedFromInstance, parent)
+		}
 	}
+	st.Sorter, _ = json.Marshal(sorter)
 	input, _ := json.Marshal(&st)
 	in := string(input)
 	status, _ := json.Marshal(entityStatus{EntityExists: st.Exists, QueueSize: len(st.Queue), LockedBy: st.LockedBy})
