@@ -86,8 +86,8 @@ func (s *entityCallSteps) advance() (bool, *string, error) {
 // LockEntities enters a critical section: it locks the entities (always in
 // the same order, so two orchestrations never deadlock), and returns a
 // release function to call when done (with defer). Other callers of those
-// entities wait until release. A lock still held when the orchestration
-// ends is released by the release function only: call it on every path.
+// entities wait until release. Locks still held when the orchestrator
+// returns, fails or panics are released then.
 func LockEntities(ctx *OrchestrationContext, entities ...EntityID) (release func() error, err error) {
 	if len(entities) == 0 {
 		return nil, fmt.Errorf("durable: LockEntities needs at least one entity")
@@ -104,7 +104,7 @@ func LockEntities(ctx *OrchestrationContext, entities ...EntityID) (release func
 		return nil, err
 	}
 	released := false
-	return func() error {
+	release = func() error {
 		if released {
 			return nil
 		}
@@ -115,5 +115,7 @@ func LockEntities(ctx *OrchestrationContext, entities ...EntityID) (release func
 			ctx.rt.SendEvent(NewEntityID(r.Name, r.Key).String(), "release", &s)
 		}
 		return nil
-	}, nil
+	}
+	ctx.locks = append(ctx.locks, release)
+	return release, nil
 }

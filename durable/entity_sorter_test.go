@@ -1,6 +1,9 @@
 package durable
 
 import (
+	"encoding/json"
+
+	"github.com/godurable/functions/durable/history"
 	"testing"
 	"time"
 )
@@ -44,5 +47,30 @@ func TestSorterDeliversInOrderAndDropsDuplicates(t *testing.T) {
 	}
 	if got := ids(s.receive(entityRequest{ID: "z", Timestamp: minDotNetTime, Predecessor: minDotNetTime})); got != "z" {
 		t.Fatalf("client signals are not sorted: %q", got)
+	}
+}
+
+// An orchestrator that fails inside a critical section still releases it.
+func TestLocksReleasedWhenOrchestratorFails(t *testing.T) {
+	r := NewRegistry()
+	_ = r.AddOrchestrator("Fails", Orchestrator(func(ctx *OrchestrationContext, _ any) (any, error) {
+		if _, err := LockEntities(ctx, NewEntityID("Counter", "x")); err != nil {
+			return nil, err
+		}
+		panic("inside the lock")
+	}))
+	d := newDriver(t, r)
+	d.start("Fails", nil)
+	d.run()
+	if len(d.sent) != 1 || d.sent[0].Event.Name != "op" {
+		t.Fatalf("lock request: %+v", d.sent)
+	}
+	var req entityRequest
+	_ = json.Unmarshal([]byte(*d.sent[0].Event.Input), &req)
+	grant := `{"result":"Lock Acquisition Completed"}`
+	d.inbox = append(d.inbox, &history.Event{Type: history.EventRaised, EventID: -1, Name: req.ID, Input: &grant})
+	d.run()
+	if d.state.RuntimeStatus != StatusFailed || len(d.sent) != 2 || d.sent[1].Event.Name != "release" || d.sent[1].Target.InstanceID != "@counter@x" {
+		t.Fatalf("status %v, sent %+v", d.state.RuntimeStatus, d.sent)
 	}
 }

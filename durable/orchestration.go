@@ -59,6 +59,16 @@ type OrchestrationContext struct {
 	logger   *slog.Logger
 	guids    int
 	lastSent map[string]time.Time // entity request clock, per target
+	locks    []func() error       // releases of critical sections still held
+}
+
+// releaseLocks ends every critical section the orchestrator left open, as
+// Durable Task does when an orchestration finishes while holding locks.
+func (c *OrchestrationContext) releaseLocks() {
+	for _, release := range c.locks {
+		_ = release()
+	}
+	c.locks = nil
 }
 
 func newOrchestrationContext(rt *replay.Context, base *slog.Logger) *OrchestrationContext {

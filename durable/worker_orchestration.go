@@ -111,7 +111,10 @@ func (w *Worker) failEpisodeAs(started *history.Event, past, news []*history.Eve
 func (w *Worker) adapt(fn OrchestratorFunc) replay.Orchestrator {
 	return func(rc *replay.Context) (*string, error) {
 		ctx := newOrchestrationContext(rc, w.log)
-		out, err := fn(ctx)
+		out, err := func() (any, error) {
+			defer ctx.releaseLocks() // also on failure and panic
+			return fn(ctx)
+		}()
 		if err != nil {
 			return nil, err
 		}
