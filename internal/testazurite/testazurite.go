@@ -36,6 +36,7 @@ type Server struct {
 	stderr             *bytes.Buffer
 	external           string
 	mu                 sync.Mutex
+	exited             chan error // receives the running Azurite's exit
 }
 
 const wellKnownKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -144,7 +145,7 @@ func (s *Server) start() error {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	go func() { <-exited }()
+	s.exited = exited
 	return nil
 }
 
@@ -156,12 +157,12 @@ func (s *Server) kill() error {
 	}
 	pgid := -s.cmd.Process.Pid
 	err := syscall.Kill(pgid, syscall.SIGTERM)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if !s.listening() {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
+	// Wait for Azurite to exit by itself: with DataDir it saves its data
+	// on the way out, and killing it as soon as its ports close loses
+	// what it had not written yet.
+	select {
+	case <-s.exited:
+	case <-time.After(20 * time.Second):
 	}
 	_ = syscall.Kill(pgid, syscall.SIGKILL)
 	for end := time.Now().Add(5 * time.Second); s.listening() && time.Now().Before(end); {
