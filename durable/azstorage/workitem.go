@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/godurable/functions/durable/backend"
 	"github.com/godurable/functions/durable/history"
@@ -126,8 +125,10 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 		delay := abandonBackoff(m.dequeueCount)
 		if m.data.TaskMessage.Event.Type == history.ExecutionStarted || !hasStart {
 			// Most often the client has not written the Instances row yet:
-			// look again soon.
-			delay = min(delay, time.Duration(m.dequeueCount)*200*time.Millisecond)
+			// look again sooner, but still back off exponentially (1 s,
+			// 2 s, 4 s …): a start is discarded after 10 deliveries (§7.2),
+			// which must not happen while a slow client is still writing.
+			delay = abandonBackoff(m.dequeueCount - 1)
 		}
 		if err := b.abandonMessage(ctx, m, delay); err != nil {
 			b.log.Warn("deferring message failed", "error", err)
