@@ -52,6 +52,27 @@ func countByOwner(m map[string]string) map[string]int {
 	return c
 }
 
+// A worker that stops gracefully hands its partitions over within seconds.
+func TestGracefulHandover(t *testing.T) {
+	hub := uniqueHub("Hand")
+	root := appRootForScaleOut(t)
+	a := startApp(t, hub, "FUNCTIONS_APP_ROOT_PATH="+root, "DURABLE_WORKER_ID=first")
+	waitOwners(t, a, map[string]int{"first": 4})
+	b := startApp(t, hub, "FUNCTIONS_APP_ROOT_PATH="+root, "DURABLE_WORKER_ID=second")
+	waitOwners(t, a, map[string]int{"first": 2, "second": 2})
+	_ = a.cmd.Process.Signal(syscall.SIGTERM)
+	<-a.exited
+	start := time.Now()
+	waitOwners(t, b, map[string]int{"second": 4})
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("handover took %v", took)
+	}
+	id := b.startOrchestration("HelloCities", "", "")
+	if st := b.waitDone(id, 20*time.Second); st.RuntimeStatus != "Completed" {
+		t.Fatalf("after handover: %s", st.RuntimeStatus)
+	}
+}
+
 // Three workers share a hub: partitions spread one or two per worker; 300
 // orchestrations run while one worker is killed and later restarted;
 // every one completes once with the right output.
@@ -128,27 +149,6 @@ func TestThreeWorkersSurviveAKill(t *testing.T) {
 				seen[key] = true
 			}
 		}
-	}
-}
-
-// A worker that stops gracefully hands its partitions over within seconds.
-func TestGracefulHandover(t *testing.T) {
-	hub := uniqueHub("Hand")
-	root := appRootForScaleOut(t)
-	a := startApp(t, hub, "FUNCTIONS_APP_ROOT_PATH="+root, "DURABLE_WORKER_ID=first")
-	waitOwners(t, a, map[string]int{"first": 4})
-	b := startApp(t, hub, "FUNCTIONS_APP_ROOT_PATH="+root, "DURABLE_WORKER_ID=second")
-	waitOwners(t, a, map[string]int{"first": 2, "second": 2})
-	_ = a.cmd.Process.Signal(syscall.SIGTERM)
-	<-a.exited
-	start := time.Now()
-	waitOwners(t, b, map[string]int{"second": 4})
-	if took := time.Since(start); took > 5*time.Second {
-		t.Fatalf("handover took %v", took)
-	}
-	id := b.startOrchestration("HelloCities", "", "")
-	if st := b.waitDone(id, 20*time.Second); st.RuntimeStatus != "Completed" {
-		t.Fatalf("after handover: %s", st.RuntimeStatus)
 	}
 }
 

@@ -120,7 +120,10 @@ func (m *partitionManager) run(ctx context.Context) {
 // round reads every row and acts on it once. busy is true while a drain or
 // a steal is in progress (the next round comes sooner).
 func (m *partitionManager) round(ctx context.Context) (busy bool, err error) {
-	rctx, cancel := context.WithTimeout(ctx, 2*time.Second+m.b.opts.LeaseRenewInterval/2)
+	// Durable Task allows 2 s per table operation; a busy emulator can be
+	// slower than that for minutes, and a round that always times out
+	// never renews or balances, so allow more.
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	rows, err := m.b.queryRows(rctx, m.b.names.PartitionsTable(), "PartitionKey eq ''", nil)
 	if err != nil {
