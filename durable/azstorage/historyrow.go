@@ -1,204 +1,194 @@
 package azstorage
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/godurable/functions/durable/history"
 )
 
-// edmTime is a DateTime column value with its type annotation.
-func setTime(row map[string]any, k string, t time.Time) {
-	row[k] = FormatDotNetTime(t)
-	row[k+"@odata.type"] = "Edm.DateTime"
-}
+// The annotations of typed table values in the Table service's JSON
+// format, written next to a value as "{Column}@odata.type".
+const (
+	edmAnnotationSuffix = "@odata.type"
+	edmDateTime         = "Edm.DateTime"
+)
 
-func setStr(row map[string]any, k string, v *string) {
-	if v != nil {
-		row[k] = *v
+// historyTimestampColumn holds HistoryEvent.Timestamp: "Timestamp" is the
+// Table service's own column.
+const historyTimestampColumn = "_Timestamp"
+
+// EventRow builds the History table row of event number seq of an
+// execution (spec §4.1–4.2), as DurableTask's TableEntityConverter does:
+// PartitionKey is the escaped instance ID, RowKey the sequence number as
+// 16 hex digits, ExecutionId is added, and every data member of the
+// event's class becomes a column of the same name (Timestamp becomes
+// _Timestamp):
+//
+//   - strings as strings; a nil string is left out (the Table service
+//     stores no nulls);
+//   - int and bool as JSON numbers (Edm.Int32) and booleans;
+//   - DateTime as an Edm.DateTime string with its "@odata.type"
+//     annotation (a zero time or nil pointer is left out, since the
+//     service rejects years before 1601);
+//   - the enums EventType and OrchestrationStatus as their names;
+//   - OrchestrationInstance, ParentInstance, Tags, FailureDetails and
+//     ParentTraceContext as Newtonsoft JSON text without "$type", nil as
+//     the text "null".
+//
+// The map is ready for json.Marshal and the aztables SDK. Values too long
+// for a column are not handled here: see OffloadLargeProperties.
+func EventRow(instanceID, executionID string, seq int, e *history.Event) (map[string]any, error) {
+	members, err := eventMembers(e.Type)
+	if err != nil {
+		return nil, err
 	}
-}
-
-// complexColumn is a complex member stored as JSON text without "$type"
-// (Newtonsoft defaults); nil is the string "null".
-func complexColumn(write func(w *jsonWriter)) string {
-	w := &jsonWriter{}
-	write(w)
-	return w.b.String()
-}
-
-func tagsColumn(tags map[string]string) string {
-	if tags == nil {
-		return "null"
+	row := make(map[string]any, len(members)+6)
+	row["PartitionKey"] = EscapePartitionKey(instanceID)
+	row["RowKey"] = RowKeyForSequence(seq)
+	row["ExecutionId"] = executionID
+	for _, m := range members {
+		if err := putRowValue(row, historyColumn(m), eventMemberValue(e, m)); err != nil {
+			return nil, fmt.Errorf("azstorage: history row %d of %q (%v): %w", seq, instanceID, e.Type, err)
+		}
 	}
-	return complexColumn(func(w *jsonWriter) { writeStringDict(w, tags, false) })
+	return row, nil
 }
 
-// EventToRow builds the History table row of event number seq of an
-// execution (spec §4.1–4.2).
+// EventToRow is EventRow for events known to be valid, as the engine
+// builds them. It panics on an event type without a DurableTask class
+// (ExecutionFailed or unknown) or unencodable failure properties.
 func EventToRow(instanceID, executionID string, seq int, e *history.Event) map[string]any {
-	row := map[string]any{
-		"PartitionKey": EscapePartitionKey(instanceID),
-		"RowKey":       RowKeyForSequence(seq),
-		"ExecutionId":  executionID,
-		"EventType":    e.Type.String(),
-		"EventId":      e.EventID,
-		"IsPlayed":     e.IsPlayed,
-	}
-	setTime(row, "_Timestamp", e.Timestamp)
-	failure := func() string {
-		return complexColumn(func(w *jsonWriter) { _ = writeFailure(w, "", e.Failure, false) })
-	}
-	trace := func() string {
-		return complexColumn(func(w *jsonWriter) { writeTrace(w, "", e.ParentTraceContext, false) })
-	}
-	switch e.Type {
-	case history.ExecutionStarted:
-		inst := history.OrchestrationInstance{}
-		if e.Instance != nil {
-			inst = *e.Instance
-		}
-		row["OrchestrationInstance"] = complexColumn(func(w *jsonWriter) {
-			w.open()
-			w.String("InstanceId", inst.InstanceID)
-			w.NullableString("ExecutionId", inst.ExecutionID)
-			w.close()
-		})
-		row["ParentInstance"] = "null"
-		if e.Parent != nil {
-			row["ParentInstance"] = complexColumn(func(w *jsonWriter) {
-				w.open()
-				writeParentBody(w, e.Parent, false)
-				w.close()
-			})
-		}
-		row["Name"], row["Version"] = e.Name, e.Version
-		setStr(row, "Input", e.Input)
-		row["Tags"] = tagsColumn(e.Tags)
-		setStr(row, "Correlation", e.Correlation)
-		row["ParentTraceContext"] = trace()
-		if e.ScheduledStartTime != nil {
-			setTime(row, "ScheduledStartTime", *e.ScheduledStartTime)
-		}
-		if e.Generation != nil {
-			row["Generation"] = *e.Generation
-		}
-		row["GenerateNewTrace"] = e.GenerateNewTrace
-	case history.ExecutionCompleted, history.ContinueAsNew:
-		row["OrchestrationStatus"] = e.OrchestrationStatus.String()
-		setStr(row, "Result", e.Result)
-		row["FailureDetails"] = failure()
-	case history.ExecutionTerminated:
-		setStr(row, "Input", e.Input)
-	case history.ExecutionSuspended, history.ExecutionResumed:
-		setStr(row, "Reason", e.Reason)
-	case history.ExecutionRewound:
-		setStr(row, "Reason", e.Reason)
-		setStr(row, "ParentExecutionId", e.ParentExecutionID)
-		if e.InstanceID != "" {
-			row["InstanceId"] = e.InstanceID
-		}
-		row["ParentTraceContext"] = trace()
-	case history.TaskScheduled:
-		row["Name"], row["Version"] = e.Name, e.Version
-		setStr(row, "Input", e.Input)
-		row["ParentTraceContext"] = trace()
-		row["Tags"] = tagsColumn(e.Tags)
-	case history.TaskCompleted, history.SubOrchestrationInstanceCompleted:
-		row["TaskScheduledId"] = e.TaskScheduledID
-		setStr(row, "Result", e.Result)
-	case history.TaskFailed, history.SubOrchestrationInstanceFailed:
-		row["TaskScheduledId"] = e.TaskScheduledID
-		setStr(row, "Reason", e.Reason)
-		setStr(row, "Details", e.Details)
-		row["FailureDetails"] = failure()
-	case history.SubOrchestrationInstanceCreated:
-		row["Name"], row["Version"], row["InstanceId"] = e.Name, e.Version, e.InstanceID
-		setStr(row, "Input", e.Input)
-		setStr(row, "ClientSpanId", e.ClientSpanID)
-		row["Tags"] = tagsColumn(e.Tags)
-	case history.TimerCreated:
-		setTime(row, "FireAt", e.FireAt)
-	case history.TimerFired:
-		row["TimerId"] = e.TimerID
-		setTime(row, "FireAt", e.FireAt)
-	case history.EventSent:
-		row["InstanceId"], row["Name"] = e.InstanceID, e.Name
-		setStr(row, "Input", e.Input)
-	case history.EventRaised:
-		row["Name"] = e.Name
-		setStr(row, "Input", e.Input)
-		row["ParentTraceContext"] = trace()
-	case history.GenericEvent:
-		setStr(row, "Data", e.Data)
+	row, err := EventRow(instanceID, executionID, seq, e)
+	if err != nil {
+		panic(err)
 	}
 	return row
 }
 
-// writeParentBody writes ParentInstance's members into an open object,
-// with "$type" on the nested instance when typed (queue JSON) and without
-// (table columns).
-func writeParentBody(w *jsonWriter, p *history.ParentInstance, typed bool) {
-	w.String("Name", p.Name)
-	w.key("OrchestrationInstance")
-	if typed {
-		writeInstance(w, p.Instance)
-	} else {
-		w.open()
-		w.String("InstanceId", p.Instance.InstanceID)
-		w.NullableString("ExecutionId", p.Instance.ExecutionID)
-		w.close()
+func historyColumn(member string) string {
+	if member == mTimestamp {
+		return historyTimestampColumn
 	}
-	w.Int("TaskScheduleId", int64(p.TaskScheduleID))
-	w.String("Version", p.Version)
+	return member
 }
 
-// RowToEvent reads a History table row back into an event. Missing columns
-// take their defaults and "null" complex columns are nil.
+// putRowValue stores one member value in table form.
+func putRowValue(row map[string]any, col string, v any) error {
+	switch x := v.(type) {
+	case history.EventType:
+		row[col] = x.String()
+	case history.OrchestrationStatus:
+		row[col] = x.String()
+	case int, bool, string:
+		row[col] = x
+	case *string:
+		if x != nil {
+			row[col] = *x
+		}
+	case *int:
+		if x != nil {
+			row[col] = *x
+		}
+	case time.Time:
+		setRowTime(row, col, x)
+	case *time.Time:
+		if x != nil {
+			setRowTime(row, col, *x)
+		}
+	default:
+		s, err := complexColumnJSON(v)
+		if err != nil {
+			return fmt.Errorf("%s: %w", col, err)
+		}
+		row[col] = s
+	}
+	return nil
+}
+
+// setRowTime stores a DateTime column with its Edm.DateTime annotation; a
+// zero time is left out.
+func setRowTime(row map[string]any, col string, t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	row[col] = FormatDotNetTime(t)
+	row[col+edmAnnotationSuffix] = edmDateTime
+}
+
+// complexColumnJSON renders a complex member as DurableTask stores it in a
+// column: Newtonsoft's default JSON (no "$type"), nil as "null".
+func complexColumnJSON(v any) (string, error) {
+	w := &jsonWriter{}
+	switch x := v.(type) {
+	case map[string]string:
+		writeTagsObject(w, x, false)
+	case *history.OrchestrationInstance:
+		if x == nil {
+			w.nullValue()
+		} else {
+			writeInstanceObject(w, *x, false)
+		}
+	case *history.ParentInstance:
+		writeParentObject(w, x, false)
+	case *history.FailureDetails:
+		if err := writeFailureObject(w, x, false); err != nil {
+			return "", err
+		}
+	case *history.TraceContext:
+		writeTraceObject(w, x, false)
+	case complexNull:
+		w.nullValue()
+	default:
+		return "", fmt.Errorf("unsupported member value of type %T", v)
+	}
+	return string(w.bytes()), nil
+}
+
+// RowToEvent reads a History table row back into its event (spec §4.2):
+// the class comes from the EventType column (a name, or leniently an
+// integer), missing columns take their defaults, "null" complex columns
+// are nil, and the row's other columns (keys, ExecutionId, annotations,
+// blob references) are ignored. A column offloaded to a blob must have
+// been restored first (see RowBlobReferences); a row still missing one is
+// an error. Rows as the aztables SDK returns them (JSON-decoded, with
+// annotations and numbers as float64 or json.Number) and rows built in Go
+// (int, time.Time) are both accepted.
 func RowToEvent(row map[string]any) (*history.Event, error) {
-	name, _ := row["EventType"].(string)
-	typ, err := history.ParseEventType(name)
+	rk, _ := row["RowKey"].(string)
+	if _, ok := row[mEventType]; !ok {
+		return nil, fmt.Errorf("azstorage: history row %q has no EventType column", rk)
+	}
+	if p, ok := unrestoredBlobColumn(row); ok {
+		return nil, fmt.Errorf("azstorage: history row %q: column %s is in blob %q and was not restored", rk, p.Column, p.BlobName)
+	}
+	o := jsonObject(row)
+	r := &memberReader{get: func(name string) (any, bool) { return o.lookup(historyColumn(name)) }}
+	typ := r.eventType(mEventType)
+	if r.err != nil {
+		return nil, fmt.Errorf("azstorage: history row %q: %w", rk, r.err)
+	}
+	e, err := eventFromMembers(typ, r)
 	if err != nil {
-		return nil, err
-	}
-	o := obj{}
-	for k, v := range row {
-		if k != "Timestamp" {
-			o[k] = v
-		}
-	}
-	o["Timestamp"] = row["_Timestamp"]
-	tags := func(k string) map[string]string {
-		s, ok := o.get(k).(string)
-		if !ok || s == "" || s == "null" {
-			return nil
-		}
-		var m map[string]string
-		if json.Unmarshal([]byte(s), &m) != nil {
-			return nil
-		}
-		delete(m, "$type")
-		return m
-	}
-	e, err := eventFromObject(typ, o, parseFailureObj, parseTraceObj, parseParentObj, tags)
-	if err != nil {
-		return nil, fmt.Errorf("row %v: %w", row["RowKey"], err)
+		return nil, fmt.Errorf("azstorage: history row %q (%v): %w", rk, typ, err)
 	}
 	return e, nil
 }
 
-// SentinelRow is the checkpoint guard row (RowKey "sentinel"). The
-// completion timestamp is written only by a checkpoint's final batch.
+// SentinelRow is the checkpoint guard row of an instance's history
+// partition (RowKey "sentinel", spec §4.1, §4.4): the current
+// ExecutionId and IsCheckpointComplete; CheckpointCompletedTimestamp is
+// written only by a checkpoint's final batch (final), and left as it was
+// by merges of the other batches.
 func SentinelRow(instanceID, executionID string, final bool, now time.Time) map[string]any {
 	row := map[string]any{
 		"PartitionKey":         EscapePartitionKey(instanceID),
-		"RowKey":               "sentinel",
+		"RowKey":               SentinelRowKey,
 		"ExecutionId":          executionID,
 		"IsCheckpointComplete": final,
 	}
 	if final {
-		setTime(row, "CheckpointCompletedTimestamp", now)
+		setRowTime(row, "CheckpointCompletedTimestamp", now)
 	}
 	return row
 }

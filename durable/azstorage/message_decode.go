@@ -5,376 +5,361 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/godurable/functions/durable/history"
 )
 
+// utf8BOM is the byte order mark some writers put before JSON text.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
 // DecodeMessage reads a queue message body written by any Durable Task
-// writer (spec §2.1–2.3): raw JSON when it starts with '{', base64 of the
-// JSON otherwise; "$type" with or without an assembly suffix; unknown
-// members ignored; member names matched exactly, then case-insensitively.
+// writer (spec §2.1–2.3). A body that starts with '{' (after an optional
+// byte order mark and white space) is JSON; anything else is base64 of
+// the UTF-8 JSON. Reading is lenient the way Newtonsoft.Json is: "$type"
+// may carry an assembly suffix (", DurableTask.Core") or be anywhere in
+// its object, member names match exactly or else case-insensitively,
+// unknown members are ignored, missing ones take their defaults, and
+// enums may be integers or names. The history event's class comes from
+// its "$type" (or, without one, from its EventType); an unknown class is
+// an error.
+//
+// A large-message wrapper (no TaskMessage, CompressedBlobName set) is
+// returned as such: see MessageData.IsLargeMessageWrapper.
 func DecodeMessage(body []byte) (*MessageData, error) {
-	body = bytes.TrimSpace(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")))
-	if len(body) == 0 {
-		return nil, fmt.Errorf("azstorage: decode message: empty body")
+	text, err := messageJSONText(body)
+	if err != nil {
+		return nil, err
 	}
-	if body[0] != '{' {
-		dec, err := base64.StdEncoding.DecodeString(string(body))
-		if err != nil {
-			return nil, fmt.Errorf("azstorage: decode message: neither JSON nor base64: %w", err)
-		}
-		body = bytes.TrimSpace(bytes.TrimPrefix(dec, []byte("\xef\xbb\xbf")))
-	}
-	var root obj
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	if err := d.Decode(&root); err != nil {
+	root, err := parseJSONObject(text)
+	if err != nil {
 		return nil, fmt.Errorf("azstorage: decode message: %w", err)
 	}
-	if root == nil {
-		return nil, fmt.Errorf("azstorage: decode message: not a JSON object")
-	}
+	r := &memberReader{get: root.lookup}
 	m := &MessageData{
-		ActivityID:               root.str("ActivityId"),
-		CompressedBlobName:       root.strPtr("CompressedBlobName"),
-		SequenceNumber:           root.int64("SequenceNumber"),
-		SerializableTraceContext: root.strPtr("SerializableTraceContext"),
+		ActivityID:               r.string("ActivityId"),
+		CompressedBlobName:       r.stringPtr("CompressedBlobName"),
+		SequenceNumber:           r.int64("SequenceNumber"),
+		Episode:                  r.intPtr("Episode"),
+		SerializableTraceContext: r.stringPtr("SerializableTraceContext"),
 	}
-	if root.has("Episode") && root.get("Episode") != nil {
-		ep := int(root.int64("Episode"))
-		m.Episode = &ep
-	}
-	if s := root.obj("Sender"); s != nil {
-		m.Sender = &history.OrchestrationInstance{InstanceID: s.str("InstanceId"), ExecutionID: s.str("ExecutionId")}
-	}
-	if tm := root.obj("TaskMessage"); tm != nil {
-		t := &TaskMessage{SequenceNumber: tm.int64("SequenceNumber")}
-		if oi := tm.obj("OrchestrationInstance"); oi != nil {
-			t.OrchestrationInstance = history.OrchestrationInstance{InstanceID: oi.str("InstanceId"), ExecutionID: oi.str("ExecutionId")}
-		}
-		if ec := tm.obj("OrchestrationExecutionContext"); ec != nil {
-			t.ExecutionContext = &ExecutionContext{OrchestrationTags: ec.strMap("OrchestrationTags")}
-		}
-		ev := tm.obj("Event")
-		if ev == nil {
-			return nil, fmt.Errorf("azstorage: decode message: TaskMessage has no Event")
-		}
-		e, err := decodeEvent(ev)
+	if s := r.object("Sender"); s != nil {
+		m.Sender = &history.OrchestrationInstance{}
+		*m.Sender, err = instanceFromObject(s)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("azstorage: decode message: Sender: %w", err)
 		}
-		t.Event = e
-		m.TaskMessage = t
+	}
+	tm := r.object("TaskMessage")
+	if r.err != nil {
+		return nil, fmt.Errorf("azstorage: decode message: %w", r.err)
+	}
+	if tm == nil {
+		if !m.IsLargeMessageWrapper() {
+			return nil, fmt.Errorf("azstorage: decode message: it has neither a TaskMessage nor a CompressedBlobName")
+		}
+		return m, nil
+	}
+	if m.TaskMessage, err = taskMessageFromObject(tm); err != nil {
+		return nil, fmt.Errorf("azstorage: decode message: %w", err)
 	}
 	return m, nil
 }
 
-// obj is a decoded JSON object with lenient accessors.
-type obj map[string]any
-
-func (o obj) get(k string) any {
-	if v, ok := o[k]; ok {
-		return v
+// messageJSONText strips a byte order mark and white space from a queue
+// message body and base64-decodes it unless it already is a JSON object.
+func messageJSONText(body []byte) ([]byte, error) {
+	text := bytes.TrimSpace(bytes.TrimPrefix(body, utf8BOM))
+	if len(text) == 0 {
+		return nil, fmt.Errorf("azstorage: decode message: the body is empty")
 	}
-	for mk, v := range o {
-		if strings.EqualFold(mk, k) {
-			return v
+	if text[0] == '{' {
+		return text, nil
+	}
+	compact := bytes.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
+			return -1
 		}
-	}
-	return nil
-}
-
-func (o obj) has(k string) bool {
-	if _, ok := o[k]; ok {
-		return true
-	}
-	for mk := range o {
-		if strings.EqualFold(mk, k) {
-			return true
-		}
-	}
-	return false
-}
-
-func (o obj) str(k string) string {
-	if s, ok := o.get(k).(string); ok {
-		return s
-	}
-	return ""
-}
-
-func (o obj) strPtr(k string) *string {
-	switch v := o.get(k).(type) {
-	case string:
-		return &v
-	case nil:
-		return nil
-	default:
-		// A payload that is JSON rather than a JSON string: keep its text.
-		b, _ := json.Marshal(v)
-		s := string(b)
-		return &s
-	}
-}
-
-func (o obj) int64(k string) int64 {
-	switch v := o.get(k).(type) {
-	case json.Number:
-		n, _ := v.Int64()
-		return n
-	case float64:
-		return int64(v)
-	case string:
-		n, _ := strconv.ParseInt(v, 10, 64)
-		return n
-	}
-	return 0
-}
-
-func (o obj) boolean(k string) bool {
-	switch v := o.get(k).(type) {
-	case bool:
-		return v
-	case string:
-		b, _ := strconv.ParseBool(v)
-		return b
-	}
-	return false
-}
-
-func (o obj) obj(k string) obj {
-	if m, ok := o.get(k).(map[string]any); ok {
-		return obj(m)
-	}
-	return nil
-}
-
-func (o obj) strMap(k string) map[string]string {
-	m := o.obj(k)
-	if m == nil {
-		return nil
-	}
-	out := map[string]string{}
-	for mk, v := range m {
-		if mk == "$type" {
-			continue
-		}
-		if s, ok := v.(string); ok {
-			out[mk] = s
-		}
-	}
-	return out
-}
-
-func (o obj) time(k string) (time.Time, error) {
-	s, ok := o.get(k).(string)
-	if !ok || s == "" {
-		return time.Time{}, nil
-	}
-	t, err := ParseDotNetTime(s)
+		return r
+	}, text)
+	dec, err := base64.StdEncoding.DecodeString(string(compact))
 	if err != nil {
-		return time.Time{}, fmt.Errorf("azstorage: %s: %w", k, err)
+		var err2 error
+		if dec, err2 = base64.RawStdEncoding.DecodeString(string(compact)); err2 != nil {
+			return nil, fmt.Errorf("azstorage: decode message: the body is neither JSON nor base64: %w", err)
+		}
+	}
+	dec = bytes.TrimSpace(bytes.TrimPrefix(dec, utf8BOM))
+	if len(dec) == 0 || dec[0] != '{' {
+		return nil, fmt.Errorf("azstorage: decode message: the base64 body does not hold a JSON object")
+	}
+	return dec, nil
+}
+
+func taskMessageFromObject(o jsonObject) (*TaskMessage, error) {
+	r := &memberReader{get: o.lookup}
+	tm := &TaskMessage{SequenceNumber: r.int64("SequenceNumber")}
+	if inst := r.object("OrchestrationInstance"); inst != nil {
+		var err error
+		if tm.OrchestrationInstance, err = instanceFromObject(inst); err != nil {
+			return nil, fmt.Errorf("TaskMessage.OrchestrationInstance: %w", err)
+		}
+	}
+	if ec := r.object("OrchestrationExecutionContext"); ec != nil {
+		er := &memberReader{get: ec.lookup}
+		tm.ExecutionContext = &ExecutionContext{OrchestrationTags: er.stringMap("OrchestrationTags")}
+		if er.err != nil {
+			return nil, fmt.Errorf("TaskMessage.OrchestrationExecutionContext: %w", er.err)
+		}
+	}
+	ev := r.object("Event")
+	if r.err != nil {
+		return nil, fmt.Errorf("TaskMessage: %w", r.err)
+	}
+	if ev == nil {
+		return nil, fmt.Errorf("the TaskMessage has no Event")
+	}
+	typ, err := eventTypeOfObject(ev)
+	if err != nil {
+		return nil, err
+	}
+	e, err := eventFromMembers(typ, &memberReader{get: ev.lookup})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", typ.ClassName(), err)
+	}
+	tm.Event = e
+	return tm, nil
+}
+
+// eventTypeOfObject finds a queued event's type: from its "$type" class
+// name when present (the class decides, as in .NET), else from its
+// EventType member.
+func eventTypeOfObject(o jsonObject) (history.EventType, error) {
+	if v, ok := o.lookup("$type"); ok && v != nil {
+		name, ok := v.(string)
+		if !ok {
+			return 0, fmt.Errorf("the event's $type is a %s, not a string", jsonKind(v))
+		}
+		return eventTypeForTypeName(name)
+	}
+	if _, ok := o.lookup(mEventType); !ok {
+		return 0, fmt.Errorf("the event has neither a $type nor an EventType")
+	}
+	r := &memberReader{get: o.lookup}
+	t := r.eventType(mEventType)
+	return t, r.err
+}
+
+// eventTypeForTypeName maps a .NET type name such as
+// "DurableTask.Core.History.TaskScheduledEvent, DurableTask.Core" to its
+// event type; any assembly suffix is ignored.
+func eventTypeForTypeName(typeName string) (history.EventType, error) {
+	full := typeName
+	if i := strings.IndexByte(full, ','); i >= 0 {
+		full = full[:i]
+	}
+	full = strings.TrimSpace(full)
+	class := full[strings.LastIndexByte(full, '.')+1:]
+	t, ok := history.EventTypeForClass(class)
+	if !ok {
+		return 0, fmt.Errorf("unknown history event class %q", typeName)
 	}
 	return t, nil
 }
 
-// enumValue reads an enum written as an integer (or, leniently, a name).
-func (o obj) enumValue(k string, parse func(string) (int, error)) (int, error) {
-	switch v := o.get(k).(type) {
-	case json.Number:
-		n, err := v.Int64()
-		return int(n), err
-	case float64:
-		return int(v), nil
-	case string:
-		if n, err := strconv.Atoi(v); err == nil {
-			return n, nil
-		}
-		return parse(v)
-	}
-	return 0, fmt.Errorf("azstorage: %s is missing", k)
-}
-
-// className strips the namespace and any assembly suffix from a $type.
-func className(t string) string {
-	if i := strings.IndexByte(t, ','); i >= 0 {
-		t = t[:i]
-	}
-	t = strings.TrimSpace(t)
-	if i := strings.LastIndexByte(t, '.'); i >= 0 {
-		t = t[i+1:]
-	}
-	return t
-}
-
-func decodeEvent(o obj) (*history.Event, error) {
-	var typ history.EventType
-	if t, ok := o["$type"].(string); ok {
-		c := className(t)
-		et, ok := history.EventTypeForClass(c)
-		if !ok {
-			return nil, fmt.Errorf("azstorage: decode message: unknown history event class %q", t)
-		}
-		typ = et
-	} else {
-		n, err := o.enumValue("EventType", func(s string) (int, error) {
-			t, err := history.ParseEventType(s)
-			return int(t), err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("azstorage: decode message: event has neither $type nor EventType: %w", err)
-		}
-		typ = history.EventType(n)
-		if !typ.Valid() {
-			return nil, fmt.Errorf("azstorage: decode message: unknown event type %d", n)
-		}
-	}
-	return eventFromObject(typ, o, parseFailureObj, parseTraceObj, parseParentObj, o.strMap)
-}
-
-// eventFromObject fills an event of type typ from an object's members; the
-// complex members are read with the given parsers, so queue JSON (nested
-// objects) and table rows (JSON strings) share this code.
-func eventFromObject(typ history.EventType, o obj,
-	failure func(any) (*history.FailureDetails, error),
-	trace func(any) (*history.TraceContext, error),
-	parent func(any) (*history.ParentInstance, error),
-	tags func(string) map[string]string,
-) (*history.Event, error) {
-	e := &history.Event{Type: typ, EventID: int(o.int64("EventId")), IsPlayed: o.boolean("IsPlayed")}
-	var err error
-	if e.Timestamp, err = o.time("Timestamp"); err != nil {
+// eventFromMembers builds an event of type t from its class's data
+// members, read through r. It serves queue messages (nested objects) and
+// table rows (complex members as JSON text) alike.
+func eventFromMembers(t history.EventType, r *memberReader) (*history.Event, error) {
+	members, err := eventMembers(t)
+	if err != nil {
 		return nil, err
 	}
-	e.Name, e.Version = o.str("Name"), o.str("Version")
-	e.Input, e.Result = o.strPtr("Input"), o.strPtr("Result")
-	e.Reason, e.Details, e.Data = o.strPtr("Reason"), o.strPtr("Details"), o.strPtr("Data")
-	e.Correlation, e.ClientSpanID = o.strPtr("Correlation"), o.strPtr("ClientSpanId")
-	e.ParentExecutionID = o.strPtr("ParentExecutionId")
-	e.TaskScheduledID = int(o.int64("TaskScheduledId"))
-	e.TimerID = int(o.int64("TimerId"))
-	e.GenerateNewTrace = o.boolean("GenerateNewTrace")
-	if e.FireAt, err = o.time("FireAt"); err != nil {
-		return nil, err
+	e := &history.Event{Type: t}
+	for _, m := range members {
+		setEventMember(e, m, r)
 	}
-	if e.Failure, err = failure(o.get("FailureDetails")); err != nil {
-		return nil, err
-	}
-	if e.ParentTraceContext, err = trace(o.get("ParentTraceContext")); err != nil {
-		return nil, err
-	}
-	if typ == history.ExecutionStarted {
-		if e.Parent, err = parent(o.get("ParentInstance")); err != nil {
-			return nil, err
-		}
-		e.Instance = &history.OrchestrationInstance{}
-		if oi, err := asObj(o.get("OrchestrationInstance")); err != nil {
-			return nil, err
-		} else if oi != nil {
-			*e.Instance = history.OrchestrationInstance{InstanceID: oi.str("InstanceId"), ExecutionID: oi.str("ExecutionId")}
-		}
-		e.Tags = tags("Tags")
-		if o.get("ScheduledStartTime") != nil {
-			t, err := o.time("ScheduledStartTime")
-			if err != nil {
-				return nil, err
-			}
-			if !t.IsZero() {
-				e.ScheduledStartTime = &t
-			}
-		}
-		if o.get("Generation") != nil {
-			g := int(o.int64("Generation"))
-			e.Generation = &g
-		}
-	} else {
-		e.Tags = tags("Tags")
-		e.InstanceID = o.str("InstanceId")
-	}
-	if typ == history.ExecutionCompleted || typ == history.ContinueAsNew {
-		n, err := o.enumValue("OrchestrationStatus", func(s string) (int, error) {
-			st, err := history.ParseStatus(s, true)
-			return int(st), err
-		})
-		if err != nil {
-			return nil, err
-		}
-		e.OrchestrationStatus = history.OrchestrationStatus(n)
+	if r.err != nil {
+		return nil, r.err
 	}
 	return e, nil
 }
 
-// asObj accepts a nested object or a JSON string holding one ("null" and
-// null give nil).
-func asObj(v any) (obj, error) {
-	switch x := v.(type) {
-	case nil:
-		return nil, nil
-	case map[string]any:
-		return obj(x), nil
-	case string:
-		if x == "" || x == "null" {
-			return nil, nil
+// setEventMember reads one data member into e; conversion errors are
+// recorded in r.
+func setEventMember(e *history.Event, member string, r *memberReader) {
+	switch member {
+	case mEventType, mState:
+		// The class determines the type; State is not modelled.
+	case mEventID:
+		e.EventID = r.int(member)
+	case mIsPlayed:
+		e.IsPlayed = r.bool(member)
+	case mTimestamp:
+		e.Timestamp = r.time(member)
+	case mOrchestrationInstance:
+		if o := r.object(member); o != nil {
+			inst, err := instanceFromObject(o)
+			r.fail(member, err)
+			e.Instance = &inst
 		}
-		var m map[string]any
-		d := json.NewDecoder(strings.NewReader(x))
-		d.UseNumber()
-		if err := d.Decode(&m); err != nil {
-			return nil, fmt.Errorf("azstorage: embedded JSON %.60q: %w", x, err)
+	case mParentInstance:
+		if o := r.object(member); o != nil {
+			p, err := parentFromObject(o)
+			r.fail(member, err)
+			e.Parent = p
 		}
-		return obj(m), nil
+	case mName:
+		e.Name = r.string(member)
+	case mVersion:
+		e.Version = r.string(member)
+	case mInput:
+		e.Input = r.stringPtr(member)
+	case mTags:
+		e.Tags = r.stringMap(member)
+	case mCorrelation:
+		e.Correlation = r.stringPtr(member)
+	case mParentTraceContext:
+		if o := r.object(member); o != nil {
+			tc, err := traceFromObject(o)
+			r.fail(member, err)
+			e.ParentTraceContext = tc
+		}
+	case mScheduledStartTime:
+		e.ScheduledStartTime = r.timePtr(member)
+	case mGeneration:
+		e.Generation = r.intPtr(member)
+	case mGenerateNewTrace:
+		e.GenerateNewTrace = r.bool(member)
+	case mOrchestrationStatus:
+		e.OrchestrationStatus = r.status(member)
+	case mResult:
+		e.Result = r.stringPtr(member)
+	case mFailureDetails:
+		if o := r.object(member); o != nil {
+			f, err := failureFromObject(o)
+			r.fail(member, err)
+			e.Failure = f
+		}
+	case mTaskScheduledID:
+		e.TaskScheduledID = r.int(member)
+	case mReason:
+		e.Reason = r.stringPtr(member)
+	case mDetails:
+		e.Details = r.stringPtr(member)
+	case mInstanceID:
+		e.InstanceID = r.string(member)
+	case mClientSpanID:
+		e.ClientSpanID = r.stringPtr(member)
+	case mFireAt:
+		e.FireAt = r.time(member)
+	case mTimerID:
+		e.TimerID = r.int(member)
+	case mData:
+		e.Data = r.stringPtr(member)
+	case mParentExecutionID:
+		e.ParentExecutionID = r.stringPtr(member)
+	default:
+		r.fail(member, fmt.Errorf("no field for this member"))
 	}
-	return nil, fmt.Errorf("azstorage: expected an object, got %T", v)
 }
 
-func parseFailureObj(v any) (*history.FailureDetails, error) {
-	o, err := asObj(v)
-	if err != nil || o == nil {
-		return nil, err
+func instanceFromObject(o jsonObject) (history.OrchestrationInstance, error) {
+	r := &memberReader{get: o.lookup}
+	inst := history.OrchestrationInstance{InstanceID: r.string("InstanceId"), ExecutionID: r.string("ExecutionId")}
+	return inst, r.err
+}
+
+func parentFromObject(o jsonObject) (*history.ParentInstance, error) {
+	r := &memberReader{get: o.lookup}
+	p := &history.ParentInstance{Name: r.string("Name"), Version: r.string("Version"), TaskScheduleID: r.int("TaskScheduleId")}
+	if inst := r.object("OrchestrationInstance"); inst != nil {
+		var err error
+		if p.Instance, err = instanceFromObject(inst); err != nil {
+			return nil, fmt.Errorf("OrchestrationInstance: %w", err)
+		}
 	}
-	f := &history.FailureDetails{ErrorType: o.str("ErrorType"), ErrorMessage: o.str("ErrorMessage"),
-		StackTrace: o.strPtr("StackTrace"), IsNonRetriable: o.boolean("IsNonRetriable")}
-	if f.InnerFailure, err = parseFailureObj(o.get("InnerFailure")); err != nil {
-		return nil, err
+	return p, r.err
+}
+
+func failureFromObject(o jsonObject) (*history.FailureDetails, error) {
+	r := &memberReader{get: o.lookup}
+	f := &history.FailureDetails{
+		ErrorType:      r.string("ErrorType"),
+		ErrorMessage:   r.string("ErrorMessage"),
+		StackTrace:     r.stringPtr("StackTrace"),
+		IsNonRetriable: r.bool("IsNonRetriable"),
 	}
-	if p := o.obj("Properties"); p != nil {
-		f.Properties = map[string]any{}
-		for k, v := range p {
+	if inner := r.object("InnerFailure"); inner != nil {
+		var err error
+		if f.InnerFailure, err = failureFromObject(inner); err != nil {
+			return nil, fmt.Errorf("InnerFailure: %w", err)
+		}
+	}
+	if props := r.object("Properties"); props != nil {
+		f.Properties = make(map[string]any, len(props))
+		for k, v := range props {
 			if k != "$type" {
-				f.Properties[k] = v
+				f.Properties[k] = plainJSONValue(v)
 			}
 		}
 	}
-	return f, nil
+	return f, r.err
 }
 
-func parseTraceObj(v any) (*history.TraceContext, error) {
-	o, err := asObj(v)
-	if err != nil || o == nil {
-		return nil, err
+func traceFromObject(o jsonObject) (*history.TraceContext, error) {
+	r := &memberReader{get: o.lookup}
+	tc := &history.TraceContext{
+		TraceParent:       r.string("TraceParent"),
+		TraceState:        r.stringPtr("TraceState"),
+		ID:                r.stringPtr("Id"),
+		SpanID:            r.stringPtr("SpanId"),
+		ActivityStartTime: r.timePtr("ActivityStartTime"),
 	}
-	t := &history.TraceContext{TraceParent: o.str("TraceParent"), TraceState: o.strPtr("TraceState"), ID: o.strPtr("Id"), SpanID: o.strPtr("SpanId")}
-	if o.get("ActivityStartTime") != nil {
-		at, err := o.time("ActivityStartTime")
-		if err != nil {
-			return nil, err
+	return tc, r.err
+}
+
+// parseJSONObject decodes JSON text that must be an object, keeping
+// numbers as json.Number.
+func parseJSONObject(text []byte) (jsonObject, error) {
+	d := json.NewDecoder(bytes.NewReader(text))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("the JSON is a %s, not an object", jsonKind(v))
+	}
+	return m, nil
+}
+
+// plainJSONValue turns a decoded value into plain Go data: integers as
+// int64, other numbers as float64, objects (without "$type") as
+// map[string]any.
+func plainJSONValue(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if n, err := x.Int64(); err == nil {
+			return n
 		}
-		t.ActivityStartTime = &at
+		f, _ := x.Float64()
+		return f
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if k != "$type" {
+				out[k] = plainJSONValue(e)
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = plainJSONValue(e)
+		}
+		return out
 	}
-	return t, nil
-}
-
-func parseParentObj(v any) (*history.ParentInstance, error) {
-	o, err := asObj(v)
-	if err != nil || o == nil {
-		return nil, err
-	}
-	p := &history.ParentInstance{Name: o.str("Name"), Version: o.str("Version"), TaskScheduleID: int(o.int64("TaskScheduleId"))}
-	if oi := o.obj("OrchestrationInstance"); oi != nil {
-		p.Instance = history.OrchestrationInstance{InstanceID: oi.str("InstanceId"), ExecutionID: oi.str("ExecutionId")}
-	}
-	return p, nil
+	return v
 }

@@ -1,273 +1,285 @@
 package azstorage
 
 import (
-	"encoding/json"
+	"encoding/base64"
 	"fmt"
-	"sort"
+	"time"
 
 	"github.com/godurable/functions/durable/history"
 )
 
-// EncodeMessage writes m as Newtonsoft.Json writes a MessageData with
-// TypeNameHandling.Objects: compact, "$type" first on every object,
-// members in .NET's order, enums as integers, nulls written (except
-// Episode and Sender, omitted when nil).
+// EncodeMessage writes m as DurableTask.AzureStorage writes a MessageData
+// (spec §2.2–2.6): compact JSON as Newtonsoft.Json produces it with
+// TypeNameHandling.Objects, "$type" first on every object (but not on
+// Sender), members in .NET's order, enums as integers, DateTimes in
+// round-trip form with "Z", and null members written as null except
+// Episode and Sender, which are left out when nil. Dictionary keys (tags)
+// are written in sorted order. The result is the raw UTF-8 queue body
+// that DurableTask.AzureStorage 2.x writes; see EncodeMessageBase64 for
+// hubs shared with 1.x workers.
 func EncodeMessage(m *MessageData) ([]byte, error) {
-	w := &jsonWriter{}
-	w.open()
-	w.String("$type", typeMessageData)
-	w.String("ActivityId", m.ActivityID)
+	if m == nil {
+		return nil, fmt.Errorf("azstorage: encode message: nil MessageData")
+	}
+	w := &jsonWriter{buf: make([]byte, 0, 1024)}
+	w.beginObject()
+	w.str("$type", typeMessageData)
+	activity := m.ActivityID
+	if activity == "" {
+		activity = emptyGUID
+	}
+	w.str("ActivityId", activity)
+	w.name("TaskMessage")
 	if m.TaskMessage == nil {
-		w.Null("TaskMessage")
+		w.nullValue()
 	} else if err := writeTaskMessage(w, m.TaskMessage); err != nil {
 		return nil, err
 	}
-	w.StringPtr("CompressedBlobName", m.CompressedBlobName)
-	w.Int("SequenceNumber", m.SequenceNumber)
+	w.strPtr("CompressedBlobName", m.CompressedBlobName)
+	w.int("SequenceNumber", m.SequenceNumber)
 	if m.Episode != nil {
-		w.Int("Episode", int64(*m.Episode))
+		w.int("Episode", int64(*m.Episode))
 	}
 	if m.Sender != nil {
-		w.key("Sender")
-		w.open() // no $type: TypeNameHandling.None on this property
-		w.String("InstanceId", m.Sender.InstanceID)
-		w.String("ExecutionId", m.Sender.ExecutionID)
-		w.close()
+		w.name("Sender")
+		w.beginObject() // TypeNameHandling.None on this property: no $type
+		w.str("InstanceId", m.Sender.InstanceID)
+		w.str("ExecutionId", m.Sender.ExecutionID)
+		w.endObject()
 	}
-	w.StringPtr("SerializableTraceContext", m.SerializableTraceContext)
-	w.close()
-	return []byte(w.b.String()), nil
+	w.strPtr("SerializableTraceContext", m.SerializableTraceContext)
+	w.endObject()
+	return w.bytes(), nil
 }
+
+// EncodeMessageBase64 is EncodeMessage's body in base64, the form
+// DurableTask.AzureStorage 1.x (Durable Functions 2.x) writes and the only
+// one it reads. Every version reads it.
+func EncodeMessageBase64(m *MessageData) (string, error) {
+	raw, err := EncodeMessage(m)
+	if err != nil {
+		return "", err
+	}
+	return EncodeBase64(raw), nil
+}
+
+// EncodeBase64 is the base64 (standard alphabet, padded) form of an
+// encoded message body.
+func EncodeBase64(raw []byte) string { return base64.StdEncoding.EncodeToString(raw) }
 
 func writeTaskMessage(w *jsonWriter, tm *TaskMessage) error {
-	w.key("TaskMessage")
-	w.open()
-	w.String("$type", typeTaskMessage)
 	if tm.Event == nil {
-		return fmt.Errorf("azstorage: encode message: TaskMessage has no event")
+		return fmt.Errorf("azstorage: encode message: the TaskMessage has no event")
 	}
-	w.key("Event")
-	if err := writeEvent(w, tm.Event); err != nil {
-		return err
+	w.beginObject()
+	w.str("$type", typeTaskMessage)
+	w.name("Event")
+	if err := writeEventObject(w, tm.Event); err != nil {
+		return fmt.Errorf("azstorage: encode message: %w", err)
 	}
-	w.Int("SequenceNumber", tm.SequenceNumber)
-	w.key("OrchestrationInstance")
-	writeInstance(w, tm.OrchestrationInstance)
+	w.int("SequenceNumber", tm.SequenceNumber)
+	w.name("OrchestrationInstance")
+	writeInstanceObject(w, tm.OrchestrationInstance, true)
+	w.name("OrchestrationExecutionContext")
 	if tm.ExecutionContext == nil {
-		w.Null("OrchestrationExecutionContext")
+		w.nullValue()
 	} else {
-		w.key("OrchestrationExecutionContext")
-		w.open()
-		w.String("$type", typeExecutionContext)
-		w.key("OrchestrationTags")
-		writeStringDict(w, tm.ExecutionContext.OrchestrationTags, true)
-		w.close()
+		w.beginObject()
+		w.str("$type", typeExecutionContext)
+		w.name("OrchestrationTags")
+		writeTagsObject(w, tm.ExecutionContext.OrchestrationTags, true)
+		w.endObject()
 	}
-	w.close()
+	w.endObject()
 	return nil
 }
 
-func writeInstance(w *jsonWriter, i history.OrchestrationInstance) {
-	w.open()
-	w.String("$type", typeInstance)
-	w.String("InstanceId", i.InstanceID)
-	w.NullableString("ExecutionId", i.ExecutionID)
-	w.close()
+// writeEventObject writes a history event as its DurableTask.Core class:
+// "$type" and then every data member in the class's order.
+func writeEventObject(w *jsonWriter, e *history.Event) error {
+	members, err := eventMembers(e.Type)
+	if err != nil {
+		return err
+	}
+	w.beginObject()
+	w.str("$type", typeHistoryPrefix+e.Type.ClassName())
+	for _, m := range members {
+		w.name(m)
+		if err := writeMessageValue(w, eventMemberValue(e, m)); err != nil {
+			return fmt.Errorf("%s.%s: %w", e.Type.ClassName(), m, err)
+		}
+	}
+	w.endObject()
+	return nil
 }
 
-func writeStringDict(w *jsonWriter, m map[string]string, typed bool) {
-	w.open()
+// writeMessageValue writes one member value in queue form: enums as
+// integers and complex values as objects with "$type".
+func writeMessageValue(w *jsonWriter, v any) error {
+	switch x := v.(type) {
+	case history.EventType:
+		w.intValue(int64(x))
+	case history.OrchestrationStatus:
+		w.intValue(int64(x))
+	case int:
+		w.intValue(int64(x))
+	case bool:
+		w.boolValue(x)
+	case string:
+		w.stringValue(x)
+	case *string:
+		if x == nil {
+			w.nullValue()
+		} else {
+			w.stringValue(*x)
+		}
+	case *int:
+		if x == nil {
+			w.nullValue()
+		} else {
+			w.intValue(int64(*x))
+		}
+	case time.Time:
+		w.stringValue(FormatDotNetTime(x))
+	case *time.Time:
+		if x == nil {
+			w.nullValue()
+		} else {
+			w.stringValue(FormatDotNetTime(*x))
+		}
+	case map[string]string:
+		writeTagsObject(w, x, true)
+	case *history.OrchestrationInstance:
+		if x == nil {
+			w.nullValue()
+		} else {
+			writeInstanceObject(w, *x, true)
+		}
+	case *history.ParentInstance:
+		writeParentObject(w, x, true)
+	case *history.FailureDetails:
+		return writeFailureObject(w, x, true)
+	case *history.TraceContext:
+		writeTraceObject(w, x, true)
+	case complexNull:
+		w.nullValue()
+	default:
+		return fmt.Errorf("unsupported member value of type %T", v)
+	}
+	return nil
+}
+
+// The complex member writers below serve both forms: typed (queue
+// messages, "$type" first) and untyped (table columns, Newtonsoft's
+// default settings).
+
+func writeInstanceObject(w *jsonWriter, inst history.OrchestrationInstance, typed bool) {
+	w.beginObject()
 	if typed {
-		w.String("$type", typeStringDictionary)
+		w.str("$type", typeInstance)
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		w.String(k, m[k])
-	}
-	w.close()
+	w.str("InstanceId", inst.InstanceID)
+	w.strOrNull("ExecutionId", inst.ExecutionID)
+	w.endObject()
 }
 
-func writeTags(w *jsonWriter, k string, tags map[string]string) {
-	if tags == nil {
-		w.Null(k)
+func writeParentObject(w *jsonWriter, p *history.ParentInstance, typed bool) {
+	if p == nil {
+		w.nullValue()
 		return
 	}
-	w.key(k)
-	writeStringDict(w, tags, true)
+	w.beginObject()
+	if typed {
+		w.str("$type", typeParentInstance)
+	}
+	w.str("Name", p.Name)
+	w.name("OrchestrationInstance")
+	writeInstanceObject(w, p.Instance, typed)
+	w.int("TaskScheduleId", int64(p.TaskScheduleID))
+	w.str("Version", p.Version)
+	w.endObject()
 }
 
-func writeFailure(w *jsonWriter, k string, f *history.FailureDetails, typed bool) error {
+// writeTagsObject writes a Dictionary<string,string>: null for nil, keys
+// sorted (Go maps have no insertion order to keep).
+func writeTagsObject(w *jsonWriter, tags map[string]string, typed bool) {
+	if tags == nil {
+		w.nullValue()
+		return
+	}
+	w.beginObject()
+	if typed {
+		w.str("$type", typeStringDictionary)
+	}
+	for _, k := range sortedKeys(tags) {
+		w.str(k, tags[k])
+	}
+	w.endObject()
+}
+
+func writeFailureObject(w *jsonWriter, f *history.FailureDetails, typed bool) error {
 	if f == nil {
-		w.Null(k)
+		w.nullValue()
 		return nil
 	}
-	w.key(k)
-	w.open()
+	w.beginObject()
 	if typed {
-		w.String("$type", typeFailureDetails)
+		w.str("$type", typeFailureDetails)
 	}
-	w.String("ErrorType", f.ErrorType)
-	w.String("ErrorMessage", f.ErrorMessage)
-	w.StringPtr("StackTrace", f.StackTrace)
-	if err := writeFailure(w, "InnerFailure", f.InnerFailure, typed); err != nil {
+	w.str("ErrorType", f.ErrorType)
+	w.str("ErrorMessage", f.ErrorMessage)
+	w.strPtr("StackTrace", f.StackTrace)
+	w.name("InnerFailure")
+	if err := writeFailureObject(w, f.InnerFailure, typed); err != nil {
 		return err
 	}
-	w.Bool("IsNonRetriable", f.IsNonRetriable)
+	w.bool("IsNonRetriable", f.IsNonRetriable)
+	w.name("Properties")
 	if f.Properties == nil {
-		w.Null("Properties")
+		w.nullValue()
 	} else {
-		w.key("Properties")
-		w.open()
+		w.beginObject()
 		if typed {
-			w.String("$type", typeObjectDictionary)
+			w.str("$type", typeObjectDictionary)
 		}
-		keys := make([]string, 0, len(f.Properties))
-		for k := range f.Properties {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, pk := range keys {
-			b, err := json.Marshal(f.Properties[pk])
-			if err != nil {
-				return fmt.Errorf("azstorage: failure property %q: %w", pk, err)
+		for _, k := range sortedKeys(f.Properties) {
+			w.name(k)
+			if err := w.anyValue(f.Properties[k]); err != nil {
+				return fmt.Errorf("failure property %q: %w", k, err)
 			}
-			w.Raw(pk, b)
 		}
-		w.close()
+		w.endObject()
 	}
-	w.close()
+	w.endObject()
 	return nil
 }
 
-func writeTrace(w *jsonWriter, k string, t *history.TraceContext, typed bool) {
+// maxTraceStateLength is the longest TraceState DistributedTraceContext
+// keeps; its setter turns longer values into null.
+const maxTraceStateLength = 513
+
+func writeTraceObject(w *jsonWriter, t *history.TraceContext, typed bool) {
 	if t == nil {
-		w.Null(k)
+		w.nullValue()
 		return
 	}
-	w.key(k)
-	w.open()
+	w.beginObject()
 	if typed {
-		w.String("$type", typeTraceContext)
+		w.str("$type", typeTraceContext)
 	}
-	w.String("TraceParent", t.TraceParent)
-	w.StringPtr("TraceState", t.TraceState)
-	w.StringPtr("Id", t.ID)
-	w.StringPtr("SpanId", t.SpanID)
-	w.TimePtr("ActivityStartTime", t.ActivityStartTime)
-	w.close()
-}
-
-func writeParent(w *jsonWriter, p *history.ParentInstance, typed bool) {
-	if p == nil {
-		w.Null("ParentInstance")
-		return
+	w.str("TraceParent", t.TraceParent)
+	state := t.TraceState
+	if state != nil && utf16Length(*state) > maxTraceStateLength {
+		state = nil
 	}
-	w.key("ParentInstance")
-	w.open()
-	if typed {
-		w.String("$type", typeParentInstance)
+	w.strPtr("TraceState", state)
+	w.strPtr("Id", t.ID)
+	w.strPtr("SpanId", t.SpanID)
+	w.name("ActivityStartTime") // a DateTimeOffset?: written with an offset
+	if t.ActivityStartTime == nil {
+		w.nullValue()
+	} else {
+		w.stringValue(formatDotNetTimeOffset(*t.ActivityStartTime))
 	}
-	writeParentBody(w, p, typed)
-	w.close()
-}
-
-// writeEvent writes a history event with its class's members in .NET
-// order: fields, then properties (EventType first), then the base members.
-func writeEvent(w *jsonWriter, e *history.Event) error {
-	class := e.Type.ClassName()
-	if class == "" {
-		return fmt.Errorf("azstorage: encode message: event type %v has no class", e.Type)
-	}
-	w.open()
-	w.String("$type", typeHistoryPrefix+class)
-	switch e.Type {
-	case history.ExecutionStarted:
-		inst := history.OrchestrationInstance{}
-		if e.Instance != nil {
-			inst = *e.Instance
-		}
-		w.key("OrchestrationInstance")
-		writeInstance(w, inst)
-		w.Int("EventType", int64(e.Type))
-		writeParent(w, e.Parent, true)
-		w.String("Name", e.Name)
-		w.String("Version", e.Version)
-		w.StringPtr("Input", e.Input)
-		writeTags(w, "Tags", e.Tags)
-		w.StringPtr("Correlation", e.Correlation)
-		writeTrace(w, "ParentTraceContext", e.ParentTraceContext, true)
-		w.TimePtr("ScheduledStartTime", e.ScheduledStartTime)
-		w.IntPtr("Generation", e.Generation)
-		w.Bool("GenerateNewTrace", e.GenerateNewTrace)
-	case history.GenericEvent:
-		w.StringPtr("Data", e.Data)
-		w.Int("EventType", int64(e.Type))
-	default:
-		w.Int("EventType", int64(e.Type))
-		if err := writeEventProperties(w, e); err != nil {
-			return err
-		}
-	}
-	w.Int("EventId", int64(e.EventID))
-	w.Bool("IsPlayed", e.IsPlayed)
-	w.Time("Timestamp", e.Timestamp)
-	w.close()
-	return nil
-}
-
-func writeEventProperties(w *jsonWriter, e *history.Event) error {
-	switch e.Type {
-	case history.ExecutionCompleted, history.ContinueAsNew:
-		w.Int("OrchestrationStatus", int64(e.OrchestrationStatus))
-		w.StringPtr("Result", e.Result)
-		return writeFailure(w, "FailureDetails", e.Failure, true)
-	case history.ExecutionTerminated:
-		w.StringPtr("Input", e.Input)
-	case history.TaskScheduled:
-		w.String("Name", e.Name)
-		w.String("Version", e.Version)
-		w.StringPtr("Input", e.Input)
-		writeTrace(w, "ParentTraceContext", e.ParentTraceContext, true)
-		writeTags(w, "Tags", e.Tags)
-	case history.TaskCompleted, history.SubOrchestrationInstanceCompleted:
-		w.Int("TaskScheduledId", int64(e.TaskScheduledID))
-		w.StringPtr("Result", e.Result)
-	case history.TaskFailed, history.SubOrchestrationInstanceFailed:
-		w.Int("TaskScheduledId", int64(e.TaskScheduledID))
-		w.StringPtr("Reason", e.Reason)
-		w.StringPtr("Details", e.Details)
-		return writeFailure(w, "FailureDetails", e.Failure, true)
-	case history.SubOrchestrationInstanceCreated:
-		w.String("Name", e.Name)
-		w.String("Version", e.Version)
-		w.String("InstanceId", e.InstanceID)
-		w.StringPtr("Input", e.Input)
-		w.StringPtr("ClientSpanId", e.ClientSpanID)
-		writeTags(w, "Tags", e.Tags)
-	case history.TimerCreated:
-		w.Time("FireAt", e.FireAt)
-	case history.TimerFired:
-		w.Int("TimerId", int64(e.TimerID))
-		w.Time("FireAt", e.FireAt)
-	case history.EventSent:
-		w.String("InstanceId", e.InstanceID)
-		w.String("Name", e.Name)
-		w.StringPtr("Input", e.Input)
-	case history.EventRaised:
-		w.String("Name", e.Name)
-		w.StringPtr("Input", e.Input)
-		writeTrace(w, "ParentTraceContext", e.ParentTraceContext, true)
-	case history.ExecutionSuspended, history.ExecutionResumed:
-		w.StringPtr("Reason", e.Reason)
-	case history.ExecutionRewound:
-		w.StringPtr("Reason", e.Reason)
-		w.StringPtr("ParentExecutionId", e.ParentExecutionID)
-		w.NullableString("InstanceId", e.InstanceID)
-		writeTrace(w, "ParentTraceContext", e.ParentTraceContext, true)
-	}
-	return nil
+	w.endObject()
 }
