@@ -102,7 +102,10 @@ func (b *Backend) writeHistory(ctx context.Context, st *workItemState, instanceI
 		final := end == len(events)
 		batch := TableBatch{Table: b.names.HistoryTable(), PartitionKey: pk}
 		for i := start; i < end; i++ {
-			row := EventToRow(instanceID, executionID, first+i, events[i])
+			row, err := EventRow(instanceID, executionID, first+i, events[i])
+			if err != nil {
+				return fmt.Errorf("azstorage: history of %q: %w", instanceID, err)
+			}
 			if err := b.offloadLargeProperties(ctx, row); err != nil {
 				return err
 			}
