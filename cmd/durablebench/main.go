@@ -17,7 +17,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sort"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -46,20 +48,27 @@ func main() {
 	w4 := flag.Int("w4", 500, "W4: external events")
 	w5 := flag.Int("w5", 100, "W5: sub-orchestrations")
 	w6 := flag.Int("w6", 1000, "W6: entity signals")
+	opsDetail := flag.Bool("ops", false, "also print storage operations per kind of request for each workload (to stderr)")
+	only := flag.String("only", "", "run only these workloads, e.g. W1,W3")
+	azurite := flag.String("azurite", "split", "how to run the local Azurite: split (one process per service) or single (one process)")
 	flag.Parse()
 	sz := sizes{*w1, *w2, *w3, *w4, *w5, *w6}
 	if *quick {
 		sz = sizes{50, 20, 100, 50, 10, 100}
 	}
-	if err := run(*conn, *partitions, sz, *format, os.Stdout); err != nil {
+	if *azurite != "split" && *azurite != "single" {
+		fmt.Fprintf(os.Stderr, "durablebench: -azurite is %q; use split or single\n", *azurite)
+		os.Exit(2)
+	}
+	if err := run(*conn, *azurite == "split", *partitions, sz, *format, *opsDetail, *only, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "durablebench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(conn string, partitions int, sz sizes, format string, out io.Writer) error {
+func run(conn string, split bool, partitions int, sz sizes, format string, opsDetail bool, only string, out io.Writer) error {
 	if conn == "" {
-		srv, err := testazurite.Start(testazurite.Options{})
+		srv, err := testazurite.Start(testazurite.Options{Split: split})
 		if err != nil {
 			return err
 		}
@@ -71,6 +80,9 @@ func run(conn string, partitions int, sz sizes, format string, out io.Writer) er
 		return err
 	}
 	counter := &opCounter{}
+	if opsDetail {
+		counter.kinds = map[string]int64{}
+	}
 	clients, err := azstorage.NewClients(acct, azstorage.ClientOptions{PerCall: []policyType{counter}})
 	if err != nil {
 		return err
@@ -101,11 +113,18 @@ func run(conn string, partitions int, sz sizes, format string, out io.Writer) er
 
 	var results []result
 	for _, wl := range workloads(sz) {
+		if only != "" && !strings.Contains(","+strings.ToUpper(only)+",", ","+wl.name+",") {
+			continue
+		}
+		counter.takeKinds()
 		r, err := measure(ctx, c, counter, steps, wl)
 		if err != nil {
 			return fmt.Errorf("%s: %w", wl.name, err)
 		}
 		results = append(results, r)
+		if kinds := counter.takeKinds(); kinds != nil {
+			printKinds(os.Stderr, wl, kinds)
+		}
 	}
 	return print(out, format, results)
 }
@@ -151,6 +170,24 @@ func print(out io.Writer, format string, rs []result) error {
 			r.OpsPerOrch, step50, step95, r.CPUSeconds, r.PeakRSSMiB)
 	}
 	return tw.Flush()
+}
+
+// printKinds prints a workload's storage operations per kind of request,
+// most frequent first, with the count per orchestration.
+func printKinds(out io.Writer, wl workload, kinds map[string]int64) {
+	type kc struct {
+		k string
+		n int64
+	}
+	var all []kc
+	for k, n := range kinds {
+		all = append(all, kc{k, n})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].n > all[j].n })
+	fmt.Fprintf(out, "%s storage operations by kind:\n", wl.name)
+	for _, e := range all {
+		fmt.Fprintf(out, "  %-34s %8d  %8.2f / orchestration\n", e.k, e.n, float64(e.n)/float64(wl.orchestrations))
+	}
 }
 
 func f(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }

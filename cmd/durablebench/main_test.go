@@ -11,7 +11,7 @@ import (
 // its rate and storage operations.
 func TestBenchSmokeRun(t *testing.T) {
 	var out bytes.Buffer
-	if err := run("", 2, sizes{5, 5, 10, 5, 2, 10}, "json", &out); err != nil {
+	if err := run("", false, 2, sizes{5, 5, 10, 5, 2, 10}, "json", true, "", &out); err != nil {
 		t.Fatal(err)
 	}
 	var rs []result

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -19,12 +21,77 @@ import (
 type policyType = policy.Policy
 
 // opCounter counts storage operations: one per HTTP request (a table
-// batch included), counted once per call, not per retry.
-type opCounter struct{ n atomic.Int64 }
+// batch included), counted once per call, not per retry. With kinds set
+// it also counts them per kind of request (see opKind).
+type opCounter struct {
+	n     atomic.Int64
+	mu    sync.Mutex
+	kinds map[string]int64 // nil: not counted per kind
+}
 
 func (c *opCounter) Do(req *policy.Request) (*http.Response, error) {
 	c.n.Add(1)
+	if c.kinds != nil {
+		k := opKind(req.Raw())
+		c.mu.Lock()
+		c.kinds[k]++
+		c.mu.Unlock()
+	}
 	return req.Next()
+}
+
+// takeKinds returns the per-kind counts since the last call and resets them.
+func (c *opCounter) takeKinds() map[string]int64 {
+	if c.kinds == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := c.kinds
+	c.kinds = map[string]int64{}
+	return k
+}
+
+// opKind names a storage request by service, resource and verb, e.g.
+// "queue control enqueue" or "table History batch".
+func opKind(r *http.Request) string {
+	path := strings.Trim(r.URL.Path, "/")
+	parts := strings.Split(path, "/")
+	if len(parts) > 0 && parts[0] == "devstoreaccount1" { // Azurite's path-style account
+		parts = parts[1:]
+	}
+	res := ""
+	if len(parts) > 0 {
+		res = parts[0]
+	}
+	switch {
+	case len(parts) >= 2 && parts[1] == "messages":
+		q := "work-items"
+		if strings.Contains(res, "-control-") {
+			q = "control"
+		}
+		verb := map[string]string{http.MethodPost: "enqueue", http.MethodGet: "dequeue", http.MethodDelete: "delete", http.MethodPut: "update"}[r.Method]
+		if r.Method == http.MethodGet && r.URL.Query().Get("peekonly") == "true" {
+			verb = "peek"
+		}
+		return "queue " + q + " " + verb
+	case res == "$batch":
+		return "table batch"
+	case strings.Contains(res, "("):
+		return "table " + tableKind(res) + " " + strings.ToLower(r.Method)
+	case r.Method == http.MethodGet && r.URL.Query().Get("comp") == "":
+		return "table/blob " + tableKind(res) + " get"
+	}
+	return r.Method + " " + tableKind(res)
+}
+
+func tableKind(res string) string {
+	for _, k := range []string{"History", "Instances", "Partitions", "largemessages", "leases"} {
+		if strings.Contains(res, k) {
+			return k
+		}
+	}
+	return res
 }
 
 // stepClock records when each sequential step ran (W2).
@@ -150,12 +217,29 @@ func workloads(sz sizes) []workload {
 				if err != nil {
 					return err
 				}
-				for i := 0; i < sz.w4Events; i++ {
-					if err := c.RaiseEvent(ctx, id, "e", 1); err != nil && !errors.Is(err, durable.ErrInstanceNotFound) {
-						return err
-					}
+				// 16 concurrent raisers, as for the other workloads' clients.
+				errs := make(chan error, sz.w4Events)
+				var wg sync.WaitGroup
+				for w := 0; w < 16; w++ {
+					wg.Add(1)
+					go func(w int) {
+						defer wg.Done()
+						for i := w; i < sz.w4Events; i += 16 {
+							if err := c.RaiseEvent(ctx, id, "e", 1); err != nil && !errors.Is(err, durable.ErrInstanceNotFound) {
+								errs <- err
+							}
+						}
+					}(w)
 				}
-				return wait(ctx, c, id)
+				wg.Wait()
+				if os.Getenv("BENCH_TRACE") != "" {
+					fmt.Fprintln(os.Stderr, "W4 raised all at", time.Now().Format("15:04:05.000"))
+				}
+				close(errs)
+				if err := <-errs; err != nil {
+					return err
+				}
+				return wait(ctx, c, id, 25*time.Millisecond)
 			}},
 		{"W5", fmt.Sprintf("%d sub-orchestrations x 5 activities", sz.w5Children), "orch/s", sz.w5Children + 1, sz.w5Children + 1,
 			func(ctx context.Context, c *durable.Client) error {
@@ -186,17 +270,23 @@ func startAndWait(ctx context.Context, c *durable.Client, name string, input any
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	// Many instances: poll less often (each poll is a storage read, counted
+	// in the operations per orchestration); one: closely.
+	every := 25 * time.Millisecond
+	if n > 1 {
+		every = 100 * time.Millisecond
+	}
 	for _, id := range ids {
-		if err := wait(ctx, c, id); err != nil {
+		if err := wait(ctx, c, id, every); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// wait polls an instance's status every 25 ms until it finishes, so the
-// measured time overshoots the real completion by little.
-func wait(ctx context.Context, c *durable.Client, id string) error {
+// wait polls an instance's status every so often until it finishes; the
+// measured time overshoots the real completion by at most that much.
+func wait(ctx context.Context, c *durable.Client, id string, every time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
 	defer cancel()
 	var st *durable.InstanceStatus
@@ -213,7 +303,7 @@ func wait(ctx context.Context, c *durable.Client, id string) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("instance %s: %w", id, ctx.Err())
-		case <-time.After(25 * time.Millisecond):
+		case <-time.After(every):
 		}
 	}
 	if st.RuntimeStatus != durable.StatusCompleted {

@@ -66,7 +66,9 @@ func activityStateOf(wi *backend.ActivityWorkItem) (*activityState, error) {
 }
 
 // CompleteActivityWorkItem sends the result to the orchestration's control
-// queue, then deletes the work item (spec §7.6).
+// queue, then deletes the work item (spec §7.6) — or, when this worker owns
+// the orchestration's partition, hands the result over in process and
+// leaves the work item to be deleted by the history commit (carried.go).
 func (b *Backend) CompleteActivityWorkItem(ctx context.Context, wi *backend.ActivityWorkItem, result *history.Event) error {
 	s, err := activityStateOf(wi)
 	if err != nil {
@@ -74,6 +76,9 @@ func (b *Backend) CompleteActivityWorkItem(ctx context.Context, wi *backend.Acti
 	}
 	queue, _ := b.controlQueue(wi.Instance.InstanceID)
 	m := b.newMessage(result, wi.Instance, wi.Instance, s.data.Episode)
+	if b.carryResult(s, wi, m) {
+		return nil
+	}
 	if err := b.send(ctx, queue, m, 0); err != nil {
 		return err
 	}

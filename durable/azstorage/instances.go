@@ -116,13 +116,50 @@ const (
 	startDiscard
 )
 
+// instanceRowOnce reads an instance's row at most once per work item.
+type instanceRowOnce struct {
+	done  bool
+	row   map[string]any
+	found bool
+	err   error
+}
+
+func (r *instanceRowOnce) get(ctx context.Context, b *Backend, instanceID string) (map[string]any, bool, error) {
+	if !r.done {
+		r.row, _, r.found, r.err = b.readInstanceRow(ctx, instanceID)
+		r.done = true
+	}
+	return r.row, r.found, r.err
+}
+
+// isFreshStart reports a client's first start of an instance id: its
+// Instances row is the Pending row of generation 0 written for this very
+// execution, so no history can exist yet and reading it can be skipped.
+// Only a first delivery is trusted: a wrong guess (a worker died between
+// writing the history and the row) makes the first history batch add a
+// sentinel that already exists; it fails with a conflict, the message is
+// delivered again and then the history is read from storage.
+func (b *Backend) isFreshStart(ctx context.Context, instanceID string, m *queueMessage, rows *instanceRowOnce) bool {
+	e := m.data.TaskMessage.Event
+	if m.dequeueCount != 1 || e.Parent != nil || (e.Generation != nil && *e.Generation != 0) {
+		return false
+	}
+	row, found, err := rows.get(ctx, b, instanceID)
+	if err != nil || !found {
+		return false
+	}
+	st, err := RowToInstanceState(row)
+	return err == nil && st.Generation == 0 && st.RuntimeStatus == history.StatusPending &&
+		strings.EqualFold(st.ExecutionID, m.data.TaskMessage.OrchestrationInstance.ExecutionID)
+}
+
 // dedupeStart applies the ExecutionStarted rules of spec §7.2.
-func (b *Backend) dedupeStart(ctx context.Context, instanceID string, m *queueMessage) (startVerdict, error) {
+func (b *Backend) dedupeStart(ctx context.Context, instanceID string, m *queueMessage, rows *instanceRowOnce) (startVerdict, error) {
 	e := m.data.TaskMessage.Event
 	if e.Parent != nil {
 		return startProcess, nil // sub-orchestrations are not deduplicated
 	}
-	row, _, found, err := b.readInstanceRow(ctx, instanceID)
+	row, found, err := rows.get(ctx, b, instanceID)
 	if err != nil {
 		return startDefer, err
 	}

@@ -48,6 +48,12 @@ func (b *Backend) send(ctx context.Context, queue string, m *MessageData, delay 
 // sendReportingBlob is send that also returns the name of the blob the
 // message was offloaded to ("" if it went inline).
 func (b *Backend) sendReportingBlob(ctx context.Context, queue string, m *MessageData, delay time.Duration) (string, error) {
+	return b.enqueue(ctx, queue, m, delay, true)
+}
+
+// enqueue is send with the choice of in-process delivery: with allowLocal
+// false the message always goes through its queue.
+func (b *Backend) enqueue(ctx context.Context, queue string, m *MessageData, delay time.Duration, allowLocal bool) (string, error) {
 	if delay <= 0 {
 		delay = signalDelay(m)
 	}
@@ -58,7 +64,7 @@ func (b *Backend) sendReportingBlob(ctx context.Context, queue string, m *Messag
 	opts := enqueueOptions(delay)
 	local := b.localDelivery(queue, delay)
 	clientStart := m.TaskMessage.Event.Type == history.ExecutionStarted && m.TaskMessage.Event.Parent == nil
-	if clientStart {
+	if clientStart || !allowLocal {
 		// Its Instances row is written after the enqueue and the start
 		// dedupe reads it: CreateInstance wakes the poller once it is.
 		local = nil

@@ -24,6 +24,10 @@ type queueMessage struct {
 	data         *MessageData // nil if the body did not decode
 	decodeErr    error
 	deleted      bool // already removed from its queue (moved to poison)
+	// carriedTo is set on an activity result handed over in process: the
+	// control queue it would have been sent to. queue, id and popReceipt
+	// are then those of the activity's work-item message (carried.go).
+	carriedTo string
 }
 
 func (b *Backend) queue(name string) *azqueue.QueueClient { return b.c.Queue.NewQueueClient(name) }
@@ -81,6 +85,9 @@ func (b *Backend) deleteMessage(ctx context.Context, m *queueMessage) error {
 func (b *Backend) abandonMessage(ctx context.Context, m *queueMessage, delay time.Duration) error {
 	if m.deleted {
 		return nil
+	}
+	if m.carriedTo != "" {
+		return b.materialize(ctx, m, delay)
 	}
 	resp, err := b.queue(m.queue).UpdateMessage(ctx, m.id, m.popReceipt, m.text,
 		&azqueue.UpdateMessageOptions{VisibilityTimeout: to.Ptr(seconds(delay))})

@@ -45,6 +45,13 @@ type Options struct {
 	// raw UTF-8 JSON, as current Durable Functions writes.
 	Base64Messages bool
 
+	// QueueActivityResults sends every activity result through the
+	// control queue, as Durable Task does. By default a result for an
+	// instance whose partition this worker owns is handed over in process
+	// and its work item deleted once the result is in history (two storage
+	// operations fewer per activity; see carried.go).
+	QueueActivityResults bool
+
 	Logger *slog.Logger
 }
 

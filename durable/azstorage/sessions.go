@@ -139,10 +139,13 @@ func (b *Backend) runSession(ctx context.Context, s *session, msgs []*queueMessa
 	case b.work <- wi:
 	case <-ctx.Done():
 		// Not processed: the messages become visible again after their
-		// visibility timeout.
+		// visibility timeout; carried results are sent on.
 		b.mu.Lock()
 		delete(b.sessions, s.instanceID)
+		next := s.pending
+		s.pending = nil
 		b.mu.Unlock()
+		b.materializeAll(ctx, append(msgs, next...))
 	}
 }
 
@@ -155,6 +158,7 @@ func (b *Backend) endSession(ctx context.Context, s *session) {
 	if len(next) == 0 || ctx.Err() != nil {
 		delete(b.sessions, s.instanceID)
 		b.mu.Unlock()
+		b.materializeAll(ctx, next)
 		return
 	}
 	b.mu.Unlock()

@@ -21,14 +21,20 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 		b.cache.drop(s.instanceID)
 	}
 	expected := ""
+	var start *queueMessage
 	for _, m := range msgs {
 		if e := m.data.TaskMessage.Event; e.Type == history.ExecutionStarted {
 			expected = m.data.TaskMessage.OrchestrationInstance.ExecutionID
+			start = m
 		}
 	}
+	rows := &instanceRowOnce{}
 	h, cached := b.cache.get(s.instanceID)
 	if cached && expected != "" && expected != h.executionID {
 		cached = false
+	}
+	if !cached && start != nil && b.isFreshStart(ctx, s.instanceID, start, rows) {
+		h, cached = &storedHistory{}, true
 	}
 	if !cached {
 		var err error
@@ -72,7 +78,7 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 				drop = append(drop, m) // a duplicate start of a running execution
 				continue
 			}
-			verdict, err := b.dedupeStart(ctx, s.instanceID, m)
+			verdict, err := b.dedupeStart(ctx, s.instanceID, m, rows)
 			if err != nil {
 				return nil, err
 			}
@@ -110,7 +116,7 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 		// (it is still in the queue, or its row is being written): keep
 		// them for a moment instead of dropping them as Durable Task drops
 		// messages for instances that never started.
-		if row, _, found, err := b.readInstanceRow(ctx, s.instanceID); err == nil && found && row["RuntimeStatus"] == history.StatusPending.String() {
+		if row, found, err := rows.get(ctx, b, s.instanceID); err == nil && found && row["RuntimeStatus"] == history.StatusPending.String() {
 			later = append(later, keep...)
 			keep = nil
 		}

@@ -26,17 +26,26 @@ type Options struct {
 	// DataDir keeps data on disk (so it survives Restart); empty means
 	// in memory.
 	DataDir string
+	// Split runs blob, queue and table as three Azurite processes
+	// (azurite-blob, azurite-queue, azurite-table) instead of one, so the
+	// emulator is not held to one Node.js thread for all three services.
+	Split bool
 }
 
 // Server is a running Azurite.
 type Server struct {
 	opts               Options
 	blob, queue, table int
-	cmd                *exec.Cmd
-	stderr             *bytes.Buffer
+	procs              []*process
 	external           string
 	mu                 sync.Mutex
-	exited             chan error // receives the running Azurite's exit
+}
+
+// process is one running Azurite process.
+type process struct {
+	cmd    *exec.Cmd
+	stderr *bytes.Buffer
+	exited chan error // receives the process's exit
 }
 
 const wellKnownKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -60,12 +69,14 @@ func RepoRoot() (string, error) {
 }
 
 // Binary is the path of the project's Azurite.
-func Binary() (string, error) {
+func Binary() (string, error) { return binary("azurite") }
+
+func binary(name string) (string, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(root, "node_modules", ".bin", "azurite")
+	bin := filepath.Join(root, "node_modules", ".bin", name)
 	if _, err := os.Stat(bin); err != nil {
 		return "", fmt.Errorf("Azurite is not installed (%s missing): run `make test`, which runs npm ci", bin)
 	}
@@ -102,29 +113,46 @@ func Start(opts Options) (*Server, error) {
 }
 
 func (s *Server) start() error {
-	bin, err := Binary()
-	if err != nil {
-		return err
-	}
-	args := []string{"--silent", "--disableTelemetry", "--skipApiVersionCheck",
-		"--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(s.blob),
-		"--queueHost", "127.0.0.1", "--queuePort", strconv.Itoa(s.queue),
-		"--tableHost", "127.0.0.1", "--tablePort", strconv.Itoa(s.table)}
+	common := []string{"--silent", "--disableTelemetry", "--skipApiVersionCheck"}
 	if s.opts.DataDir != "" {
-		args = append(args, "--location", s.opts.DataDir)
+		common = append(common, "--location", s.opts.DataDir)
 	} else {
-		args = append(args, "--inMemoryPersistence")
+		common = append(common, "--inMemoryPersistence")
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	s.stderr = &bytes.Buffer{}
-	cmd.Stderr = s.stderr
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("testazurite: start %s: %w", bin, err)
+	services := []struct {
+		bin  string
+		args []string
+	}{{"azurite", []string{"--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(s.blob),
+		"--queueHost", "127.0.0.1", "--queuePort", strconv.Itoa(s.queue),
+		"--tableHost", "127.0.0.1", "--tablePort", strconv.Itoa(s.table)}}}
+	if s.opts.Split {
+		services = services[:0]
+		for _, svc := range []struct {
+			name string
+			port int
+		}{{"blob", s.blob}, {"queue", s.queue}, {"table", s.table}} {
+			services = append(services, struct {
+				bin  string
+				args []string
+			}{"azurite-" + svc.name, []string{"--" + svc.name + "Host", "127.0.0.1", "--" + svc.name + "Port", strconv.Itoa(svc.port)}})
+		}
 	}
-	s.cmd = cmd
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	for _, svc := range services {
+		bin, err := binary(svc.bin)
+		if err != nil {
+			return err
+		}
+		cmd := exec.Command(bin, append(append([]string{}, common...), svc.args...)...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		p := &process{cmd: cmd, stderr: &bytes.Buffer{}, exited: make(chan error, 1)}
+		cmd.Stderr = p.stderr
+		if err := cmd.Start(); err != nil {
+			_ = s.kill()
+			return fmt.Errorf("testazurite: start %s: %w", bin, err)
+		}
+		go func() { p.exited <- cmd.Wait() }()
+		s.procs = append(s.procs, p)
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for _, port := range []int{s.blob, s.queue, s.table} {
 		for {
@@ -133,46 +161,51 @@ func (s *Server) start() error {
 				c.Close()
 				break
 			}
-			select {
-			case werr := <-exited:
-				return fmt.Errorf("testazurite: Azurite exited (%v): %s", werr, s.stderr.String())
-			default:
+			for _, p := range s.procs {
+				select {
+				case werr := <-p.exited:
+					p.exited <- werr
+					_ = s.kill()
+					return fmt.Errorf("testazurite: Azurite exited (%v): %s", werr, p.stderr.String())
+				default:
+				}
 			}
 			if time.Now().After(deadline) {
 				_ = s.kill()
-				return fmt.Errorf("testazurite: Azurite not ready on port %d after 30s: %s", port, s.stderr.String())
+				return fmt.Errorf("testazurite: Azurite not ready on port %d after 30s", port)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	s.exited = exited
 	return nil
 }
 
 // kill stops Azurite: SIGTERM first, so that with DataDir it saves its
 // data, then SIGKILL if it lingers. It waits until the ports are free.
 func (s *Server) kill() error {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return nil
+	var errs []error
+	for _, p := range s.procs {
+		if err := syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+			errs = append(errs, err)
+		}
 	}
-	pgid := -s.cmd.Process.Pid
-	err := syscall.Kill(pgid, syscall.SIGTERM)
 	// Wait for Azurite to exit by itself: with DataDir it saves its data
 	// on the way out, and killing it as soon as its ports close loses
 	// what it had not written yet.
-	select {
-	case <-s.exited:
-	case <-time.After(20 * time.Second):
+	deadline := time.Now().Add(20 * time.Second)
+	for _, p := range s.procs {
+		select {
+		case err := <-p.exited:
+			p.exited <- err
+		case <-time.After(time.Until(deadline)):
+		}
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	}
-	_ = syscall.Kill(pgid, syscall.SIGKILL)
 	for end := time.Now().Add(5 * time.Second); s.listening() && time.Now().Before(end); {
 		time.Sleep(50 * time.Millisecond)
 	}
-	s.cmd = nil
-	if errors.Is(err, syscall.ESRCH) {
-		err = nil
-	}
-	return err
+	s.procs = nil
+	return errors.Join(errs...)
 }
 
 // listening reports whether any of the three ports still accepts.

@@ -1,0 +1,82 @@
+package azstorage
+
+import (
+	"context"
+	"time"
+
+	"github.com/godurable/functions/durable/backend"
+)
+
+// An activity result for an instance whose partition this worker owns is
+// "carried": handed to the instance's session in process instead of being
+// enqueued to the control queue and dequeued again. Its durability comes
+// from the activity's work-item message, which stays in the work-item
+// queue (invisible) until the result is in history; deleting it then is
+// what deleting the control message would have been. That saves an
+// enqueue and a delete per activity.
+//
+// If this worker dies before the history commit, the work-item message
+// becomes visible again and the activity runs once more (at least once,
+// as always); a result committed but not yet deleted is answered again
+// and dropped as a duplicate. If the episode cannot use the result now
+// (abandoned, partition lost, shutting down), the result is materialized:
+// enqueued to the control queue as Durable Task would have sent it, and
+// the work item deleted.
+
+// carryResult hands a completed activity's result to its instance's
+// session when this worker owns the instance's partition. It reports
+// false when the result must go through the control queue.
+func (b *Backend) carryResult(s *activityState, wi *backend.ActivityWorkItem, m *MessageData) bool {
+	if b.opts.QueueActivityResults || s.msg.deleted || m.TaskMessage == nil {
+		return false
+	}
+	rc := b.runCtx.Load()
+	if rc == nil || (*rc).Err() != nil {
+		return false
+	}
+	queue, part := b.controlQueue(wi.Instance.InstanceID)
+	if !b.parts.owns(queue) {
+		return false
+	}
+	if raw, err := EncodeMessage(m); err != nil || len(raw) > maxQueuePayload {
+		// Large results keep the usual path: their blob is written once,
+		// by the enqueue, and the history row reuses it.
+		return false
+	}
+	qm := &queueMessage{queue: s.msg.queue, id: s.msg.id, popReceipt: s.msg.popReceipt, text: s.msg.text,
+		data: m, dequeueCount: 1, insertedAt: time.Now().UTC(), carriedTo: queue}
+	b.dispatchBatch(*rc, part, []*queueMessage{qm})
+	return true
+}
+
+// materialize sends a carried result to its control queue after delay and
+// deletes the work item it was riding on.
+func (b *Backend) materialize(ctx context.Context, m *queueMessage, delay time.Duration) error {
+	if m.deleted {
+		return nil
+	}
+	if _, err := b.enqueue(ctx, m.carriedTo, m.data, delay, false); err != nil {
+		return err
+	}
+	m.deleted = true
+	work := *m
+	work.deleted = false
+	return b.deleteMessage(ctx, &work)
+}
+
+// materializeAll releases the carried results among msgs that will not be
+// processed here (a session dropped at shutdown or partition loss).
+// Other messages reappear by themselves after their visibility timeout.
+func (b *Backend) materializeAll(ctx context.Context, msgs []*queueMessage) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for _, m := range msgs {
+		if m.carriedTo == "" {
+			continue
+		}
+		if err := b.materialize(ctx, m, 0); err != nil {
+			b.log.Warn("sending a carried activity result to its control queue failed; the activity will run again",
+				"instanceId", m.data.TaskMessage.OrchestrationInstance.InstanceID, "error", err)
+		}
+	}
+}
