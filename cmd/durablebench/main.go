@@ -81,7 +81,7 @@ func run(conn string, split bool, partitions int, sz sizes, format string, opsDe
 	}
 	counter := &opCounter{}
 	if opsDetail {
-		counter.kinds = map[string]int64{}
+		counter.kinds, counter.spent = map[string]int64{}, map[string]time.Duration{}
 	}
 	clients, err := azstorage.NewClients(acct, azstorage.ClientOptions{PerCall: []policyType{counter}})
 	if err != nil {
@@ -116,14 +116,14 @@ func run(conn string, split bool, partitions int, sz sizes, format string, opsDe
 		if only != "" && !strings.Contains(","+strings.ToUpper(only)+",", ","+wl.name+",") {
 			continue
 		}
-		counter.takeKinds()
+		_, _ = counter.takeKinds()
 		r, err := measure(ctx, c, counter, steps, wl)
 		if err != nil {
 			return fmt.Errorf("%s: %w", wl.name, err)
 		}
 		results = append(results, r)
-		if kinds := counter.takeKinds(); kinds != nil {
-			printKinds(os.Stderr, wl, kinds)
+		if kinds, spent := counter.takeKinds(); kinds != nil {
+			printKinds(os.Stderr, wl, kinds, spent)
 		}
 	}
 	return print(out, format, results)
@@ -173,8 +173,9 @@ func print(out io.Writer, format string, rs []result) error {
 }
 
 // printKinds prints a workload's storage operations per kind of request,
-// most frequent first, with the count per orchestration.
-func printKinds(out io.Writer, wl workload, kinds map[string]int64) {
+// most frequent first, with the count per orchestration and the mean time
+// a request took.
+func printKinds(out io.Writer, wl workload, kinds map[string]int64, spent map[string]time.Duration) {
 	type kc struct {
 		k string
 		n int64
@@ -186,7 +187,8 @@ func printKinds(out io.Writer, wl workload, kinds map[string]int64) {
 	sort.Slice(all, func(i, j int) bool { return all[i].n > all[j].n })
 	fmt.Fprintf(out, "%s storage operations by kind:\n", wl.name)
 	for _, e := range all {
-		fmt.Fprintf(out, "  %-34s %8d  %8.2f / orchestration\n", e.k, e.n, float64(e.n)/float64(wl.orchestrations))
+		fmt.Fprintf(out, "  %-34s %8d  %8.2f / orchestration  %6.1f ms mean latency\n", e.k, e.n, float64(e.n)/float64(wl.orchestrations),
+			float64(spent[e.k].Microseconds())/1000/float64(e.n))
 	}
 }
 

@@ -27,29 +27,34 @@ type opCounter struct {
 	n     atomic.Int64
 	mu    sync.Mutex
 	kinds map[string]int64 // nil: not counted per kind
+	spent map[string]time.Duration
 }
 
 func (c *opCounter) Do(req *policy.Request) (*http.Response, error) {
 	c.n.Add(1)
-	if c.kinds != nil {
-		k := opKind(req.Raw())
-		c.mu.Lock()
-		c.kinds[k]++
-		c.mu.Unlock()
+	if c.kinds == nil {
+		return req.Next()
 	}
-	return req.Next()
+	k := opKind(req.Raw())
+	t0 := time.Now()
+	resp, err := req.Next()
+	c.mu.Lock()
+	c.kinds[k]++
+	c.spent[k] += time.Since(t0)
+	c.mu.Unlock()
+	return resp, err
 }
 
 // takeKinds returns the per-kind counts since the last call and resets them.
-func (c *opCounter) takeKinds() map[string]int64 {
+func (c *opCounter) takeKinds() (map[string]int64, map[string]time.Duration) {
 	if c.kinds == nil {
-		return nil
+		return nil, nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	k := c.kinds
-	c.kinds = map[string]int64{}
-	return k
+	k, sp := c.kinds, c.spent
+	c.kinds, c.spent = map[string]int64{}, map[string]time.Duration{}
+	return k, sp
 }
 
 // opKind names a storage request by service, resource and verb, e.g.
@@ -220,11 +225,16 @@ func workloads(sz sizes) []workload {
 				// 16 concurrent raisers, as for the other workloads' clients.
 				errs := make(chan error, sz.w4Events)
 				var wg sync.WaitGroup
-				for w := 0; w < 16; w++ {
+				t0 := time.Now()
+				raisers, _ := strconv.Atoi(os.Getenv("BENCH_RAISERS"))
+				if raisers <= 0 {
+					raisers = 16
+				}
+				for w := 0; w < raisers; w++ {
 					wg.Add(1)
 					go func(w int) {
 						defer wg.Done()
-						for i := w; i < sz.w4Events; i += 16 {
+						for i := w; i < sz.w4Events; i += raisers {
 							if err := c.RaiseEvent(ctx, id, "e", 1); err != nil && !errors.Is(err, durable.ErrInstanceNotFound) {
 								errs <- err
 							}
@@ -233,7 +243,7 @@ func workloads(sz sizes) []workload {
 				}
 				wg.Wait()
 				if os.Getenv("BENCH_TRACE") != "" {
-					fmt.Fprintln(os.Stderr, "W4 raised all at", time.Now().Format("15:04:05.000"))
+					fmt.Fprintln(os.Stderr, "W4 raised all in", time.Since(t0))
 				}
 				close(errs)
 				if err := <-errs; err != nil {

@@ -62,7 +62,29 @@ func (b *Backend) commit(ctx context.Context, wi *backend.OrchestrationWorkItem,
 			}
 		}
 	}
-	return b.deleteAll(ctx, st.messages)
+	b.deleteLater(ctx, wi.InstanceID, st.messages)
+	return nil
+}
+
+// deleteLater deletes an episode's consumed messages in the background:
+// the episode is committed, so the instance's next episode need not wait
+// for them. Until they are gone they stay invisible (their visibility
+// timeout is minutes); one that outlives this process is delivered again
+// and dropped or tolerated as a duplicate, as after any crash.
+func (b *Backend) deleteLater(ctx context.Context, instanceID string, msgs []*queueMessage) {
+	if len(msgs) == 0 {
+		return
+	}
+	b.bg.Add(1)
+	go func() {
+		defer b.bg.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := b.deleteAll(ctx, msgs); err != nil {
+			b.log.Warn("deleting processed messages failed; they will be delivered again and dropped as duplicates",
+				"instanceId", instanceID, "error", err)
+		}
+	}()
 }
 
 func sameExecution(stored, current string) bool { return stored == "" || stored == current }

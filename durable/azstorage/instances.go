@@ -32,6 +32,50 @@ func (b *Backend) updateInstanceRow(ctx context.Context, instanceID, executionID
 	return nil
 }
 
+// repairFinishedRow brings the Instances row of a finished instance in
+// line with its history when they disagree (spec §7.4 and §5.2, repair):
+// a worker that died between writing the final history and the row left
+// the row Pending or Running. The custom status is left as stored.
+func (b *Backend) repairFinishedRow(ctx context.Context, instanceID string, h *storedHistory, rows *instanceRowOnce) error {
+	var end *history.Event
+	for _, e := range h.events {
+		if e.Type == history.ExecutionCompleted || e.Type == history.ExecutionTerminated {
+			end = e
+		}
+	}
+	if end == nil {
+		return nil
+	}
+	status := history.StatusTerminated
+	if end.Type == history.ExecutionCompleted {
+		status = end.OrchestrationStatus
+	}
+	stored, found, err := rows.get(ctx, b, instanceID)
+	if err != nil {
+		return err
+	}
+	if found {
+		if st, err := RowToInstanceState(stored); err == nil && st.RuntimeStatus == status && strings.EqualFold(st.ExecutionID, h.executionID) {
+			return nil
+		}
+	}
+	row := CheckpointInstanceRow(b.opts.TaskHub, instanceID, h.executionID, h.events, backend.InstanceUpdate{CompletedTime: end.Timestamp})
+	delete(row, "CustomStatus")
+	if err := b.offloadInstanceColumns(ctx, row); err != nil {
+		return err
+	}
+	body, err := json.Marshal(row)
+	if err != nil {
+		return fmt.Errorf("azstorage: encode instance row of %q: %w", instanceID, err)
+	}
+	if _, err := b.instances().UpsertEntity(ctx, body, &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeMerge}); err != nil {
+		return fmt.Errorf("azstorage: repair instance row of %q: %w", instanceID, err)
+	}
+	b.log.Info("repaired the Instances row of a finished instance", "instanceId", instanceID, "runtimeStatus", status.String())
+	*rows = instanceRowOnce{} // read again if needed
+	return nil
+}
+
 // readInstanceRow reads an instance's row; found is false when there is none.
 func (b *Backend) readInstanceRow(ctx context.Context, instanceID string) (row map[string]any, etag azcore.ETag, found bool, err error) {
 	resp, err := b.instances().GetEntity(ctx, EscapePartitionKey(instanceID), "", nil)

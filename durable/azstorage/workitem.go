@@ -41,6 +41,9 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 		if h, err = b.loadHistory(ctx, s.instanceID, expected); err != nil {
 			return nil, err
 		}
+		if err := b.repairFinishedRow(ctx, s.instanceID, h, rows); err != nil {
+			b.log.Warn("repairing the Instances row of a finished instance failed", "instanceId", s.instanceID, "error", err)
+		}
 	}
 	current := h.executionID
 	if expected != "" {
