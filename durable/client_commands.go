@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/godurable/functions/durable/backend"
 	"github.com/godurable/functions/durable/history"
 )
 
@@ -44,12 +45,14 @@ func (c *Client) Resume(ctx context.Context, instanceID, reason string) error {
 
 // command sends an event to the current execution of a live instance.
 func (c *Client) command(ctx context.Context, instanceID, what string, e *history.Event) error {
-	st, err := c.be.GetInstance(ctx, instanceID, false)
-	if err != nil {
-		return fmt.Errorf("durable: %s %q: %w", what, instanceID, err)
-	}
-	if st.RuntimeStatus.IsTerminal() {
-		return fmt.Errorf("durable: %s %q: %w (it is %s)", what, instanceID, ErrInstanceFinished, st.RuntimeStatus)
+	if h, ok := c.be.(backend.RunningHinter); !ok || !h.RunningHere(instanceID) {
+		st, err := c.be.GetInstance(ctx, instanceID, false)
+		if err != nil {
+			return fmt.Errorf("durable: %s %q: %w", what, instanceID, err)
+		}
+		if st.RuntimeStatus.IsTerminal() {
+			return fmt.Errorf("durable: %s %q: %w (it is %s)", what, instanceID, ErrInstanceFinished, st.RuntimeStatus)
+		}
 	}
 	if err := c.be.SendEvent(ctx, history.OrchestrationInstance{InstanceID: instanceID}, e); err != nil {
 		return fmt.Errorf("durable: %s %q: %w", what, instanceID, err)

@@ -37,6 +37,22 @@ type sizes struct {
 	w6Signals        int // signals to one counter entity
 }
 
+// config is what a run measures and how.
+type config struct {
+	conn       string // "" starts Azurite
+	azurite    string // split or single (see the -azurite flag)
+	partitions int
+	sizes      sizes
+	only       string // comma-separated workload names; "" runs all
+	memTotal   int    // orchestrations of the memory curve (0 skips it)
+	memWave    int
+	idleSettle time.Duration // wait before counting idle traffic
+	idle       time.Duration // how long idle traffic is counted (0 skips)
+	maxPoll    time.Duration // the pollers' longest idle delay
+	format     string
+	opsByKind  bool
+}
+
 func main() {
 	quick := flag.Bool("quick", false, "small sizes (a smoke run)")
 	format := flag.String("format", "table", "output: table, csv or json")
@@ -48,85 +64,164 @@ func main() {
 	w4 := flag.Int("w4", 500, "W4: external events")
 	w5 := flag.Int("w5", 100, "W5: sub-orchestrations")
 	w6 := flag.Int("w6", 1000, "W6: entity signals")
+	mem := flag.Int("mem", 10000, "memory curve: HelloCities5 orchestrations in all (0 skips it)")
+	memWave := flag.Int("mem-wave", 1000, "memory curve: orchestrations per wave (the heap is read after each)")
+	idle := flag.Duration("idle", time.Minute, "idle traffic: how long to count storage operations of an idle worker (0 skips it)")
+	maxPoll := flag.Duration("max-poll", 30*time.Second, "the pollers' longest idle delay (host.json maxQueuePollingInterval)")
 	opsDetail := flag.Bool("ops", false, "also print storage operations per kind of request for each workload (to stderr)")
 	only := flag.String("only", "", "run only these workloads, e.g. W1,W3")
-	azurite := flag.String("azurite", "split", "how to run the local Azurite: split (one process per service) or single (one process)")
+	azurite := flag.String("azurite", "split", "how to run the local Azurite: split (a process per service) or single (one process, as the tests run it); in memory, except the queues of the memory and idle runs")
 	flag.Parse()
-	sz := sizes{*w1, *w2, *w3, *w4, *w5, *w6}
+	cfg := config{conn: *conn, azurite: *azurite, partitions: *partitions,
+		sizes: sizes{*w1, *w2, *w3, *w4, *w5, *w6}, only: *only, memTotal: *mem, memWave: *memWave,
+		idleSettle: 2 * *maxPoll, idle: *idle, maxPoll: *maxPoll, format: *format, opsByKind: *opsDetail}
 	if *quick {
-		sz = sizes{50, 20, 100, 50, 10, 100}
+		cfg.sizes = sizes{50, 20, 100, 50, 10, 100}
+		cfg.memTotal, cfg.memWave = 200, 100
+		cfg.idle, cfg.maxPoll, cfg.idleSettle = 2*time.Second, time.Second, 2*time.Second
 	}
 	if *azurite != "split" && *azurite != "single" {
 		fmt.Fprintf(os.Stderr, "durablebench: -azurite is %q; use split or single\n", *azurite)
 		os.Exit(2)
 	}
-	if err := run(*conn, *azurite == "split", *partitions, sz, *format, *opsDetail, *only, os.Stdout); err != nil {
+	if cfg.memWave <= 0 {
+		fmt.Fprintln(os.Stderr, "durablebench: -mem-wave must be positive")
+		os.Exit(2)
+	}
+	if err := run(cfg, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "durablebench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(conn string, split bool, partitions int, sz sizes, format string, opsDetail bool, only string, out io.Writer) error {
-	if conn == "" {
-		srv, err := testazurite.Start(testazurite.Options{Split: split})
-		if err != nil {
-			return err
+// report is everything a run measured.
+type report struct {
+	Workloads []result      `json:"workloads"`
+	Memory    *memoryResult `json:"memory,omitempty"`
+	Idle      *idleResult   `json:"idle,omitempty"`
+}
+
+// engine is a worker and a client on a fresh task hub, with the storage
+// operations they make counted.
+type engine struct {
+	client  *durable.Client
+	be      *azstorage.Backend
+	clients *azstorage.Clients
+	counter *opCounter
+	steps   *stepClock
+	close   func()
+}
+
+// startEngine starts Azurite unless conn is given (queuesOnDisk: the
+// queue service keeps its data in a temporary folder), then a worker and
+// a client on a new task hub.
+func startEngine(cfg config, conn string, queuesOnDisk bool) (*engine, error) {
+	var cleanups []func()
+	closeAll := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
 		}
-		defer srv.Stop()
+	}
+	fail := func(err error) (*engine, error) { closeAll(); return nil, err }
+	if conn == "" {
+		opts := testazurite.Options{Split: cfg.azurite != "single"}
+		if queuesOnDisk && opts.Split {
+			dir, err := os.MkdirTemp("", "durablebench-queues-")
+			if err != nil {
+				return fail(err)
+			}
+			cleanups = append(cleanups, func() { _ = os.RemoveAll(dir) })
+			opts.QueueDataDir = dir
+		}
+		srv, err := testazurite.Start(opts)
+		if err != nil {
+			return fail(err)
+		}
+		cleanups = append(cleanups, func() { _ = srv.Stop() })
 		conn = srv.ConnectionString()
 	}
 	acct, err := azstorage.ParseConnectionString("-conn", conn)
 	if err != nil {
-		return err
+		return fail(err)
 	}
-	counter := &opCounter{}
-	if opsDetail {
-		counter.kinds, counter.spent = map[string]int64{}, map[string]time.Duration{}
+	e := &engine{counter: &opCounter{}, steps: &stepClock{}}
+	if cfg.opsByKind {
+		e.counter.kinds, e.counter.spent = map[string]int64{}, map[string]time.Duration{}
 	}
-	clients, err := azstorage.NewClients(acct, azstorage.ClientOptions{PerCall: []policyType{counter}})
-	if err != nil {
-		return err
+	if e.clients, err = azstorage.NewClients(acct, azstorage.ClientOptions{PerCall: []policyType{e.counter}}); err != nil {
+		return fail(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	be, err := azstorage.New(clients, azstorage.Options{TaskHub: "Bench" + time.Now().Format("150405"), PartitionCount: partitions,
-		MaxPollingInterval: time.Second, Logger: log})
+	e.be, err = azstorage.New(e.clients, azstorage.Options{TaskHub: "Bench" + time.Now().Format("150405"), PartitionCount: cfg.partitions,
+		MaxPollingInterval: cfg.maxPoll, Logger: log})
+	if err != nil {
+		return fail(err)
+	}
+	ctx := context.Background()
+	if err := e.be.CreateTaskHub(ctx); err != nil {
+		return fail(err)
+	}
+	cleanups = append(cleanups, func() { _ = e.be.DeleteTaskHub(context.Background()) })
+	reg := durable.NewRegistry()
+	if err := registerWorkloads(reg, e.steps); err != nil {
+		return fail(err)
+	}
+	wctx, stop := context.WithCancel(ctx)
+	w := durable.NewWorker(e.be, reg, durable.WorkerOptions{Logger: log, MaxConcurrentOrchestrations: 100, MaxConcurrentActivities: 100})
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	cleanups = append(cleanups, func() { stop(); <-done })
+	e.client = durable.NewClient(e.be, reg, "bench")
+	e.close = closeAll
+	time.Sleep(time.Second) // partitions claimed
+	return e, nil
+}
+
+func run(cfg config, out io.Writer) error {
+	ctx := context.Background()
+	e, err := startEngine(cfg, cfg.conn, false)
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
-	if err := be.CreateTaskHub(ctx); err != nil {
-		return err
-	}
-	defer func() { _ = be.DeleteTaskHub(context.Background()) }()
-	reg := durable.NewRegistry()
-	steps := &stepClock{}
-	if err := registerWorkloads(reg, steps); err != nil {
-		return err
-	}
-	wctx, stop := context.WithCancel(ctx)
-	w := durable.NewWorker(be, reg, durable.WorkerOptions{Logger: log, MaxConcurrentOrchestrations: 100, MaxConcurrentActivities: 100})
-	done := make(chan error, 1)
-	go func() { done <- w.Run(wctx) }()
-	defer func() { stop(); <-done }()
-	c := durable.NewClient(be, reg, "bench")
-	time.Sleep(time.Second) // partitions claimed
-
-	var results []result
-	for _, wl := range workloads(sz) {
-		if only != "" && !strings.Contains(","+strings.ToUpper(only)+",", ","+wl.name+",") {
+	var rep report
+	for _, wl := range workloads(cfg.sizes) {
+		if cfg.only != "" && !strings.Contains(","+strings.ToUpper(cfg.only)+",", ","+wl.name+",") {
 			continue
 		}
-		_, _ = counter.takeKinds()
-		r, err := measure(ctx, c, counter, steps, wl)
+		_, _ = e.counter.takeKinds()
+		r, err := measure(ctx, e.client, e.counter, e.steps, wl)
 		if err != nil {
+			e.close()
 			return fmt.Errorf("%s: %w", wl.name, err)
 		}
-		results = append(results, r)
-		if kinds, spent := counter.takeKinds(); kinds != nil {
+		rep.Workloads = append(rep.Workloads, r)
+		if kinds, spent := e.counter.takeKinds(); kinds != nil {
 			printKinds(os.Stderr, wl, kinds, spent)
+			printQueues(ctx, os.Stderr, e.clients, e.be.Names())
 		}
 	}
-	return print(out, format, results)
+	e.close()
+	if (cfg.memTotal > 0 || cfg.idle > 0) && cfg.only == "" {
+		// A long run gets an Azurite of its own whose queues are on disk:
+		// in memory, Azurite's sweep of deleted messages stalls its queue
+		// service for minutes once tens of thousands have gone through.
+		long, err := startEngine(cfg, cfg.conn, true)
+		if err != nil {
+			return err
+		}
+		defer long.close()
+		if cfg.memTotal > 0 {
+			if rep.Memory, err = memoryCurve(ctx, long.client, cfg.memTotal, cfg.memWave); err != nil {
+				return fmt.Errorf("memory curve: %w", err)
+			}
+		}
+		if cfg.idle > 0 {
+			if rep.Idle, err = idleTraffic(ctx, long.counter, cfg.idleSettle, cfg.idle); err != nil {
+				return fmt.Errorf("idle traffic: %w", err)
+			}
+		}
+	}
+	return print(out, cfg.format, rep)
 }
 
 type result struct {
@@ -144,17 +239,26 @@ type result struct {
 	Orchestrations int     `json:"orchestrations"`
 }
 
-func print(out io.Writer, format string, rs []result) error {
+func print(out io.Writer, format string, rep report) error {
+	rs := rep.Workloads
 	switch format {
 	case "json":
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(rs)
+		return enc.Encode(rep)
 	case "csv":
 		w := csv.NewWriter(out)
 		_ = w.Write([]string{"workload", "description", "seconds", "rate", "unit", "storage_ops_per_orchestration", "p50_step_ms", "p95_step_ms", "cpu_seconds", "peak_rss_mib"})
 		for _, r := range rs {
 			_ = w.Write([]string{r.Workload, r.Description, f(r.Seconds), f(r.Rate), r.RateUnit, f(r.OpsPerOrch), f(r.P50StepMillis), f(r.P95StepMillis), f(r.CPUSeconds), f(r.PeakRSSMiB)})
+		}
+		if m := rep.Memory; m != nil {
+			for _, wv := range m.Waves {
+				_ = w.Write([]string{"memory", fmt.Sprintf("heap after %d orchestrations", wv.Orchestrations), "", f(wv.HeapMiB), "MiB", "", "", "", "", ""})
+			}
+		}
+		if i := rep.Idle; i != nil {
+			_ = w.Write([]string{"idle", fmt.Sprintf("idle worker for %.0f s", i.Seconds), f(i.Seconds), f(i.OpsPerSecond), "ops/s", "", "", "", "", ""})
 		}
 		w.Flush()
 		return w.Error()
@@ -169,8 +273,36 @@ func print(out io.Writer, format string, rs []result) error {
 		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%s\t%.1f\t%s\t%s\t%.1f\t%.0f MiB\t\n", r.Workload, r.Description, r.Seconds, r.Rate, r.RateUnit,
 			r.OpsPerOrch, step50, step95, r.CPUSeconds, r.PeakRSSMiB)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if m := rep.Memory; m != nil && len(m.Waves) > 0 {
+		fmt.Fprintf(out, "\nmemory: live heap after each wave of HelloCities5 (GC'd; waves purged):\n")
+		for _, wv := range m.Waves {
+			fmt.Fprintf(out, "  %6d orchestrations  %6.1f MiB  %4d goroutines\n", wv.Orchestrations, wv.HeapMiB, wv.Goroutines)
+		}
+		fmt.Fprintf(out, "  growth from the first wave to the last: %+.1f MiB\n", m.GrowthMiB)
+	}
+	if i := rep.Idle; i != nil {
+		fmt.Fprintf(out, "\nidle: %d storage operations in %.0f s (%.2f per second) once the pollers had backed off\n", i.StorageOps, i.Seconds, i.OpsPerSecond)
+	}
+	return nil
 }
+
+// printQueues prints how many messages each of the hub's queues holds,
+// invisible ones included (a message left behind shows up here).
+func printQueues(ctx context.Context, out io.Writer, clients *azstorage.Clients, names azstorage.Names) {
+	for _, q := range append(names.ControlQueues(), names.WorkItemQueue()) {
+		props, err := clients.Queue.NewQueueClient(q).GetProperties(ctx, nil)
+		if err != nil || props.ApproximateMessagesCount == nil {
+			fmt.Fprintf(out, "  queue %s: %v\n", q, err)
+			continue
+		}
+		fmt.Fprintf(out, "  queue %-28s %6d messages\n", q, *props.ApproximateMessagesCount)
+	}
+}
+
+func f(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
 // printKinds prints a workload's storage operations per kind of request,
 // most frequent first, with the count per orchestration and the mean time
@@ -191,5 +323,3 @@ func printKinds(out io.Writer, wl workload, kinds map[string]int64, spent map[st
 			float64(spent[e.k].Microseconds())/1000/float64(e.n))
 	}
 }
-
-func f(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }

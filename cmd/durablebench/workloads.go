@@ -263,21 +263,8 @@ func workloads(sz sizes) []workload {
 // startAndWait starts n instances from 16 concurrent clients, as HTTP
 // starters would, and waits for all of them.
 func startAndWait(ctx context.Context, c *durable.Client, name string, input any, n int) error {
-	ids := make([]string, n)
-	errs := make([]error, n)
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	for i := range ids {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			ids[i], errs[i] = c.StartNew(ctx, name, input)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	ids, err := startAll(ctx, c, name, input, n)
+	if err != nil {
 		return err
 	}
 	// Many instances: poll less often (each poll is a storage read, counted

@@ -28,6 +28,14 @@ func newHistoryCache(max int) *historyCache {
 	return &historyCache{max: max, entries: map[string]*cachedHistory{}}
 }
 
+// has reports whether an instance's history is cached.
+func (c *historyCache) has(instanceID string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.entries[instanceID]
+	return ok
+}
+
 // get returns a copy of the cached history, if any.
 func (c *historyCache) get(instanceID string) (*storedHistory, bool) {
 	c.mu.Lock()

@@ -230,6 +230,14 @@ func (b *Backend) dedupeStart(ctx context.Context, instanceID string, m *queueMe
 	return startDefer, nil
 }
 
+// RunningHere implements backend.RunningHinter: the instance's partition
+// is owned here and its history is cached, which happens only after a
+// committed episode that did not finish it.
+func (b *Backend) RunningHere(instanceID string) bool {
+	queue, _ := b.controlQueue(instanceID)
+	return b.parts.owns(queue) && b.cache.has(instanceID)
+}
+
 // SendEvent implements backend.Backend: the event goes to the instance's
 // control queue with the target's execution id (empty means "current").
 func (b *Backend) SendEvent(ctx context.Context, to history.OrchestrationInstance, e *history.Event) error {

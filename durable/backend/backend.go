@@ -92,6 +92,15 @@ type Backend interface {
 	RewindInstance(ctx context.Context, instanceID, reason string) error
 }
 
+// RunningHinter is an optional Backend interface. RunningHere reports,
+// without reading storage, that an instance is running in this process:
+// its worker holds the instance's unfinished history. False means only
+// "not known here"; the caller must then read the status. A client uses
+// it to skip the status read before sending an event to an instance.
+type RunningHinter interface {
+	RunningHere(instanceID string) bool
+}
+
 // OrchestrationWorkItem is one episode's input: new messages for one
 // instance plus its stored history.
 type OrchestrationWorkItem struct {

@@ -30,6 +30,13 @@ type Options struct {
 	// (azurite-blob, azurite-queue, azurite-table) instead of one, so the
 	// emulator is not held to one Node.js thread for all three services.
 	Split bool
+	// QueueDataDir (with Split) keeps the queue service's data on disk
+	// there while the others stay in memory. In memory, Azurite keeps each
+	// message as an extent of its own, and its once-a-minute sweep of
+	// deleted ones costs time quadratic in their number: after tens of
+	// thousands of messages it stalls the queue service for minutes. On
+	// disk, messages share extent files.
+	QueueDataDir string
 }
 
 // Server is a running Azurite.
@@ -142,7 +149,12 @@ func (s *Server) start() error {
 		if err != nil {
 			return err
 		}
-		cmd := exec.Command(bin, append(append([]string{}, common...), svc.args...)...)
+		args := append(append([]string{}, common...), svc.args...)
+		if svc.bin == "azurite-queue" && s.opts.QueueDataDir != "" && s.opts.DataDir == "" {
+			args = append(append([]string{}, common[:3]...), "--location", s.opts.QueueDataDir)
+			args = append(args, svc.args...)
+		}
+		cmd := exec.Command(bin, args...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 		p := &process{cmd: cmd, stderr: &bytes.Buffer{}, exited: make(chan error, 1)}
 		cmd.Stderr = p.stderr
