@@ -51,6 +51,7 @@ type config struct {
 	maxPoll    time.Duration // the pollers' longest idle delay
 	format     string
 	opsByKind  bool
+	isolate    bool // each workload on a fresh task hub (and Azurite), after a small untimed run
 }
 
 func main() {
@@ -68,13 +69,14 @@ func main() {
 	memWave := flag.Int("mem-wave", 1000, "memory curve: orchestrations per wave (the heap is read after each)")
 	idle := flag.Duration("idle", time.Minute, "idle traffic: how long to count storage operations of an idle worker (0 skips it)")
 	maxPoll := flag.Duration("max-poll", 30*time.Second, "the pollers' longest idle delay (host.json maxQueuePollingInterval)")
+	isolate := flag.Bool("isolate", true, "run each workload on a fresh task hub (and a fresh Azurite when the bench starts it), after a small untimed run of it; false: one after the other on one hub")
 	opsDetail := flag.Bool("ops", false, "also print storage operations per kind of request for each workload (to stderr)")
 	only := flag.String("only", "", "run only these workloads, e.g. W1,W3")
 	azurite := flag.String("azurite", "split", "how to run the local Azurite: split (a process per service) or single (one process, as the tests run it); in memory, except the queues of the memory and idle runs")
 	flag.Parse()
 	cfg := config{conn: *conn, azurite: *azurite, partitions: *partitions,
 		sizes: sizes{*w1, *w2, *w3, *w4, *w5, *w6}, only: *only, memTotal: *mem, memWave: *memWave,
-		idleSettle: 2 * *maxPoll, idle: *idle, maxPoll: *maxPoll, format: *format, opsByKind: *opsDetail}
+		idleSettle: 2 * *maxPoll, idle: *idle, maxPoll: *maxPoll, format: *format, opsByKind: *opsDetail, isolate: *isolate}
 	if *quick {
 		cfg.sizes = sizes{50, 20, 100, 50, 10, 100}
 		cfg.memTotal, cfg.memWave = 200, 100
@@ -179,19 +181,45 @@ func startEngine(cfg config, conn string, queuesOnDisk bool) (*engine, error) {
 
 func run(cfg config, out io.Writer) error {
 	ctx := context.Background()
-	e, err := startEngine(cfg, cfg.conn, false)
-	if err != nil {
-		return err
-	}
 	var rep report
-	for _, wl := range workloads(cfg.sizes) {
+	var shared *engine
+	defer func() {
+		if shared != nil {
+			shared.close()
+		}
+	}()
+	warm := workloads(sizes{100, 10, 50, 50, 3, 50})
+	for i, wl := range workloads(cfg.sizes) {
 		if cfg.only != "" && !strings.Contains(","+strings.ToUpper(cfg.only)+",", ","+wl.name+",") {
 			continue
+		}
+		e := shared
+		if e == nil || cfg.isolate {
+			var err error
+			if e, err = startEngine(cfg, cfg.conn, false); err != nil {
+				return err
+			}
+			if cfg.isolate {
+				// Warm up the emulator's JIT (a fresh Node.js process is
+				// several times slower for its first few thousand
+				// requests), the connections and the worker: a hundred
+				// HelloCities5 and a small run of this workload, untimed.
+				for _, w := range []workload{warm[0], warm[i]} {
+					if err := w.run(ctx, e.client); err != nil {
+						e.close()
+						return fmt.Errorf("%s warm-up: %w", wl.name, err)
+					}
+				}
+			} else {
+				shared = e
+			}
 		}
 		_, _ = e.counter.takeKinds()
 		r, err := measure(ctx, e.client, e.counter, e.steps, wl)
 		if err != nil {
-			e.close()
+			if cfg.isolate {
+				e.close()
+			}
 			return fmt.Errorf("%s: %w", wl.name, err)
 		}
 		rep.Workloads = append(rep.Workloads, r)
@@ -199,8 +227,14 @@ func run(cfg config, out io.Writer) error {
 			printKinds(os.Stderr, wl, kinds, spent)
 			printQueues(ctx, os.Stderr, e.clients, e.be.Names())
 		}
+		if cfg.isolate {
+			e.close()
+		}
 	}
-	e.close()
+	if shared != nil {
+		shared.close()
+		shared = nil
+	}
 	if (cfg.memTotal > 0 || cfg.idle > 0) && cfg.only == "" {
 		// A long run gets an Azurite of its own whose queues are on disk:
 		// in memory, Azurite's sweep of deleted messages stalls its queue
