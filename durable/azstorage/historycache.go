@@ -1,6 +1,7 @@
 package azstorage
 
 import (
+	"container/list"
 	"sync"
 
 	"github.com/godurable/functions/durable/history"
@@ -11,21 +12,23 @@ import (
 // idea), so the next episode needs no History table query. The sentinel
 // ETag travels with it: if another writer changed the history, the next
 // checkpoint fails its ETag check, the entry is dropped and the episode is
-// replayed from storage.
+// replayed from storage. At most max entries are kept; the least recently
+// used goes first.
 type historyCache struct {
 	mu      sync.Mutex
 	max     int
-	entries map[string]*cachedHistory
-	order   []string // insertion order, for eviction
+	entries map[string]*list.Element // of *cachedHistory
+	lru     *list.List               // front: most recently used
 }
 
 type cachedHistory struct {
-	partition int
-	h         storedHistory
+	instanceID string
+	partition  int
+	h          storedHistory
 }
 
 func newHistoryCache(max int) *historyCache {
-	return &historyCache{max: max, entries: map[string]*cachedHistory{}}
+	return &historyCache{max: max, entries: map[string]*list.Element{}, lru: list.New()}
 }
 
 // has reports whether an instance's history is cached.
@@ -36,58 +39,58 @@ func (c *historyCache) has(instanceID string) bool {
 	return ok
 }
 
-// get returns a copy of the cached history, if any.
+// get returns a copy of the cached history, if any, and marks it used.
 func (c *historyCache) get(instanceID string) (*storedHistory, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[instanceID]
+	el, ok := c.entries[instanceID]
 	if !ok {
 		return nil, false
 	}
-	h := e.h
-	h.events = append([]*history.Event(nil), e.h.events...)
+	c.lru.MoveToFront(el)
+	h := el.Value.(*cachedHistory).h
+	h.events = append([]*history.Event(nil), h.events...)
 	return &h, true
 }
 
-// put records an instance's history after a committed checkpoint.
+// put records an instance's history after a committed checkpoint,
+// evicting the least recently used entries beyond the bound.
 func (c *historyCache) put(instanceID string, partition int, h storedHistory) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.entries[instanceID]; !ok {
-		c.order = append(c.order, instanceID)
+	e := &cachedHistory{instanceID: instanceID, partition: partition, h: h}
+	if el, ok := c.entries[instanceID]; ok {
+		el.Value = e
+		c.lru.MoveToFront(el)
+	} else {
+		c.entries[instanceID] = c.lru.PushFront(e)
 	}
-	c.entries[instanceID] = &cachedHistory{partition: partition, h: h}
-	for len(c.entries) > c.max && len(c.order) > 0 {
-		oldest := c.order[0]
-		c.order = c.order[1:]
-		delete(c.entries, oldest)
-	}
-	if len(c.order) > 2*c.max { // compact ids deleted meanwhile
-		kept := c.order[:0]
-		for _, id := range c.order {
-			if _, ok := c.entries[id]; ok {
-				kept = append(kept, id)
-			}
-		}
-		c.order = kept
+	for c.lru.Len() > c.max {
+		oldest := c.lru.Back()
+		c.lru.Remove(oldest)
+		delete(c.entries, oldest.Value.(*cachedHistory).instanceID)
 	}
 }
 
 // drop forgets one instance.
 func (c *historyCache) drop(instanceID string) {
 	c.mu.Lock()
-	delete(c.entries, instanceID)
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[instanceID]; ok {
+		c.lru.Remove(el)
+		delete(c.entries, instanceID)
+	}
 }
 
 // dropPartition forgets every instance of a partition this worker no
 // longer owns.
 func (c *historyCache) dropPartition(partition int) {
 	c.mu.Lock()
-	for id, e := range c.entries {
-		if e.partition == partition {
+	defer c.mu.Unlock()
+	for id, el := range c.entries {
+		if el.Value.(*cachedHistory).partition == partition {
+			c.lru.Remove(el)
 			delete(c.entries, id)
 		}
 	}
-	c.mu.Unlock()
 }
