@@ -19,6 +19,12 @@ func (b *Backend) instances() *aztables.Client { return b.c.Table.NewClient(b.na
 // (spec §5.2, checkpoint writer).
 func (b *Backend) updateInstanceRow(ctx context.Context, instanceID, executionID string, cp *backend.Checkpoint) error {
 	row := CheckpointInstanceRow(b.opts.TaskHub, instanceID, executionID, cp.NewEvents, cp.State)
+	return b.mergeInstanceRow(ctx, instanceID, row, "update")
+}
+
+// mergeInstanceRow offloads the row's large columns and InsertOrMerges it;
+// what names the write in errors ("update", "repair").
+func (b *Backend) mergeInstanceRow(ctx context.Context, instanceID string, row map[string]any, what string) error {
 	if err := b.offloadInstanceColumns(ctx, row); err != nil {
 		return err
 	}
@@ -27,7 +33,7 @@ func (b *Backend) updateInstanceRow(ctx context.Context, instanceID, executionID
 		return fmt.Errorf("azstorage: encode instance row of %q: %w", instanceID, err)
 	}
 	if _, err := b.instances().UpsertEntity(ctx, body, &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeMerge}); err != nil {
-		return fmt.Errorf("azstorage: update instance row of %q: %w", instanceID, err)
+		return fmt.Errorf("azstorage: %s instance row of %q: %w", what, instanceID, err)
 	}
 	return nil
 }
@@ -61,15 +67,8 @@ func (b *Backend) repairFinishedRow(ctx context.Context, instanceID string, h *s
 	}
 	row := CheckpointInstanceRow(b.opts.TaskHub, instanceID, h.executionID, h.events, backend.InstanceUpdate{CompletedTime: end.Timestamp})
 	delete(row, "CustomStatus")
-	if err := b.offloadInstanceColumns(ctx, row); err != nil {
+	if err := b.mergeInstanceRow(ctx, instanceID, row, "repair"); err != nil {
 		return err
-	}
-	body, err := json.Marshal(row)
-	if err != nil {
-		return fmt.Errorf("azstorage: encode instance row of %q: %w", instanceID, err)
-	}
-	if _, err := b.instances().UpsertEntity(ctx, body, &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeMerge}); err != nil {
-		return fmt.Errorf("azstorage: repair instance row of %q: %w", instanceID, err)
 	}
 	b.log.Info("repaired the Instances row of a finished instance", "instanceId", instanceID, "runtimeStatus", status.String())
 	*rows = instanceRowOnce{} // read again if needed
