@@ -64,41 +64,41 @@ func memoryCurve(ctx context.Context, c *durable.Client, total, wave int) (*memo
 	return res, nil
 }
 
-// startAll starts n instances from 16 concurrent clients.
-func startAll(ctx context.Context, c *durable.Client, name string, input any, n int) ([]string, error) {
-	ids := make([]string, n)
+// clients is how many concurrent clients the bench drives the engine
+// with, as HTTP starters or callers would.
+const clients = 16
+
+// concurrently runs f(0) … f(n-1) from the bench's concurrent clients and
+// returns the errors joined.
+func concurrently(n int, f func(i int) error) error {
 	errs := make([]error, n)
-	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
-	for i := range ids {
+	for w := 0; w < min(clients, n); w++ {
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
-			ids[i], errs[i] = c.StartNew(ctx, name, input)
+			for i := w; i < n; i += clients {
+				errs[i] = f(i)
+			}
 		}()
 	}
 	wg.Wait()
-	return ids, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
-// purgeAll purges instances from 16 concurrent clients.
+// startAll starts n instances from the bench's concurrent clients.
+func startAll(ctx context.Context, c *durable.Client, name string, input any, n int) ([]string, error) {
+	ids := make([]string, n)
+	err := concurrently(n, func(i int) (err error) {
+		ids[i], err = c.StartNew(ctx, name, input)
+		return err
+	})
+	return ids, err
+}
+
+// purgeAll purges instances from the bench's concurrent clients.
 func purgeAll(ctx context.Context, c *durable.Client, ids []string) error {
-	errs := make([]error, len(ids))
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	for i, id := range ids {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			errs[i] = c.Purge(ctx, id)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := concurrently(len(ids), func(i int) error { return c.Purge(ctx, ids[i]) }); err != nil {
 		return fmt.Errorf("purge: %w", err)
 	}
 	return nil

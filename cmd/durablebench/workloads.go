@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -222,31 +221,13 @@ func workloads(sz sizes) []workload {
 				if err != nil {
 					return err
 				}
-				// 16 concurrent raisers, as for the other workloads' clients.
-				errs := make(chan error, sz.w4Events)
-				var wg sync.WaitGroup
-				t0 := time.Now()
-				raisers, _ := strconv.Atoi(os.Getenv("BENCH_RAISERS"))
-				if raisers <= 0 {
-					raisers = 16
-				}
-				for w := 0; w < raisers; w++ {
-					wg.Add(1)
-					go func(w int) {
-						defer wg.Done()
-						for i := w; i < sz.w4Events; i += raisers {
-							if err := c.RaiseEvent(ctx, id, "e", 1); err != nil && !errors.Is(err, durable.ErrInstanceNotFound) {
-								errs <- err
-							}
-						}
-					}(w)
-				}
-				wg.Wait()
-				if os.Getenv("BENCH_TRACE") != "" {
-					fmt.Fprintln(os.Stderr, "W4 raised all in", time.Since(t0))
-				}
-				close(errs)
-				if err := <-errs; err != nil {
+				err = concurrently(sz.w4Events, func(int) error {
+					if err := c.RaiseEvent(ctx, id, "e", 1); err != nil && !errors.Is(err, durable.ErrInstanceNotFound) {
+						return err
+					}
+					return nil
+				})
+				if err != nil {
 					return err
 				}
 				return wait(ctx, c, id, 25*time.Millisecond)
@@ -260,8 +241,8 @@ func workloads(sz sizes) []workload {
 	}
 }
 
-// startAndWait starts n instances from 16 concurrent clients, as HTTP
-// starters would, and waits for all of them.
+// startAndWait starts n instances from the concurrent clients and waits
+// for all of them.
 func startAndWait(ctx context.Context, c *durable.Client, name string, input any, n int) error {
 	ids, err := startAll(ctx, c, name, input, n)
 	if err != nil {
@@ -340,27 +321,12 @@ func measure(ctx context.Context, c *durable.Client, counter *opCounter, steps *
 	return r, nil
 }
 
-// signalAndWait sends n signals to one counter from 16 concurrent clients
+// signalAndWait sends n signals to one counter from the concurrent clients
 // and waits until the counter has counted them all.
 func signalAndWait(ctx context.Context, c *durable.Client, n int) error {
 	id := durable.NewEntityID("Counter", fmt.Sprintf("bench-%d", time.Now().UnixNano()))
-	errs := make(chan error, n)
-	var wg sync.WaitGroup
-	for w := 0; w < 16; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := w; i < n; i += 16 {
-				errs <- c.SignalEntity(ctx, id, "add", 1)
-			}
-		}(w)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			return err
-		}
+	if err := concurrently(n, func(int) error { return c.SignalEntity(ctx, id, "add", 1) }); err != nil {
+		return err
 	}
 	deadline := time.Now().Add(15 * time.Minute)
 	for time.Now().Before(deadline) {

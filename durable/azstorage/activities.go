@@ -23,38 +23,25 @@ type activityState struct {
 // pollActivities reads the work-item queue and hands activities to the
 // dispatcher. Activities are shared by every worker of the hub.
 func (b *Backend) pollActivities(ctx context.Context) {
-	queue := b.names.WorkItemQueue()
-	bo := b.actBackoff
-	for ctx.Err() == nil {
-		msgs, err := b.dequeue(ctx, queue, activityBatchSize, b.opts.WorkItemQueueVisibility)
-		if err != nil {
-			if ctx.Err() == nil {
-				b.log.Warn("work-item queue poll failed", "error", err)
-				bo.wait(ctx)
+	b.pollQueue(ctx, b.names.WorkItemQueue(), activityBatchSize, b.opts.WorkItemQueueVisibility, b.actBackoff, b.log,
+		func(msgs []*queueMessage) bool {
+			for _, m := range msgs {
+				if b.isPoison(m) {
+					b.poisonActivity(ctx, m)
+					continue
+				}
+				if m.decodeErr != nil || m.data.TaskMessage.Event.Type != history.TaskScheduled {
+					b.log.Error("work-item message is not a TaskScheduled event; leaving it for a later retry",
+						"messageId", m.id, "dequeueCount", m.dequeueCount, "error", m.decodeErr)
+					_ = b.abandonMessage(ctx, m, abandonBackoff(m.dequeueCount))
+					continue
+				}
+				if !b.deliverActivity(ctx, m) {
+					return false
+				}
 			}
-			continue
-		}
-		if len(msgs) == 0 {
-			bo.wait(ctx)
-			continue
-		}
-		bo.reset()
-		for _, m := range msgs {
-			if b.isPoison(m) {
-				b.poisonActivity(ctx, m)
-				continue
-			}
-			if m.decodeErr != nil || m.data.TaskMessage.Event.Type != history.TaskScheduled {
-				b.log.Error("work-item message is not a TaskScheduled event; leaving it for a later retry",
-					"messageId", m.id, "dequeueCount", m.dequeueCount, "error", m.decodeErr)
-				_ = b.abandonMessage(ctx, m, abandonBackoff(m.dequeueCount))
-				continue
-			}
-			if !b.deliverActivity(ctx, m) {
-				return
-			}
-		}
-	}
+			return true
+		})
 }
 
 func activityStateOf(wi *backend.ActivityWorkItem) (*activityState, error) {

@@ -58,10 +58,9 @@ func (b *Backend) materialize(ctx context.Context, m *queueMessage, delay time.D
 	if _, err := b.enqueue(ctx, m.carriedTo, m.data, delay, false); err != nil {
 		return err
 	}
-	m.deleted = true
-	work := *m
-	work.deleted = false
-	return b.deleteMessage(ctx, &work)
+	err := b.deleteMessage(ctx, m)
+	m.deleted = true // sent on: never again, even if the delete failed
+	return err
 }
 
 // materializeAll releases the carried results among msgs that will not be

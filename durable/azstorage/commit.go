@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/godurable/functions/durable/backend"
@@ -110,31 +109,11 @@ func (b *Backend) sendAll(ctx context.Context, self history.OrchestrationInstanc
 	for _, m := range cp.Timers {
 		jobs = append(jobs, job{own, b.newMessage(m.Event, m.Target, self, &ep), m.VisibleAt.Sub(now)})
 	}
-	errs := make([]error, len(jobs))
-	var wg sync.WaitGroup
-	for i, j := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = b.send(ctx, j.queue, j.msg, j.delay)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return inParallel(len(jobs), func(i int) error { return b.send(ctx, jobs[i].queue, jobs[i].msg, jobs[i].delay) })
 }
 
 func (b *Backend) deleteAll(ctx context.Context, msgs []*queueMessage) error {
-	errs := make([]error, len(msgs))
-	var wg sync.WaitGroup
-	for i, m := range msgs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = b.deleteMessage(ctx, m)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return inParallel(len(msgs), func(i int) error { return b.deleteMessage(ctx, msgs[i]) })
 }
 
 // AbandonOrchestrationWorkItem puts the work item's messages back after

@@ -56,14 +56,12 @@ func (b *Backend) repairFinishedRow(ctx context.Context, instanceID string, h *s
 	if end.Type == history.ExecutionCompleted {
 		status = end.OrchestrationStatus
 	}
-	stored, found, err := rows.get(ctx, b, instanceID)
-	if err != nil {
+	st, found, err := rows.get(ctx, b, instanceID)
+	if err != nil && !found {
 		return err
 	}
-	if found {
-		if st, err := RowToInstanceState(stored); err == nil && st.RuntimeStatus == status && strings.EqualFold(st.ExecutionID, h.executionID) {
-			return nil
-		}
+	if err == nil && found && st.RuntimeStatus == status && strings.EqualFold(st.ExecutionID, h.executionID) {
+		return nil
 	}
 	row := CheckpointInstanceRow(b.opts.TaskHub, instanceID, h.executionID, h.events, backend.InstanceUpdate{CompletedTime: end.Timestamp})
 	delete(row, "CustomStatus")
@@ -159,20 +157,25 @@ const (
 	startDiscard
 )
 
-// instanceRowOnce reads an instance's row at most once per work item.
+// instanceRowOnce reads and decodes an instance's row at most once per
+// work item. found with an error means the row exists but does not decode.
 type instanceRowOnce struct {
 	done  bool
-	row   map[string]any
+	st    *backend.InstanceState
 	found bool
 	err   error
 }
 
-func (r *instanceRowOnce) get(ctx context.Context, b *Backend, instanceID string) (map[string]any, bool, error) {
+func (r *instanceRowOnce) get(ctx context.Context, b *Backend, instanceID string) (*backend.InstanceState, bool, error) {
 	if !r.done {
-		r.row, _, r.found, r.err = b.readInstanceRow(ctx, instanceID)
+		var row map[string]any
+		row, _, r.found, r.err = b.readInstanceRow(ctx, instanceID)
+		if r.found {
+			r.st, r.err = RowToInstanceState(row)
+		}
 		r.done = true
 	}
-	return r.row, r.found, r.err
+	return r.st, r.found, r.err
 }
 
 // isFreshStart reports a client's first start of an instance id: its
@@ -187,12 +190,8 @@ func (b *Backend) isFreshStart(ctx context.Context, instanceID string, m *queueM
 	if m.dequeueCount != 1 || e.Parent != nil || (e.Generation != nil && *e.Generation != 0) {
 		return false
 	}
-	row, found, err := rows.get(ctx, b, instanceID)
-	if err != nil || !found {
-		return false
-	}
-	st, err := RowToInstanceState(row)
-	return err == nil && st.Generation == 0 && st.RuntimeStatus == history.StatusPending &&
+	st, found, err := rows.get(ctx, b, instanceID)
+	return err == nil && found && st.Generation == 0 && st.RuntimeStatus == history.StatusPending &&
 		strings.EqualFold(st.ExecutionID, m.data.TaskMessage.OrchestrationInstance.ExecutionID)
 }
 
@@ -202,16 +201,12 @@ func (b *Backend) dedupeStart(ctx context.Context, instanceID string, m *queueMe
 	if e.Parent != nil {
 		return startProcess, nil // sub-orchestrations are not deduplicated
 	}
-	row, found, err := rows.get(ctx, b, instanceID)
+	st, found, err := rows.get(ctx, b, instanceID)
 	if err != nil {
 		return startDefer, err
 	}
 	execID := m.data.TaskMessage.OrchestrationInstance.ExecutionID
-	var st *backend.InstanceState
 	if found {
-		if st, err = RowToInstanceState(row); err != nil {
-			return startDefer, err
-		}
 		if st.ExecutionID == "" || strings.EqualFold(st.ExecutionID, execID) {
 			return startProcess, nil
 		}

@@ -3,6 +3,7 @@ package azstorage
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"time"
 
@@ -65,6 +66,32 @@ func (b *Backend) dequeue(ctx context.Context, queue string, n int, visibility t
 		out = append(out, qm)
 	}
 	return out, nil
+}
+
+// pollQueue dequeues batches of up to n messages from queue until ctx
+// ends, handing each non-empty batch to handle (false stops the loop).
+// Empty polls and failures wait on bo, which grows the idle delay; a
+// batch resets it.
+func (b *Backend) pollQueue(ctx context.Context, queue string, n int, visibility time.Duration, bo *pollBackoff,
+	log *slog.Logger, handle func([]*queueMessage) bool) {
+	for ctx.Err() == nil {
+		msgs, err := b.dequeue(ctx, queue, n, visibility)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("queue poll failed", "queue", queue, "error", err)
+				bo.wait(ctx)
+			}
+			continue
+		}
+		if len(msgs) == 0 {
+			bo.wait(ctx)
+			continue
+		}
+		bo.reset()
+		if !handle(msgs) {
+			return
+		}
+	}
 }
 
 // deleteMessage removes a processed message. A message already gone (or

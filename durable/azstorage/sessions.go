@@ -21,25 +21,13 @@ type session struct {
 // partition is no longer owned.
 func (b *Backend) pollPartition(ctx context.Context, i int) {
 	queue := b.names.ControlQueue(i)
-	bo := b.pollers[i]
 	log := b.log.With("queue", queue)
 	log.Debug("listening to control queue")
-	for ctx.Err() == nil {
-		msgs, err := b.dequeue(ctx, queue, b.opts.ControlQueueBatchSize, b.opts.ControlQueueVisibility)
-		if err != nil {
-			if ctx.Err() == nil {
-				log.Warn("control queue poll failed", "error", err)
-				bo.wait(ctx)
-			}
-			continue
-		}
-		if len(msgs) == 0 {
-			bo.wait(ctx)
-			continue
-		}
-		bo.reset()
-		b.dispatchBatch(ctx, i, msgs)
-	}
+	b.pollQueue(ctx, queue, b.opts.ControlQueueBatchSize, b.opts.ControlQueueVisibility, b.pollers[i], log,
+		func(msgs []*queueMessage) bool {
+			b.dispatchBatch(ctx, i, msgs)
+			return true
+		})
 	log.Debug("stopped listening to control queue")
 }
 

@@ -3,7 +3,9 @@ package azstorage
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
@@ -12,6 +14,21 @@ import (
 )
 
 type listOpts = container.ListBlobsFlatOptions
+
+// inParallel runs f(0) … f(n-1) at once and returns their errors joined.
+func inParallel(n int, f func(i int) error) error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f(i)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
 
 // newGUID returns a random GUID in .NET's "D" format.
 func newGUID() string {

@@ -119,7 +119,7 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 		// (it is still in the queue, or its row is being written): keep
 		// them for a moment instead of dropping them as Durable Task drops
 		// messages for instances that never started.
-		if row, found, err := rows.get(ctx, b, s.instanceID); err == nil && found && row["RuntimeStatus"] == history.StatusPending.String() {
+		if st, found, err := rows.get(ctx, b, s.instanceID); err == nil && found && st.RuntimeStatus == history.StatusPending {
 			later = append(later, keep...)
 			keep = nil
 		}

@@ -119,42 +119,49 @@ func Start(opts Options) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) start() error {
+// service is one Azurite process to start: its program and its
+// arguments.
+type service struct {
+	bin  string
+	args []string
+}
+
+// services lists the processes to start: one for all three services, or
+// one each with Split.
+func (s *Server) services() []service {
 	common := []string{"--silent", "--disableTelemetry", "--skipApiVersionCheck"}
-	if s.opts.DataDir != "" {
-		common = append(common, "--location", s.opts.DataDir)
-	} else {
-		common = append(common, "--inMemoryPersistence")
-	}
-	services := []struct {
-		bin  string
-		args []string
-	}{{"azurite", []string{"--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(s.blob),
-		"--queueHost", "127.0.0.1", "--queuePort", strconv.Itoa(s.queue),
-		"--tableHost", "127.0.0.1", "--tablePort", strconv.Itoa(s.table)}}}
-	if s.opts.Split {
-		services = services[:0]
-		for _, svc := range []struct {
-			name string
-			port int
-		}{{"blob", s.blob}, {"queue", s.queue}, {"table", s.table}} {
-			services = append(services, struct {
-				bin  string
-				args []string
-			}{"azurite-" + svc.name, []string{"--" + svc.name + "Host", "127.0.0.1", "--" + svc.name + "Port", strconv.Itoa(svc.port)}})
+	persistence := func(dir string) []string {
+		if dir != "" {
+			return []string{"--location", dir}
 		}
+		return []string{"--inMemoryPersistence"}
 	}
-	for _, svc := range services {
+	endpoint := func(name string, port int) []string {
+		return []string{"--" + name + "Host", "127.0.0.1", "--" + name + "Port", strconv.Itoa(port)}
+	}
+	if !s.opts.Split {
+		args := append(append(common, persistence(s.opts.DataDir)...), endpoint("blob", s.blob)...)
+		args = append(append(args, endpoint("queue", s.queue)...), endpoint("table", s.table)...)
+		return []service{{"azurite", args}}
+	}
+	queueDir := s.opts.DataDir
+	if queueDir == "" {
+		queueDir = s.opts.QueueDataDir
+	}
+	one := func(name string, port int, dir string) service {
+		args := append(append([]string{}, common...), persistence(dir)...)
+		return service{"azurite-" + name, append(args, endpoint(name, port)...)}
+	}
+	return []service{one("blob", s.blob, s.opts.DataDir), one("queue", s.queue, queueDir), one("table", s.table, s.opts.DataDir)}
+}
+
+func (s *Server) start() error {
+	for _, svc := range s.services() {
 		bin, err := binary(svc.bin)
 		if err != nil {
 			return err
 		}
-		args := append(append([]string{}, common...), svc.args...)
-		if svc.bin == "azurite-queue" && s.opts.QueueDataDir != "" && s.opts.DataDir == "" {
-			args = append(append([]string{}, common[:3]...), "--location", s.opts.QueueDataDir)
-			args = append(args, svc.args...)
-		}
-		cmd := exec.Command(bin, args...)
+		cmd := exec.Command(bin, svc.args...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 		p := &process{cmd: cmd, stderr: &bytes.Buffer{}, exited: make(chan error, 1)}
 		cmd.Stderr = p.stderr
