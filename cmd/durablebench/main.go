@@ -86,14 +86,31 @@ func main() {
 		fmt.Fprintf(os.Stderr, "durablebench: -azurite is %q; use split or single\n", *azurite)
 		os.Exit(2)
 	}
-	if cfg.memWave <= 0 {
-		fmt.Fprintln(os.Stderr, "durablebench: -mem-wave must be positive")
+	if err := cfg.validate(); err != nil {
+		fmt.Fprintln(os.Stderr, "durablebench:", err)
 		os.Exit(2)
 	}
 	if err := run(cfg, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "durablebench:", err)
 		os.Exit(1)
 	}
+}
+
+// validate reports a size or duration flag out of range.
+func (cfg config) validate() error {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"w1", cfg.sizes.w1Orchestrations}, {"w2", cfg.sizes.w2Steps}, {"w3", cfg.sizes.w3FanOut},
+		{"w4", cfg.sizes.w4Events}, {"w5", cfg.sizes.w5Children}, {"w6", cfg.sizes.w6Signals}, {"mem-wave", cfg.memWave}} {
+		if f.v < 1 {
+			return fmt.Errorf("-%s is %d; it must be at least 1", f.name, f.v)
+		}
+	}
+	if cfg.memTotal < 0 || cfg.idle < 0 || cfg.maxPoll <= 0 || cfg.partitions < 1 || cfg.partitions > 16 {
+		return fmt.Errorf("-mem and -idle must not be negative, -max-poll must be positive and -partitions 1..16")
+	}
+	return nil
 }
 
 // report is everything a run measured.
