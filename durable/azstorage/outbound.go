@@ -70,15 +70,19 @@ func (b *Backend) enqueue(ctx context.Context, queue string, m *MessageData, del
 		local = nil
 	}
 	if local != nil {
-		// Delivered in process: the message is enqueued invisible (it
-		// shows up again only if this worker dies before processing it)
-		// and handed over directly, saving a dequeue and a poll's wait.
+		// Delivered in process: the message is enqueued invisible for a
+		// short visibility timeout that this worker keeps extending while
+		// it holds the message (msglock.go), and handed over directly,
+		// saving a dequeue and a poll's wait. If this worker dies, the
+		// message shows up for the next reader within one timeout.
 		opts.VisibilityTimeout = to.Ptr(seconds(local.visibility))
 	}
+	sent := time.Now()
 	resp, err := b.queue(queue).EnqueueMessage(ctx, body, opts)
 	if err == nil && local != nil && len(resp.Messages) == 1 {
 		em := resp.Messages[0]
-		qm := &queueMessage{queue: queue, id: deref(em.MessageID), popReceipt: deref(em.PopReceipt), text: body, data: m, dequeueCount: 1}
+		qm := &queueMessage{queue: queue, id: deref(em.MessageID), text: body, data: m, dequeueCount: 1}
+		b.hold(qm, deref(em.PopReceipt), local.visibility, sent)
 		if em.InsertionTime != nil {
 			qm.insertedAt = *em.InsertionTime
 		}
@@ -183,7 +187,11 @@ func (b *Backend) localDelivery(queue string, delay time.Duration) *localTarget 
 	ctx := *rc
 	if queue == b.names.WorkItemQueue() {
 		return &localTarget{visibility: b.opts.WorkItemQueueVisibility, deliver: func(qm *queueMessage) {
-			go b.deliverActivity(ctx, qm) // ends with ctx if no dispatcher takes it
+			go func() {
+				if !b.deliverActivity(ctx, qm) { // ends with ctx if no dispatcher takes it
+					b.letGo(ctx, []*queueMessage{qm})
+				}
+			}()
 		}}
 	}
 	i := b.names.ControlQueueIndex(queue)

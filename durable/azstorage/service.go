@@ -22,9 +22,16 @@ type Options struct {
 	// name and process id).
 	WorkerID string
 
-	ControlQueueBatchSize   int           // messages per control-queue poll (default 32, max 32)
-	ControlQueueVisibility  time.Duration // default 5 min
-	WorkItemQueueVisibility time.Duration // default 5 min
+	ControlQueueBatchSize int // messages per control-queue poll (default 32, max 32)
+	// ControlQueueVisibility and WorkItemQueueVisibility are how long a
+	// message this worker took (dequeued, or enqueued to hand it over in
+	// process) stays hidden from other readers. The worker extends it by
+	// the same amount whenever a third of it has passed while it still
+	// holds the message, so it bounds how long a crashed worker's messages
+	// stay hidden, not how long an episode or activity may take (default
+	// 30 s each; Durable Task's 5 minutes without the renewals).
+	ControlQueueVisibility  time.Duration
+	WorkItemQueueVisibility time.Duration
 	MaxPollingInterval      time.Duration // longest idle poll delay (default 30 s)
 
 	// Partition lease timings (Partitions table manager).
@@ -77,8 +84,8 @@ func (o *Options) setDefaults() error {
 			*d = v
 		}
 	}
-	def(&o.ControlQueueVisibility, 5*time.Minute)
-	def(&o.WorkItemQueueVisibility, 5*time.Minute)
+	def(&o.ControlQueueVisibility, 30*time.Second)
+	def(&o.WorkItemQueueVisibility, 30*time.Second)
 	def(&o.MaxPollingInterval, 30*time.Second)
 	def(&o.LeaseInterval, 30*time.Second)
 	def(&o.LeaseRenewInterval, 10*time.Second)
@@ -114,8 +121,12 @@ type Backend struct {
 	started atomic.Bool
 	cancel  context.CancelFunc
 	bg      sync.WaitGroup
+	// stopRenewals ends renewHeld, which closes renewDone.
+	stopRenewals context.CancelFunc
+	renewDone    chan struct{}
 	parts   *partitionManager
 
+	held       heldMessages // messages kept invisible while this worker holds them
 	actBackoff *pollBackoff
 	cache      *historyCache
 	runCtx     atomic.Pointer[context.Context] // the background context of Start
@@ -163,6 +174,12 @@ func (b *Backend) Start(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	b.cancel = cancel
 	b.runCtx.Store(&ctx)
+	// The renewals outlive the loops below a little: work in flight at a
+	// stop finishes and its messages stay hidden until it does.
+	rctx, rcancel := context.WithCancel(context.WithoutCancel(ctx))
+	b.stopRenewals = rcancel
+	b.renewDone = make(chan struct{})
+	go func() { defer close(b.renewDone); b.renewHeld(rctx) }()
 	b.bg.Add(2)
 	go func() { defer b.bg.Done(); b.parts.run(ctx) }()
 	go func() { defer b.bg.Done(); b.pollActivities(ctx) }()
@@ -183,6 +200,8 @@ func (b *Backend) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("azstorage: stop: %w", ctx.Err())
 	}
+	b.stopRenewals()
+	<-b.renewDone
 	return b.parts.releaseAll(ctx)
 }
 
