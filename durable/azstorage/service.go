@@ -124,7 +124,7 @@ type Backend struct {
 	// stopRenewals ends renewHeld, which closes renewDone.
 	stopRenewals context.CancelFunc
 	renewDone    chan struct{}
-	parts   *partitionManager
+	parts        *partitionManager
 
 	held       heldMessages // messages kept invisible while this worker holds them
 	actBackoff *pollBackoff
