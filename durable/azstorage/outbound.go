@@ -78,7 +78,8 @@ func (b *Backend) enqueue(ctx context.Context, queue string, m *MessageData, del
 		opts.VisibilityTimeout = to.Ptr(seconds(local.visibility))
 	}
 	sent := time.Now()
-	resp, err := b.queue(queue).EnqueueMessage(ctx, body, opts)
+	actx, tried := trackAttempts(ctx)
+	resp, err := b.queue(queue).EnqueueMessage(actx, body, opts)
 	if err == nil && local != nil && len(resp.Messages) == 1 {
 		em := resp.Messages[0]
 		qm := &queueMessage{queue: queue, id: deref(em.MessageID), text: body, data: m, dequeueCount: 1}
@@ -90,7 +91,9 @@ func (b *Backend) enqueue(ctx context.Context, queue string, m *MessageData, del
 		return blob, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("azstorage: enqueue %s for %q to %s: %w", m.TaskMessage.Event.Type, m.TaskMessage.OrchestrationInstance.InstanceID, queue, err)
+		// ErrUnavailable when no copy can have been enqueued; otherwise a
+		// copy may be in the queue (an attempt's answer was lost).
+		return "", unavailable(fmt.Errorf("azstorage: enqueue %s for %q to %s: %w", m.TaskMessage.Event.Type, m.TaskMessage.OrchestrationInstance.InstanceID, queue, err), tried)
 	}
 	if delay <= 0 && !clientStart {
 		if queue == b.names.WorkItemQueue() {

@@ -43,6 +43,12 @@ type Options struct {
 	// memory between episodes (default 2000; negative disables).
 	HistoryCacheSize int
 
+	// StartWriteTimeout bounds how long starting an instance may take
+	// (default 15 s): its Instances row is written within it or never. A
+	// start message whose row has not appeared twice that long after it
+	// was sent is discarded as the orphan of a start that failed.
+	StartWriteTimeout time.Duration
+
 	// MaxDequeueCount is how often a message may be delivered before it
 	// is moved to the {hub}-poison queue (default 10).
 	MaxDequeueCount int
@@ -90,6 +96,7 @@ func (o *Options) setDefaults() error {
 	def(&o.LeaseInterval, 30*time.Second)
 	def(&o.LeaseRenewInterval, 10*time.Second)
 	def(&o.LeaseAcquireInterval, 10*time.Second)
+	def(&o.StartWriteTimeout, 15*time.Second)
 	if o.HistoryCacheSize == 0 {
 		o.HistoryCacheSize = 2000
 	}
