@@ -3,10 +3,11 @@ package azstorage
 import (
 	"context"
 	"fmt"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"strings"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 	"github.com/godurable/functions/durable/history"
 )
 
@@ -78,8 +79,7 @@ func (b *Backend) enqueue(ctx context.Context, queue string, m *MessageData, del
 		opts.VisibilityTimeout = to.Ptr(seconds(local.visibility))
 	}
 	sent := time.Now()
-	actx, tried := trackAttempts(ctx)
-	resp, err := b.queue(queue).EnqueueMessage(actx, body, opts)
+	resp, tried, err := b.enqueueOnce(ctx, queue, m, body, opts)
 	if err == nil && local != nil && len(resp.Messages) == 1 {
 		em := resp.Messages[0]
 		qm := &queueMessage{queue: queue, id: deref(em.MessageID), text: body, data: m, dequeueCount: 1}
@@ -103,6 +103,28 @@ func (b *Backend) enqueue(ctx context.Context, queue string, m *MessageData, del
 		}
 	}
 	return blob, nil
+}
+
+// enqueueOnce enqueues body. An entity's messages carry request ids the
+// entity deduplicates by, so when an attempt's answer is lost (a copy may
+// be in the queue) the same message is sent again rather than reporting
+// an ambiguity; other messages are sent as they are, once.
+func (b *Backend) enqueueOnce(ctx context.Context, queue string, m *MessageData, body string,
+	opts *azqueue.EnqueueMessageOptions) (azqueue.EnqueueMessagesResponse, *attempts, error) {
+	dedupedByReceiver := strings.HasPrefix(m.TaskMessage.OrchestrationInstance.InstanceID, "@") &&
+		m.TaskMessage.Event.Type == history.EventRaised
+	all := &attempts{}
+	for try := 0; ; try++ {
+		actx, tried := trackAttempts(ctx)
+		resp, err := b.queue(queue).EnqueueMessage(actx, body, opts)
+		if tried.MaybeApplied() {
+			all.maybeApplied = true
+		}
+		if err == nil || !dedupedByReceiver || !tried.MaybeApplied() || try == 2 || ctx.Err() != nil {
+			return resp, all, err
+		}
+		b.log.Debug("an entity message's enqueue may or may not have happened; sending it again", "queue", queue, "error", err)
+	}
 }
 
 // encodeQueueMessage serializes m for a queue, as raw JSON or base64, and
