@@ -271,4 +271,3 @@ func runEngine(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 		})
 	}
 }
-
