@@ -96,6 +96,10 @@ func (a *App) Logger() *slog.Logger { return a.log }
 // app's orchestrators, activities and entities to it before Run.
 func (a *App) Registry() *durable.Registry { return a.registry }
 
+// Register adds typed function handles (durable.NewActivity,
+// durable.NewOrchestrator, durable.NewEntity) to the app's registry.
+func (a *App) Register(fns ...durable.Function) error { return a.registry.Register(fns...) }
+
 // Client returns the durable client over the app's task hub, for client
 // functions (queue or timer triggered) that start or manage instances.
 func (a *App) Client() *durable.Client { return a.client }
