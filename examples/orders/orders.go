@@ -56,7 +56,9 @@ var (
 	Inventory = durable.NewEntity("Inventory", durable.EntityOperations(map[string]func(*durable.EntityContext, int, json.RawMessage) (int, any, error){
 		"add":     addStock,
 		"reserve": reserveStock,
-		"get":     func(_ *durable.EntityContext, stock int, _ json.RawMessage) (int, any, error) { return stock, stock, nil },
+		"get": func(_ *durable.EntityContext, stock int, _ json.RawMessage) (int, any, error) {
+			return stock, stock, nil
+		},
 	}))
 	Reserve = durable.NewEntityOperation[int, bool](Inventory, "reserve")
 	Restock = durable.NewEntityOperation[int, int](Inventory, "add")
