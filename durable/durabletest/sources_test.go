@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -156,4 +157,33 @@ func types(h []*history.Event) string {
 		s = append(s, e.Type.String())
 	}
 	return strings.Join(s, ",")
+}
+
+func TestReplayCommandReadsStatusJSON(t *testing.T) {
+	tt, done, _ := runBusy(t)
+	h := handler.New(handler.Config{Durable: tt.Client(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/runtime/webhooks/durabletask/instances/"+done.ID()+"?showHistory=true&showHistoryOutput=true", nil))
+	file := t.TempDir() + "/status.json"
+	if err := os.WriteFile(file, rec.Body.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		reg  *durable.Registry
+		code int
+		want string
+	}{
+		{busy(t, false), 0, "replayed 1 histories: 0 mismatches, 0 errors"},
+		{busy(t, true), 1, "MISMATCH instance Busy-1 (Busy): history event"},
+	} {
+		var out, errOut strings.Builder
+		code := durabletest.ReplayCommand(context.Background(), []string{"-status-json", file}, durabletest.CommandOptions{Registry: c.reg, Stdout: &out, Stderr: &errOut})
+		if code != c.code || !strings.Contains(out.String(), c.want) {
+			t.Fatalf("exit %d (want %d):\n%s%s", code, c.code, out.String(), errOut.String())
+		}
+	}
+	var errOut strings.Builder
+	if code := durabletest.ReplayCommand(context.Background(), []string{"-running"}, durabletest.CommandOptions{Registry: busy(t, false), Stderr: &errOut}); code != 2 {
+		t.Fatalf("a task hub source without OpenTaskHub: exit %d", code)
+	}
 }
