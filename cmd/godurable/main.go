@@ -113,7 +113,11 @@ func languageVersion(toolchain string) string {
 	if len(parts) < 2 {
 		return v
 	}
-	return parts[0] + "." + strings.TrimRightFunc(parts[1], func(r rune) bool { return r < '0' || r > '9' })
+	minor := parts[1]
+	if i := strings.IndexFunc(minor, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		minor = minor[:i] // 26rc1 → 26
+	}
+	return parts[0] + "." + minor
 }
 
 type templateData struct {
