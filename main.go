@@ -119,6 +119,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 		MaxConcurrentActivities:     cfg.MaxConcurrentActivities,
 		MaxConcurrentOrchestrations: cfg.MaxConcurrentOrchestrations,
 		ActivityRenewInterval:       min(30*time.Second, cfg.WorkItemQueueVisibility/2),
+		EntityMessageReorderWindow:  cfg.EntityMessageReorderWindow,
 	})
 	workerErr := make(chan error, 1)
 	go func() { workerErr <- worker.Run(ctx) }()
