@@ -31,6 +31,10 @@ type WorkerOptions struct {
 	// the ids of client signals (entityMessageReorderWindowInMinutes;
 	// default 30 minutes).
 	EntityMessageReorderWindow time.Duration
+	// Clock, when set, replaces the wall clock as the time of episodes
+	// (CurrentUTCDateTime, timer due times) and of activity results.
+	// Package durabletest sets it to a virtual clock.
+	Clock func() time.Time
 }
 
 // Worker runs the app's orchestrators and activities against a backend:
@@ -62,8 +66,11 @@ func NewWorker(be backend.Backend, reg *Registry, opts WorkerOptions) *Worker {
 	if opts.EntityMessageReorderWindow <= 0 {
 		opts.EntityMessageReorderWindow = defaultReorderWindow
 	}
-	return &Worker{be: be, reg: reg, log: opts.Logger, opts: opts, newID: NewInstanceID,
-		clock: func() time.Time { return time.Now().UTC() }}
+	clock := func() time.Time { return time.Now().UTC() }
+	if opts.Clock != nil {
+		clock = func() time.Time { return opts.Clock().UTC() }
+	}
+	return &Worker{be: be, reg: reg, log: opts.Logger, opts: opts, newID: NewInstanceID, clock: clock}
 }
 
 // Run starts the backend and processes work until ctx is canceled, then
