@@ -46,18 +46,28 @@ func (b *Backend) commit(ctx context.Context, wi *backend.OrchestrationWorkItem,
 		if cp.ContinuedAsNew || !sameExecution(st.executionID, self.ExecutionID) {
 			first = 0
 		}
+		var replaced []string
+		if cp.ContinuedAsNew {
+			// The blobs of the execution being replaced are deleted once
+			// the next one has committed, as DurableTask does.
+			replaced, st.blobs.names = st.blobs.names, nil
+		}
+		st.blobs.offloaded = nil
 		if err := b.writeHistory(ctx, st, wi.InstanceID, self.ExecutionID, first, cp.NewEvents); err != nil {
+			st.blobs.names = append(replaced, st.blobs.names...)
 			return err
 		}
-		if err := b.updateInstanceRow(ctx, wi.InstanceID, self.ExecutionID, cp); err != nil {
+		if err := b.updateInstanceRow(ctx, wi.InstanceID, self.ExecutionID, cp, st.blobs.offloaded); err != nil {
+			st.blobs.names = append(replaced, st.blobs.names...)
 			return err
 		}
+		b.deleteBlobs(ctx, wi.InstanceID, replaced)
 		if b.opts.HistoryCacheSize > 0 {
 			events := append(append([]*history.Event(nil), wi.History[:first]...), cp.NewEvents...)
 			if isFinished(events) || !b.parts.owns(b.names.ControlQueue(st.session.partition)) {
 				b.cache.drop(wi.InstanceID)
 			} else {
-				b.cache.put(wi.InstanceID, st.session.partition, storedHistory{events: events, executionID: self.ExecutionID, sentinelETag: st.sentinelETag})
+				b.cache.put(wi.InstanceID, st.session.partition, storedHistory{events: events, executionID: self.ExecutionID, sentinelETag: st.sentinelETag, blobs: st.blobs.names})
 			}
 		}
 	}
