@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 GO    ?= go
 NPM   ?= npm
-BIN   ?= funcapp
+BIN   ?= app
 
 .PHONY: run test build deps check bench clean
 
