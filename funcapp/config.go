@@ -44,6 +44,10 @@ type Config struct {
 	LeaseInterval               time.Duration
 	LeaseRenewInterval          time.Duration
 	LeaseAcquireInterval        time.Duration
+	// StoreInputsInOrchestrationHistory is
+	// extensions.durableTask.storeInputsInOrchestrationHistory (default
+	// false): keep activity and sub-orchestration inputs in history.
+	StoreInputsInOrchestrationHistory bool
 
 	// HTTP.
 	RoutePrefix   string        // extensions.http.routePrefix, default "api"
@@ -122,6 +126,7 @@ func fromHostJSON(root string, host map[string]any, getenv func(string) string) 
 	c.LeaseAcquireInterval = dur(sp, "partitionLeaseAcquireInterval", 10*time.Second, fail)
 	c.MaxConcurrentActivities = intv(dt, "maxConcurrentActivityFunctions", 0, fail)
 	c.MaxConcurrentOrchestrations = intv(dt, "maxConcurrentOrchestratorFunctions", 0, fail)
+	c.StoreInputsInOrchestrationHistory = boolv(dt, "storeInputsInOrchestrationHistory", false)
 
 	c.WorkerID = getenv("DURABLE_WORKER_ID")
 	if c.WorkerID == "" {
@@ -330,5 +335,7 @@ func (c *Config) WorkerOptions(log *slog.Logger) durable.WorkerOptions {
 		MaxConcurrentActivities:     c.MaxConcurrentActivities,
 		MaxConcurrentOrchestrations: c.MaxConcurrentOrchestrations,
 		ActivityRenewInterval:       min(30*time.Second, c.WorkItemQueueVisibility/2),
+
+		StoreInputsInOrchestrationHistory: c.StoreInputsInOrchestrationHistory,
 	}
 }

@@ -39,7 +39,7 @@ func (b *Backend) commit(ctx context.Context, wi *backend.OrchestrationWorkItem,
 		}
 		self := *started.Instance
 		episode := st.episode + countEvents(cp.NewEvents, history.OrchestratorStarted)
-		if err := b.sendAll(ctx, self, episode, cp); err != nil {
+		if err := b.sendAll(ctx, self, started.Tags, episode, cp); err != nil {
 			return err
 		}
 		first := st.historyLen
@@ -98,8 +98,10 @@ func (b *Backend) deleteLater(ctx context.Context, instanceID string, msgs []*qu
 
 func sameExecution(stored, current string) bool { return stored == "" || stored == current }
 
-// sendAll enqueues a checkpoint's messages in parallel.
-func (b *Backend) sendAll(ctx context.Context, self history.OrchestrationInstance, episode int, cp *backend.Checkpoint) error {
+// sendAll enqueues a checkpoint's messages in parallel. Activity and
+// sub-orchestration starts carry the orchestration's tags as their
+// OrchestrationExecutionContext, as Core sends them.
+func (b *Backend) sendAll(ctx context.Context, self history.OrchestrationInstance, tags map[string]string, episode int, cp *backend.Checkpoint) error {
 	type job struct {
 		queue string
 		msg   *MessageData
@@ -113,7 +115,11 @@ func (b *Backend) sendAll(ctx context.Context, self history.OrchestrationInstanc
 		if m.Event.Type != history.TaskScheduled {
 			q, _ = b.controlQueue(m.Target.InstanceID)
 		}
-		jobs = append(jobs, job{q, b.newMessage(m.Event, m.Target, self, &ep), 0})
+		msg := b.newMessage(m.Event, m.Target, self, &ep)
+		if ec := msg.TaskMessage.ExecutionContext; ec != nil && tags != nil {
+			ec.OrchestrationTags = tags
+		}
+		jobs = append(jobs, job{q, msg, 0})
 	}
 	own, _ := b.controlQueue(self.InstanceID)
 	for _, m := range cp.Timers {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/godurable/functions/durable"
+	"github.com/godurable/functions/durable/backend"
 	"github.com/godurable/functions/durable/history"
 )
 
@@ -159,4 +161,215 @@ func TestEntityWithLargeStateLeavesBoundedBlobs(t *testing.T) {
 	if name == "" || row["Input"] != b.blobURL(name) {
 		t.Fatalf("Instances Input = %v, history InputBlobName = %q", row["Input"], name)
 	}
+}
+
+// spyBackend records the raw text of every queue message the worker
+// gets, as the queue held it.
+type spyBackend struct {
+	*Backend
+	mu    sync.Mutex
+	texts []string
+}
+
+func (s *spyBackend) FetchActivityWorkItem(ctx context.Context) (*backend.ActivityWorkItem, error) {
+	wi, err := s.Backend.FetchActivityWorkItem(ctx)
+	if wi != nil {
+		if st, ok := wi.Provider.(*activityState); ok {
+			s.record(st.msg.text)
+		}
+	}
+	return wi, err
+}
+
+func (s *spyBackend) FetchOrchestrationWorkItem(ctx context.Context) (*backend.OrchestrationWorkItem, error) {
+	wi, err := s.Backend.FetchOrchestrationWorkItem(ctx)
+	if st := stateOfOrNil(wi); st != nil {
+		for _, m := range st.messages {
+			s.record(m.text)
+		}
+	}
+	return wi, err
+}
+
+func stateOfOrNil(wi *backend.OrchestrationWorkItem) *workItemState {
+	if wi == nil {
+		return nil
+	}
+	return stateOf(wi)
+}
+
+func (s *spyBackend) record(text string) {
+	s.mu.Lock()
+	s.texts = append(s.texts, text)
+	s.mu.Unlock()
+}
+
+// message returns the decoded message whose event has the type and name.
+func (s *spyBackend) message(t *testing.T, eventType int, name string) map[string]any {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, text := range s.texts {
+		var m map[string]any
+		if json.Unmarshal([]byte(text), &m) != nil {
+			continue
+		}
+		tm, _ := m["TaskMessage"].(map[string]any)
+		ev, _ := tm["Event"].(map[string]any)
+		if ev != nil && ev["EventType"] == float64(eventType) && ev["Name"] == name {
+			return tm
+		}
+	}
+	t.Fatalf("no message with event type %d named %q among %d", eventType, name, len(s.texts))
+	return nil
+}
+
+func parentChildRegistry(t *testing.T) *durable.Registry {
+	r := durable.NewRegistry()
+	if err := r.AddActivity("Echo", durable.Activity(func(_ context.Context, s string) (string, error) { return s, nil })); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.AddOrchestrator("Child", durable.Orchestrator(func(ctx *durable.OrchestrationContext, s string) (string, error) {
+		return s + "!", nil
+	})); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.AddOrchestrator("Parent", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
+		a, err := durable.CallActivity[string](ctx, "Echo", "activity-input").Await()
+		if err != nil {
+			return "", err
+		}
+		c, err := durable.CallSubOrchestrator[string](ctx, "Child", "child-input", durable.WithChildInstanceID(ctx.InstanceID()+"-child")).Await()
+		return a + c, err
+	})); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// runParent starts Parent with tags through the backend (as a .NET client
+// that sets tags would) and waits for it.
+func runParent(t *testing.T, b *Backend, r *durable.Registry, id string, store bool) *spyBackend {
+	t.Helper()
+	spy := &spyBackend{Backend: b}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := durable.NewWorker(spy, r, durable.WorkerOptions{Logger: testLogger(t), StoreInputsInOrchestrationHistory: store})
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	})
+	gen := 0
+	start := &history.Event{Type: history.ExecutionStarted, EventID: -1, Timestamp: time.Now().UTC(), Name: "Parent",
+		Instance: &history.OrchestrationInstance{InstanceID: id, ExecutionID: "e" + id}, Generation: &gen,
+		Tags: map[string]string{"team": "billing", "FireAndForget": "true"}}
+	if err := b.CreateInstance(ctx, start, nil); err != nil {
+		t.Fatal(err)
+	}
+	c := durable.NewClient(b, r, b.opts.TaskHub)
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	st, err := c.WaitForCompletion(wctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.RuntimeStatus != durable.StatusCompleted || history.Deref(st.Output) != `"activity-inputchild-input!"` {
+		t.Fatalf("status %v output %s", st.RuntimeStatus, history.Deref(st.Output))
+	}
+	return spy
+}
+
+// historyRowOf reads the first history row of an instance with the event
+// type, through the plain SDK.
+func historyRowOf(t *testing.T, b *Backend, id, eventType string) map[string]any {
+	t.Helper()
+	rows, err := b.queryRows(context.Background(), b.names.HistoryTable(), PartitionKeyFilter(id)+" and EventType eq '"+eventType+"'", nil)
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("%s row of %s: %d rows, %v", eventType, id, len(rows), err)
+	}
+	return rows[0]
+}
+
+// By default TaskScheduled and SubOrchestrationInstanceCreated rows have
+// no Input (the messages carry it), as Durable Functions writes them;
+// storeInputsInOrchestrationHistory keeps it.
+func TestCallInputsAreKeptInHistoryOnlyWhenAsked(t *testing.T) {
+	b := newTestBackend(t)
+	r := parentChildRegistry(t)
+	spy := runParent(t, b, r, "noinputs", false)
+	for _, typ := range []string{"TaskScheduled", "SubOrchestrationInstanceCreated"} {
+		if row := historyRowOf(t, b, "noinputs", typ); row["Input"] != nil {
+			t.Errorf("%s row has Input %v", typ, row["Input"])
+		}
+	}
+	if ev := spy.message(t, int(history.TaskScheduled), "Echo")["Event"].(map[string]any); ev["Input"] != `["activity-input"]` {
+		t.Errorf("TaskScheduled message Input = %v", ev["Input"])
+	}
+	if ev := spy.message(t, int(history.ExecutionStarted), "Child")["Event"].(map[string]any); ev["Input"] != `"child-input"` {
+		t.Errorf("child start message Input = %v", ev["Input"])
+	}
+
+	b2 := newTestBackend(t)
+	runParent(t, b2, r, "inputs", true)
+	if row := historyRowOf(t, b2, "inputs", "TaskScheduled"); row["Input"] != `["activity-input"]` {
+		t.Errorf("TaskScheduled row Input = %v", row["Input"])
+	}
+	if row := historyRowOf(t, b2, "inputs", "SubOrchestrationInstanceCreated"); row["Input"] != `"child-input"` {
+		t.Errorf("SubOrchestrationInstanceCreated row Input = %v", row["Input"])
+	}
+}
+
+// A sub-orchestration's start has no Generation (the child's Instances
+// row keeps its own), and the orchestration's tags travel as the
+// messages' OrchestrationExecutionContext and, merged, as the child's tags.
+func TestChildStartGenerationAndTags(t *testing.T) {
+	b := newTestBackend(t)
+	ctx := context.Background()
+	// The child's id was used before: its row is at generation 3.
+	body, _ := json.Marshal(map[string]any{"PartitionKey": "tagged-child", "RowKey": "", "RuntimeStatus": "Completed",
+		"Name": "Child", "ExecutionId": "old", "Generation": 3, "Input": `"old"`})
+	if _, err := b.instances().AddEntity(ctx, body, nil); err != nil {
+		t.Fatal(err)
+	}
+	spy := runParent(t, b, parentChildRegistry(t), "tagged", false)
+
+	want := map[string]any{"team": "billing", "FireAndForget": "true"}
+	act := spy.message(t, int(history.TaskScheduled), "Echo")
+	if got := act["OrchestrationExecutionContext"].(map[string]any)["OrchestrationTags"]; !jsonEqual(got, want) {
+		t.Errorf("activity message tags = %v, want %v", got, want)
+	}
+	child := spy.message(t, int(history.ExecutionStarted), "Child")
+	if got := child["OrchestrationExecutionContext"].(map[string]any)["OrchestrationTags"]; !jsonEqual(got, want) {
+		t.Errorf("child start message context tags = %v, want %v", got, want)
+	}
+	ev := child["Event"].(map[string]any)
+	if ev["Generation"] != nil {
+		t.Errorf("child start message has Generation %v", ev["Generation"])
+	}
+	if got := ev["Tags"]; !jsonEqual(got, map[string]any{"team": "billing"}) {
+		t.Errorf("child start tags = %v, want the parent's without FireAndForget", got)
+	}
+	if row := historyRowOf(t, b, "tagged-child", "ExecutionStarted"); row["Generation"] != nil {
+		t.Errorf("child ExecutionStarted row Generation = %v", row["Generation"])
+	}
+	waitFor(t, "the child's row", func() bool {
+		row := rawRow(t, b, b.names.InstancesTable(), "tagged-child", "")
+		return row["RuntimeStatus"] == "Completed" && row["ExecutionId"] != "old"
+	})
+	if row := rawRow(t, b, b.names.InstancesTable(), "tagged-child", ""); row["Generation"] != float64(3) {
+		t.Errorf("child row Generation = %v, want 3 kept", row["Generation"])
+	}
+}
+
+// jsonEqual compares JSON values, a dictionary's "$type" left out.
+func jsonEqual(a, b any) bool {
+	if m, ok := a.(map[string]any); ok {
+		delete(m, "$type")
+	}
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
 }
