@@ -66,8 +66,11 @@ func NewWorker(be backend.Backend, reg *Registry, opts WorkerOptions) *Worker {
 
 // Run starts the backend and processes work until ctx is canceled, then
 // waits for running work to finish and stops the backend (releasing what
-// this worker owns). It returns nil after a clean stop.
+// this worker owns). It returns nil after a clean stop. At start it logs a
+// warning for each function declared with NewActivity, NewOrchestrator or
+// NewEntity that the registry lacks.
 func (w *Worker) Run(ctx context.Context) error {
+	warnUnregistered(w.log, w.reg)
 	if err := w.be.Start(ctx); err != nil {
 		return fmt.Errorf("durable: start backend: %w", err)
 	}
