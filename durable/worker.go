@@ -32,6 +32,10 @@ type WorkerOptions struct {
 	// Functions, TaskScheduled and SubOrchestrationInstanceCreated events
 	// have no input: only the messages that start the calls carry it.
 	StoreInputsInOrchestrationHistory bool
+	// Clock, when set, replaces the wall clock as the time of episodes
+	// (CurrentUTCDateTime, timer due times) and of activity results.
+	// Package durabletest sets it to a virtual clock.
+	Clock func() time.Time
 }
 
 // Worker runs the app's orchestrators and activities against a backend:
@@ -60,8 +64,11 @@ func NewWorker(be backend.Backend, reg *Registry, opts WorkerOptions) *Worker {
 	if opts.ActivityRenewInterval <= 0 {
 		opts.ActivityRenewInterval = 30 * time.Second
 	}
-	return &Worker{be: be, reg: reg, log: opts.Logger, opts: opts, newID: NewInstanceID,
-		clock: func() time.Time { return time.Now().UTC() }}
+	clock := func() time.Time { return time.Now().UTC() }
+	if opts.Clock != nil {
+		clock = func() time.Time { return opts.Clock().UTC() }
+	}
+	return &Worker{be: be, reg: reg, log: opts.Logger, opts: opts, newID: NewInstanceID, clock: clock}
 }
 
 // Run starts the backend and processes work until ctx is canceled, then
