@@ -48,6 +48,7 @@ type Config struct {
 	// extensions.durableTask.storeInputsInOrchestrationHistory (default
 	// false): keep activity and sub-orchestration inputs in history.
 	StoreInputsInOrchestrationHistory bool
+	EntityMessageReorderWindow        time.Duration // entityMessageReorderWindowInMinutes, default 30
 
 	// HTTP.
 	RoutePrefix   string        // extensions.http.routePrefix, default "api"
@@ -127,6 +128,11 @@ func fromHostJSON(root string, host map[string]any, getenv func(string) string) 
 	c.MaxConcurrentActivities = intv(dt, "maxConcurrentActivityFunctions", 0, fail)
 	c.MaxConcurrentOrchestrations = intv(dt, "maxConcurrentOrchestratorFunctions", 0, fail)
 	c.StoreInputsInOrchestrationHistory = boolv(dt, "storeInputsInOrchestrationHistory", false)
+	if m := intv(dt, "entityMessageReorderWindowInMinutes", 30, fail); m >= 1 {
+		c.EntityMessageReorderWindow = time.Duration(m) * time.Minute
+	} else {
+		fail("host.json entityMessageReorderWindowInMinutes=%d must be at least 1", m)
+	}
 
 	c.WorkerID = getenv("DURABLE_WORKER_ID")
 	if c.WorkerID == "" {
@@ -337,5 +343,6 @@ func (c *Config) WorkerOptions(log *slog.Logger) durable.WorkerOptions {
 		ActivityRenewInterval:       min(30*time.Second, c.WorkItemQueueVisibility/2),
 
 		StoreInputsInOrchestrationHistory: c.StoreInputsInOrchestrationHistory,
+		EntityMessageReorderWindow:        c.EntityMessageReorderWindow,
 	}
 }
