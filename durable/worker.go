@@ -26,6 +26,11 @@ type WorkerOptions struct {
 	// is kept invisible (default 30 s, as DurableTask.Core); keep it well
 	// under the work-item visibility timeout.
 	ActivityRenewInterval time.Duration
+	// EntityMessageReorderWindow is how long entities keep what orders
+	// and deduplicates the requests they receive: the senders' clocks and
+	// the ids of client signals (entityMessageReorderWindowInMinutes;
+	// default 30 minutes).
+	EntityMessageReorderWindow time.Duration
 	// Clock, when set, replaces the wall clock as the time of episodes
 	// (CurrentUTCDateTime, timer due times) and of activity results.
 	// Package durabletest sets it to a virtual clock.
@@ -57,6 +62,9 @@ func NewWorker(be backend.Backend, reg *Registry, opts WorkerOptions) *Worker {
 	}
 	if opts.ActivityRenewInterval <= 0 {
 		opts.ActivityRenewInterval = 30 * time.Second
+	}
+	if opts.EntityMessageReorderWindow <= 0 {
+		opts.EntityMessageReorderWindow = defaultReorderWindow
 	}
 	clock := func() time.Time { return time.Now().UTC() }
 	if opts.Clock != nil {
