@@ -230,7 +230,7 @@ func TestForeignPartitionIsNotRead(t *testing.T) {
 		LastRenewal: time.Now().UTC(), ExpiresAt: time.Now().UTC().Add(time.Hour)}
 	rows, _ := b.queryRows(ctx, b.names.PartitionsTable(), "PartitionKey eq ''", nil)
 	foreign.etag = leaseFromRow(rows[0]).etag
-	if err := b.parts.write(ctx, foreign); err != nil {
+	if err := b.parts.(*partitionManager).write(ctx, foreign); err != nil {
 		t.Fatal(err)
 	}
 	c := durable.NewClient(b, nil, b.opts.TaskHub)

@@ -11,11 +11,21 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue/queueerror"
 )
 
-// CreateTaskHub creates the hub's tables, queues and one Partitions row
-// per control queue, leaving existing ones as they are. The large-message
-// container is created on first use, and no app lease container is made.
+// CreateTaskHub creates the hub's tables, queues, app lease container and
+// partition leases (a Partitions row per control queue, or with blob leases
+// {hub}-leases with taskhub.json and lease blobs), leaving existing ones as
+// they are. The large-message container is created on first use. It first
+// refuses a hub whose storage shows another partition management
+// (ErrPartitionSchemeMismatch) or partition count.
 func (b *Backend) CreateTaskHub(ctx context.Context) error {
-	for _, t := range []string{b.names.HistoryTable(), b.names.InstancesTable(), b.names.PartitionsTable()} {
+	if err := b.checkPartitionScheme(ctx); err != nil {
+		return err
+	}
+	tables := []string{b.names.HistoryTable(), b.names.InstancesTable()}
+	if b.opts.PartitionManagement == TablePartitions {
+		tables = append(tables, b.names.PartitionsTable())
+	}
+	for _, t := range tables {
 		if _, err := b.c.Table.CreateTable(ctx, t, nil); err != nil && statusCode(err) != 409 {
 			return fmt.Errorf("azstorage: create table %s: %w", t, err)
 		}
@@ -26,6 +36,16 @@ func (b *Backend) CreateTaskHub(ctx context.Context) error {
 			return fmt.Errorf("azstorage: create queue %s: %w", q, err)
 		}
 	}
+	if err := b.createAppLeaseStore(ctx); err != nil {
+		return err
+	}
+	if b.opts.PartitionManagement != TablePartitions {
+		if err := b.createLeaseStore(ctx); err != nil {
+			return err
+		}
+		b.checked.Store(true)
+		return nil
+	}
 	parts := b.c.Table.NewClient(b.names.PartitionsTable())
 	for _, q := range b.names.ControlQueues() {
 		body, _ := json.Marshal(map[string]any{"PartitionKey": "", "RowKey": q, "IsDraining": false})
@@ -33,6 +53,7 @@ func (b *Backend) CreateTaskHub(ctx context.Context) error {
 			return fmt.Errorf("azstorage: create partition row %s: %w", q, err)
 		}
 	}
+	b.checked.Store(true)
 	return nil
 }
 
