@@ -1,6 +1,6 @@
 module github.com/godurable/functions
 
-go 1.26.8
+go 1.26
 
 require (
 	github.com/Azure/azure-sdk-for-go/sdk/azcore v1.23.3
