@@ -82,3 +82,18 @@ func TestDefaultHubName(t *testing.T) {
 		}
 	}
 }
+
+func TestDashboardSetting(t *testing.T) {
+	dir := t.TempDir()
+	c, err := LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir}))
+	if err != nil || !c.Dashboard {
+		t.Fatalf("the dashboard is on by default: %v %v", c.Dashboard, err)
+	}
+	c, err = LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir, "DURABLE_DASHBOARD": "false"}))
+	if err != nil || c.Dashboard {
+		t.Fatalf("DURABLE_DASHBOARD=false: %v %v", c.Dashboard, err)
+	}
+	if _, err := LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir, "DURABLE_DASHBOARD": "maybe"})); err == nil || !strings.Contains(err.Error(), "DURABLE_DASHBOARD") {
+		t.Fatalf("a bad value must be named: %v", err)
+	}
+}
