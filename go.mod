@@ -1,6 +1,6 @@
 module github.com/godurable/functions
 
-go 1.26.8
+go 1.26
 
 require (
 	github.com/Azure/azure-sdk-for-go/sdk/azcore v1.23.3
@@ -9,6 +9,7 @@ require (
 	github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue v1.0.1
 	github.com/chromedp/chromedp v0.13.6
 	github.com/go-chi/chi/v5 v5.5.0
+	golang.org/x/text v0.41.0
 )
 
 require (
@@ -21,5 +22,4 @@ require (
 	github.com/gobwas/ws v1.4.0 // indirect
 	golang.org/x/net v0.58.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
-	golang.org/x/text v0.41.0 // indirect
 )

@@ -96,6 +96,10 @@ func (a *App) Logger() *slog.Logger { return a.log }
 // app's orchestrators, activities and entities to it before Run.
 func (a *App) Registry() *durable.Registry { return a.registry }
 
+// Register adds typed function handles (durable.NewActivity,
+// durable.NewOrchestrator, durable.NewEntity) to the app's registry.
+func (a *App) Register(fns ...durable.Function) error { return a.registry.Register(fns...) }
+
 // Client returns the durable client over the app's task hub, for client
 // functions (queue or timer triggered) that start or manage instances.
 func (a *App) Client() *durable.Client { return a.client }
@@ -210,11 +214,17 @@ func run(ctx context.Context, log *slog.Logger, setup func(*App) error) error {
 // NewLogger returns a text logger on stderr at level (debug, info, warn or
 // error, as the LOG_LEVEL app setting says; info when empty or unknown).
 func NewLogger(level string) *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: ParseLogLevel(level)}))
+}
+
+// ParseLogLevel reads a LOG_LEVEL setting: debug, info, warn or error, in
+// any case; info when empty or unknown.
+func ParseLogLevel(level string) slog.Level {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
-		l = slog.LevelInfo
+		return slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	return l
 }
 
 // createTaskHub creates the task hub, retrying while storage is not
