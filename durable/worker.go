@@ -26,6 +26,21 @@ type WorkerOptions struct {
 	// is kept invisible (default 30 s, as DurableTask.Core); keep it well
 	// under the work-item visibility timeout.
 	ActivityRenewInterval time.Duration
+	// StoreInputsInOrchestrationHistory keeps the inputs of activity and
+	// sub-orchestration calls in the orchestration's history
+	// (storeInputsInOrchestrationHistory). By default, as in Durable
+	// Functions, TaskScheduled and SubOrchestrationInstanceCreated events
+	// have no input: only the messages that start the calls carry it.
+	StoreInputsInOrchestrationHistory bool
+	// EntityMessageReorderWindow is how long entities keep what orders
+	// and deduplicates the requests they receive: the senders' clocks and
+	// the ids of client signals (entityMessageReorderWindowInMinutes;
+	// default 30 minutes).
+	EntityMessageReorderWindow time.Duration
+	// Clock, when set, replaces the wall clock as the time of episodes
+	// (CurrentUTCDateTime, timer due times) and of activity results.
+	// Package durabletest sets it to a virtual clock.
+	Clock func() time.Time
 }
 
 // Worker runs the app's orchestrators and activities against a backend:
@@ -54,14 +69,23 @@ func NewWorker(be backend.Backend, reg *Registry, opts WorkerOptions) *Worker {
 	if opts.ActivityRenewInterval <= 0 {
 		opts.ActivityRenewInterval = 30 * time.Second
 	}
-	return &Worker{be: be, reg: reg, log: opts.Logger, opts: opts, newID: NewInstanceID,
-		clock: func() time.Time { return time.Now().UTC() }}
+	if opts.EntityMessageReorderWindow <= 0 {
+		opts.EntityMessageReorderWindow = defaultReorderWindow
+	}
+	clock := func() time.Time { return time.Now().UTC() }
+	if opts.Clock != nil {
+		clock = func() time.Time { return opts.Clock().UTC() }
+	}
+	return &Worker{be: be, reg: reg, log: opts.Logger, opts: opts, newID: NewInstanceID, clock: clock}
 }
 
 // Run starts the backend and processes work until ctx is canceled, then
 // waits for running work to finish and stops the backend (releasing what
-// this worker owns). It returns nil after a clean stop.
+// this worker owns). It returns nil after a clean stop. At start it logs a
+// warning for each function declared with NewActivity, NewOrchestrator or
+// NewEntity that the registry lacks.
 func (w *Worker) Run(ctx context.Context) error {
+	warnUnregistered(w.log, w.reg)
 	if err := w.be.Start(ctx); err != nil {
 		return fmt.Errorf("durable: start backend: %w", err)
 	}

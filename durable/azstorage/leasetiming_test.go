@@ -11,8 +11,9 @@ import (
 func TestFreshPartitionClaimLastsLeaseInterval(t *testing.T) {
 	b := newTestBackend(t, func(o *Options) { o.LeaseInterval = 7 * time.Second })
 	ctx, cancel := context.WithCancel(context.Background())
-	defer func() { cancel(); b.parts.stopAll() }()
-	if _, err := b.parts.round(ctx); err != nil {
+	m := newPartitionManager(b)
+	defer func() { cancel(); m.stopAll() }()
+	if _, err := m.round(ctx); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := b.queryRows(ctx, b.names.PartitionsTable(), "PartitionKey eq ''", nil)

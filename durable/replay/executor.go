@@ -109,13 +109,28 @@ func (x *Executor) Apply(past, new []*history.Event) *Outcome {
 		x.process(e)
 	}
 	x.replaying = false
-	for _, e := range new {
+	for i, e := range new {
 		if x.done {
+			x.carryRest(new[i:])
 			break
 		}
 		x.process(e)
 	}
 	return x.collect()
+}
+
+// carryRest adds the external events of an episode that were not reached
+// because the execution continued as new (preserving events) to the
+// events the next execution receives.
+func (x *Executor) carryRest(rest []*history.Event) {
+	if x.outcome.Status != history.StatusContinuedAsNew || x.continueAsNew == nil || !x.continueAsNew.preserveEvents {
+		return
+	}
+	for _, e := range rest {
+		if e.Type == history.EventRaised {
+			x.outcome.CarryOver = append(x.outcome.CarryOver, e)
+		}
+	}
 }
 
 // collect gathers the new actions and the completion.

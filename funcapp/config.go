@@ -1,21 +1,27 @@
-// Package appconfig reads the app's settings the way the Functions host
-// hands them to a custom handler: host.json at the app root and app
-// settings as environment variables.
-package appconfig
+package funcapp
+
+// This file reads the app's settings the way the Functions host hands them
+// to a custom handler: host.json at the app root and app settings as
+// environment variables.
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/godurable/functions/durable"
+	"github.com/godurable/functions/durable/azstorage"
 )
 
-// Config is everything the handler binary needs to start.
+// Config is everything an app needs to start, read by LoadConfig from
+// host.json and the app settings.
 type Config struct {
 	AppRoot string // the folder holding host.json
 	Port    int    // FUNCTIONS_CUSTOMHANDLER_PORT, default 7071
@@ -23,9 +29,13 @@ type Config struct {
 	// Storage.
 	ConnectionName   string // the app setting holding the connection string
 	ConnectionString string // its value
-	TaskHub          string
-	PartitionCount   int
-	WorkerID         string
+	// InMemory (DURABLE_STORAGE=memory) runs the app on the in-memory
+	// backend instead of Azure Storage: for demos only, NOT durable, every
+	// instance is lost when the process ends.
+	InMemory       bool
+	TaskHub        string
+	PartitionCount int
+	WorkerID       string
 
 	ControlQueueBatchSize       int
 	ControlQueueVisibility      time.Duration
@@ -38,11 +48,17 @@ type Config struct {
 	LeaseInterval               time.Duration
 	LeaseRenewInterval          time.Duration
 	LeaseAcquireInterval        time.Duration
+	// StoreInputsInOrchestrationHistory is
+	// extensions.durableTask.storeInputsInOrchestrationHistory (default
+	// false): keep activity and sub-orchestration inputs in history.
+	StoreInputsInOrchestrationHistory bool
+	EntityMessageReorderWindow        time.Duration // entityMessageReorderWindowInMinutes, default 30
 
 	// HTTP.
 	RoutePrefix   string        // extensions.http.routePrefix, default "api"
 	PublicBaseURL string        // DURABLE_PUBLIC_BASE_URL: overrides the scheme and host of generated URLs
 	APIKey        string        // DURABLE_API_KEY: required on the durable HTTP routes when set
+	Dashboard     bool          // DURABLE_DASHBOARD: the browser dashboard at {base}/ui/ (default true; false turns it off)
 	PurgeAfter    time.Duration // DURABLE_PURGE_AFTER: PurgeOldInstances' age limit (default 30 days)
 	LogLevel      string        // LOG_LEVEL: debug, info, warn, error
 }
@@ -54,9 +70,10 @@ const (
 	DefaultTaskHub        = "TestHubName"
 )
 
-// Load reads host.json from the app root (FUNCTIONS_APP_ROOT_PATH, else the
-// working directory) and the environment.
-func Load(getenv func(string) string) (*Config, error) {
+// LoadConfig reads host.json from the app root (FUNCTIONS_APP_ROOT_PATH,
+// else the working directory) and the app settings through getenv
+// (os.Getenv in an app). Every invalid value is named in the error.
+func LoadConfig(getenv func(string) string) (*Config, error) {
 	root := getenv("FUNCTIONS_APP_ROOT_PATH")
 	if root == "" {
 		wd, err := os.Getwd()
@@ -95,6 +112,7 @@ func fromHostJSON(root string, host map[string]any, getenv func(string) string) 
 
 	c.ConnectionName = str(sp, "connectionStringName", str(sp, "connectionName", "AzureWebJobsStorage"))
 	c.ConnectionString = getenv(c.ConnectionName)
+	c.InMemory = strings.EqualFold(getenv("DURABLE_STORAGE"), "memory")
 
 	c.TaskHub = expand(str(dt, "hubName", ""), getenv)
 	if v := getenv("DURABLE_TASK_HUB"); v != "" {
@@ -115,6 +133,12 @@ func fromHostJSON(root string, host map[string]any, getenv func(string) string) 
 	c.LeaseAcquireInterval = dur(sp, "partitionLeaseAcquireInterval", 10*time.Second, fail)
 	c.MaxConcurrentActivities = intv(dt, "maxConcurrentActivityFunctions", 0, fail)
 	c.MaxConcurrentOrchestrations = intv(dt, "maxConcurrentOrchestratorFunctions", 0, fail)
+	c.StoreInputsInOrchestrationHistory = boolv(dt, "storeInputsInOrchestrationHistory", false)
+	if m := intv(dt, "entityMessageReorderWindowInMinutes", 30, fail); m >= 1 {
+		c.EntityMessageReorderWindow = time.Duration(m) * time.Minute
+	} else {
+		fail("host.json entityMessageReorderWindowInMinutes=%d must be at least 1", m)
+	}
 
 	c.WorkerID = getenv("DURABLE_WORKER_ID")
 	if c.WorkerID == "" {
@@ -130,6 +154,14 @@ func fromHostJSON(root string, host map[string]any, getenv func(string) string) 
 	}
 	c.PublicBaseURL = strings.TrimRight(getenv("DURABLE_PUBLIC_BASE_URL"), "/")
 	c.APIKey = getenv("DURABLE_API_KEY")
+	c.Dashboard = true
+	if v := getenv("DURABLE_DASHBOARD"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			fail("DURABLE_DASHBOARD=%q is not true or false", v)
+		}
+		c.Dashboard = b
+	}
 	c.PurgeAfter = 30 * 24 * time.Hour
 	if v := getenv("DURABLE_PURGE_AFTER"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -293,4 +325,38 @@ func DefaultHubName(site string) string {
 		s += "Hub"
 	}
 	return s
+}
+
+// BackendOptions are the Azure Storage backend options these settings
+// describe, logging to log.
+func (c *Config) BackendOptions(log *slog.Logger) azstorage.Options {
+	return azstorage.Options{
+		TaskHub:                 c.TaskHub,
+		PartitionCount:          c.PartitionCount,
+		WorkerID:                c.WorkerID,
+		ControlQueueBatchSize:   c.ControlQueueBatchSize,
+		ControlQueueVisibility:  c.ControlQueueVisibility,
+		WorkItemQueueVisibility: c.WorkItemQueueVisibility,
+		MaxPollingInterval:      c.MaxQueuePollingInterval,
+		Base64Messages:          c.UseBase64QueueMessages,
+		MaxDequeueCount:         c.MaxDequeueCount,
+		LeaseInterval:           c.LeaseInterval,
+		LeaseRenewInterval:      c.LeaseRenewInterval,
+		LeaseAcquireInterval:    c.LeaseAcquireInterval,
+		Logger:                  log,
+	}
+}
+
+// WorkerOptions are the worker options these settings describe, logging
+// to log.
+func (c *Config) WorkerOptions(log *slog.Logger) durable.WorkerOptions {
+	return durable.WorkerOptions{
+		Logger:                      log,
+		MaxConcurrentActivities:     c.MaxConcurrentActivities,
+		MaxConcurrentOrchestrations: c.MaxConcurrentOrchestrations,
+		ActivityRenewInterval:       min(30*time.Second, c.WorkItemQueueVisibility/2),
+
+		StoreInputsInOrchestrationHistory: c.StoreInputsInOrchestrationHistory,
+		EntityMessageReorderWindow:        c.EntityMessageReorderWindow,
+	}
 }

@@ -1,0 +1,121 @@
+package funcapp
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadReadsHostJSONAndEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	host := `{"version":"2.0","extensions":{"http":{"routePrefix":"/x/"},"DurableTask":{"HubName":"%HUB%",
+	  "maxConcurrentActivityFunctions":7,"storeInputsInOrchestrationHistory":true,"storageProvider":{"partitionCount":2,"controlQueueVisibilityTimeout":"00:00:05",
+	  "maxQueuePollingInterval":"00:00:01.5","connectionStringName":"MyStorage"}}}}`
+	if err := os.WriteFile(filepath.Join(dir, "host.json"), []byte(host), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir, "HUB": "OrdersHub", "MyStorage": "UseDevelopmentStorage=true",
+		"FUNCTIONS_CUSTOMHANDLER_PORT": "4321", "DURABLE_WORKER_ID": "w1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TaskHub != "OrdersHub" || c.PartitionCount != 2 || c.Port != 4321 || c.ConnectionString != "UseDevelopmentStorage=true" ||
+		c.ControlQueueVisibility != 5*time.Second || c.MaxQueuePollingInterval != 1500*time.Millisecond ||
+		c.MaxConcurrentActivities != 7 || c.WorkerID != "w1" || c.RoutePrefix != "x" || c.WorkItemQueueVisibility != 5*time.Minute ||
+		!c.StoreInputsInOrchestrationHistory || !c.WorkerOptions(nil).StoreInputsInOrchestrationHistory {
+		t.Fatalf("config = %+v", c)
+	}
+}
+
+func TestDefaultsWithoutHostJSON(t *testing.T) {
+	c, err := LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": t.TempDir()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := os.Hostname()
+	if c.Port != 7071 || c.TaskHub != "TestHubName" || c.PartitionCount != 4 || c.ConnectionName != "AzureWebJobsStorage" ||
+		!strings.HasPrefix(c.WorkerID, h+"-") || c.ControlQueueBatchSize != 32 || c.StoreInputsInOrchestrationHistory {
+		t.Fatalf("config = %+v", c)
+	}
+}
+
+func TestBadValuesAreNamed(t *testing.T) {
+	dir := t.TempDir()
+	_ = os.WriteFile(filepath.Join(dir, "host.json"), []byte(`{"extensions":{"durableTask":{"storageProvider":{"partitionCount":"four","maxQueuePollingInterval":"30s"}}}}`), 0o644)
+	_, err := LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir, "FUNCTIONS_CUSTOMHANDLER_PORT": "http"}))
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, want := range []string{"partitionCount", "maxQueuePollingInterval", "FUNCTIONS_CUSTOMHANDLER_PORT"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+	_ = os.WriteFile(filepath.Join(dir, "host.json"), []byte(`{`), 0o644)
+	if _, err := LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir})); err == nil || !strings.Contains(err.Error(), "host.json") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestParseTimeSpan(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"00:05:00": 5 * time.Minute, "1.02:00:00": 26 * time.Hour, "00:00:00.25": 250 * time.Millisecond, "00:00:00.0000001": 100,
+	} {
+		got, err := ParseTimeSpan(in)
+		if err != nil || got != want {
+			t.Errorf("ParseTimeSpan(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := ParseTimeSpan("5m"); err == nil {
+		t.Error("5m must be rejected")
+	}
+}
+
+func TestDefaultHubName(t *testing.T) {
+	for in, want := range map[string]string{"": "TestHubName", "my-app": "myapp", "1app": "t1app", "a": "aHub", "---": "DefaultTaskHub",
+		strings.Repeat("x", 60): strings.Repeat("x", 45)} {
+		if got := DefaultHubName(in); got != want {
+			t.Errorf("DefaultHubName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestDashboardSetting(t *testing.T) {
+	dir := t.TempDir()
+	c, err := LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir}))
+	if err != nil || !c.Dashboard {
+		t.Fatalf("the dashboard is on by default: %v %v", c.Dashboard, err)
+	}
+	c, err = LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir, "DURABLE_DASHBOARD": "false"}))
+	if err != nil || c.Dashboard {
+		t.Fatalf("DURABLE_DASHBOARD=false: %v %v", c.Dashboard, err)
+	}
+	if _, err := LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir, "DURABLE_DASHBOARD": "maybe"})); err == nil || !strings.Contains(err.Error(), "DURABLE_DASHBOARD") {
+		t.Fatalf("a bad value must be named: %v", err)
+	}
+}
+
+func TestEntityMessageReorderWindow(t *testing.T) {
+	for host, want := range map[string]time.Duration{
+		`{"version":"2.0"}`: 30 * time.Minute,
+		`{"version":"2.0","extensions":{"durableTask":{"entityMessageReorderWindowInMinutes":5}}}`: 5 * time.Minute,
+	} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "host.json"), []byte(host), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir}))
+		if err != nil || c.EntityMessageReorderWindow != want {
+			t.Fatalf("%s: %v %v, want %v", host, c, err, want)
+		}
+	}
+	dir := t.TempDir()
+	_ = os.WriteFile(filepath.Join(dir, "host.json"), []byte(`{"extensions":{"durableTask":{"entityMessageReorderWindowInMinutes":0}}}`), 0o644)
+	if _, err := LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir})); err == nil || !strings.Contains(err.Error(), "entityMessageReorderWindowInMinutes") {
+		t.Fatalf("a zero window: %v", err)
+	}
+}
