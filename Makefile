@@ -4,7 +4,8 @@
 SHELL := /bin/bash
 GO    ?= go
 NPM   ?= npm
-BIN   ?= funcapp
+BIN   ?= app
+EXAMPLES := examples/orders
 
 .PHONY: run test build deps check bench clean
 
@@ -26,9 +27,13 @@ check:
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))"; \
 	if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	@for d in $(EXAMPLES); do (cd $$d && $(GO) vet ./...) || exit 1; done
 
+# The example apps are modules of their own (with a replace to this one):
+# they build and test exactly as an app outside this repository would.
 test: deps check
 	$(GO) test -race -count=1 -p 1 -timeout 25m ./...
+	@for d in $(EXAMPLES); do echo "test $$d"; (cd $$d && $(GO) test -race -count=1 ./...) || exit 1; done
 
 clean:
 	rm -f $(BIN)

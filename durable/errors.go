@@ -132,6 +132,24 @@ func (e *TaskFailedError) FailureDetails() *FailureDetails {
 	return &FailureDetails{ErrorType: ErrorTypeTaskFailed, ErrorMessage: e.Error(), InnerFailure: e.Details}
 }
 
+// OrchestrationFailedError describes an instance that ended Failed, for
+// helpers that wait for an instance and report its outcome as an error
+// (durabletest's Instance.Err). errors.Is matches ErrNonDeterministic and
+// ErrUnknownFunction by the failure's ErrorType, as for TaskFailedError.
+type OrchestrationFailedError struct {
+	InstanceID string
+	Details    *FailureDetails
+}
+
+func (e *OrchestrationFailedError) Error() string {
+	return fmt.Sprintf("orchestration %q failed: %s", e.InstanceID, e.Details.String())
+}
+
+// Is matches the failure's kind, as TaskFailedError.Is does.
+func (e *OrchestrationFailedError) Is(target error) bool {
+	return (&TaskFailedError{Details: e.Details}).Is(target)
+}
+
 // NonRetriable marks err as a failure that retrying cannot fix: returned
 // from an activity or orchestrator (directly or wrapped), it sets the
 // failure's IsNonRetriable, and a caller's RetryPolicy then stops at once.

@@ -32,6 +32,10 @@ type WorkerOptions struct {
 	// ErrorTypeBlocked instead of holding a worker slot forever. Default
 	// 1 minute; negative disables the limit.
 	OrchestratorStepLimit time.Duration
+	// Clock, when set, replaces the wall clock as the time of episodes
+	// (CurrentUTCDateTime, timer due times) and of activity results.
+	// Package durabletest sets it to a virtual clock.
+	Clock func() time.Time
 }
 
 // Worker runs the app's orchestrators and activities against a backend:
@@ -66,14 +70,20 @@ func NewWorker(be backend.Backend, reg *Registry, opts WorkerOptions) *Worker {
 	case opts.OrchestratorStepLimit < 0:
 		opts.OrchestratorStepLimit = 0
 	}
-	return &Worker{be: be, reg: reg, log: opts.Logger, opts: opts, newID: NewInstanceID,
-		clock: func() time.Time { return time.Now().UTC() }}
+	clock := func() time.Time { return time.Now().UTC() }
+	if opts.Clock != nil {
+		clock = func() time.Time { return opts.Clock().UTC() }
+	}
+	return &Worker{be: be, reg: reg, log: opts.Logger, opts: opts, newID: NewInstanceID, clock: clock}
 }
 
 // Run starts the backend and processes work until ctx is canceled, then
 // waits for running work to finish and stops the backend (releasing what
-// this worker owns). It returns nil after a clean stop.
+// this worker owns). It returns nil after a clean stop. At start it logs a
+// warning for each function declared with NewActivity, NewOrchestrator or
+// NewEntity that the registry lacks.
 func (w *Worker) Run(ctx context.Context) error {
+	warnUnregistered(w.log, w.reg)
 	if err := w.be.Start(ctx); err != nil {
 		return fmt.Errorf("durable: start backend: %w", err)
 	}

@@ -5,7 +5,7 @@
 # FUNCTIONS_CUSTOMHANDLER_PORT (7071). Ctrl-C stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin="${1:-./funcapp}"
+bin="${1:-./app}"
 
 # local.settings.json Values become environment variables (the host does
 # the same); variables already set win.

@@ -47,9 +47,9 @@ func newCoroutine() *coroutine {
 type stepResult int
 
 const (
-	stepYielded stepResult = iota // the coroutine blocked or ended
-	stepTimedOut                  // it ran longer than the step limit
-	stepMisused                   // another goroutine used the context
+	stepYielded  stepResult = iota // the coroutine blocked or ended
+	stepTimedOut                   // it ran longer than the step limit
+	stepMisused                    // another goroutine used the context
 )
 
 // start launches fn on its goroutine; the executor then runs it with step.

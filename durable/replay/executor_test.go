@@ -417,3 +417,23 @@ func TestCurrentTimeFollowsEpisodes(t *testing.T) {
 		t.Fatalf("IsReplaying = %v, want [true false]", replaying)
 	}
 }
+
+// Events of the same batch that come after the one the execution consumed
+// before continuing as new are carried over too (they arrived, unconsumed).
+func TestContinueAsNewCarriesEventsLaterInTheBatch(t *testing.T) {
+	fn := func(c *Context) (*string, error) {
+		c.Await(c.WaitForEvent("op"))
+		c.ContinueAsNew(str("1"), true)
+		return nil, nil
+	}
+	x := New(fn)
+	defer x.Close()
+	x.Apply(nil, []*history.Event{orchStarted(t0), started("C", str("0"))})
+	out := x.Apply(nil, []*history.Event{orchStarted(t0), raised("op", `"a"`), raised("op", `"b"`), raised("op", `"c"`)})
+	if !out.Done || out.Status != history.StatusContinuedAsNew {
+		t.Fatalf("outcome = %+v", out)
+	}
+	if len(out.CarryOver) != 2 || *out.CarryOver[0].Input != `"b"` || *out.CarryOver[1].Input != `"c"` {
+		t.Fatalf("carry-over = %+v", out.CarryOver)
+	}
+}

@@ -78,16 +78,27 @@ func RepoRoot() (string, error) {
 // Binary is the path of the project's Azurite.
 func Binary() (string, error) { return binary("azurite") }
 
+// binary finds an Azurite executable: in node_modules/.bin of the module
+// root or a folder above it (a nested module, such as an example app, uses
+// the project's), else on PATH.
 func binary(name string) (string, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(root, "node_modules", ".bin", name)
-	if _, err := os.Stat(bin); err != nil {
-		return "", fmt.Errorf("Azurite is not installed (%s missing): run `make test`, which runs npm ci", bin)
+	for dir := root; ; dir = filepath.Dir(dir) {
+		bin := filepath.Join(dir, "node_modules", ".bin", name)
+		if _, err := os.Stat(bin); err == nil {
+			return bin, nil
+		}
+		if filepath.Dir(dir) == dir {
+			break
+		}
 	}
-	return bin, nil
+	if bin, err := exec.LookPath(name); err == nil {
+		return bin, nil
+	}
+	return "", fmt.Errorf("Azurite is not installed (no node_modules/.bin/%s above %s, none on PATH): run `make test`, which runs npm ci, or `npm install -g azurite`", name, root)
 }
 
 // FreePort returns a TCP port that is free on 127.0.0.1 right now.

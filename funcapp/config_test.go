@@ -1,4 +1,4 @@
-package appconfig
+package funcapp
 
 import (
 	"os"
@@ -18,7 +18,7 @@ func TestLoadReadsHostJSONAndEnvironment(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "host.json"), []byte(host), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c, err := Load(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir, "HUB": "OrdersHub", "MyStorage": "UseDevelopmentStorage=true",
+	c, err := LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir, "HUB": "OrdersHub", "MyStorage": "UseDevelopmentStorage=true",
 		"FUNCTIONS_CUSTOMHANDLER_PORT": "4321", "DURABLE_WORKER_ID": "w1"}))
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +31,7 @@ func TestLoadReadsHostJSONAndEnvironment(t *testing.T) {
 }
 
 func TestDefaultsWithoutHostJSON(t *testing.T) {
-	c, err := Load(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": t.TempDir()}))
+	c, err := LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": t.TempDir()}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestDefaultsWithoutHostJSON(t *testing.T) {
 func TestBadValuesAreNamed(t *testing.T) {
 	dir := t.TempDir()
 	_ = os.WriteFile(filepath.Join(dir, "host.json"), []byte(`{"extensions":{"durableTask":{"storageProvider":{"partitionCount":"four","maxQueuePollingInterval":"30s"}}}}`), 0o644)
-	_, err := Load(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir, "FUNCTIONS_CUSTOMHANDLER_PORT": "http"}))
+	_, err := LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir, "FUNCTIONS_CUSTOMHANDLER_PORT": "http"}))
 	if err == nil {
 		t.Fatal("want an error")
 	}
@@ -55,7 +55,7 @@ func TestBadValuesAreNamed(t *testing.T) {
 		}
 	}
 	_ = os.WriteFile(filepath.Join(dir, "host.json"), []byte(`{`), 0o644)
-	if _, err := Load(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir})); err == nil || !strings.Contains(err.Error(), "host.json") {
+	if _, err := LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir})); err == nil || !strings.Contains(err.Error(), "host.json") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -1,21 +1,27 @@
-// Package appconfig reads the app's settings the way the Functions host
-// hands them to a custom handler: host.json at the app root and app
-// settings as environment variables.
-package appconfig
+package funcapp
+
+// This file reads the app's settings the way the Functions host hands them
+// to a custom handler: host.json at the app root and app settings as
+// environment variables.
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/godurable/functions/durable"
+	"github.com/godurable/functions/durable/azstorage"
 )
 
-// Config is everything the handler binary needs to start.
+// Config is everything an app needs to start, read by LoadConfig from
+// host.json and the app settings.
 type Config struct {
 	AppRoot string // the folder holding host.json
 	Port    int    // FUNCTIONS_CUSTOMHANDLER_PORT, default 7071
@@ -54,9 +60,10 @@ const (
 	DefaultTaskHub        = "TestHubName"
 )
 
-// Load reads host.json from the app root (FUNCTIONS_APP_ROOT_PATH, else the
-// working directory) and the environment.
-func Load(getenv func(string) string) (*Config, error) {
+// LoadConfig reads host.json from the app root (FUNCTIONS_APP_ROOT_PATH,
+// else the working directory) and the app settings through getenv
+// (os.Getenv in an app). Every invalid value is named in the error.
+func LoadConfig(getenv func(string) string) (*Config, error) {
 	root := getenv("FUNCTIONS_APP_ROOT_PATH")
 	if root == "" {
 		wd, err := os.Getwd()
@@ -293,4 +300,35 @@ func DefaultHubName(site string) string {
 		s += "Hub"
 	}
 	return s
+}
+
+// BackendOptions are the Azure Storage backend options these settings
+// describe, logging to log.
+func (c *Config) BackendOptions(log *slog.Logger) azstorage.Options {
+	return azstorage.Options{
+		TaskHub:                 c.TaskHub,
+		PartitionCount:          c.PartitionCount,
+		WorkerID:                c.WorkerID,
+		ControlQueueBatchSize:   c.ControlQueueBatchSize,
+		ControlQueueVisibility:  c.ControlQueueVisibility,
+		WorkItemQueueVisibility: c.WorkItemQueueVisibility,
+		MaxPollingInterval:      c.MaxQueuePollingInterval,
+		Base64Messages:          c.UseBase64QueueMessages,
+		MaxDequeueCount:         c.MaxDequeueCount,
+		LeaseInterval:           c.LeaseInterval,
+		LeaseRenewInterval:      c.LeaseRenewInterval,
+		LeaseAcquireInterval:    c.LeaseAcquireInterval,
+		Logger:                  log,
+	}
+}
+
+// WorkerOptions are the worker options these settings describe, logging
+// to log.
+func (c *Config) WorkerOptions(log *slog.Logger) durable.WorkerOptions {
+	return durable.WorkerOptions{
+		Logger:                      log,
+		MaxConcurrentActivities:     c.MaxConcurrentActivities,
+		MaxConcurrentOrchestrations: c.MaxConcurrentOrchestrations,
+		ActivityRenewInterval:       min(30*time.Second, c.WorkItemQueueVisibility/2),
+	}
 }
