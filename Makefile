@@ -27,7 +27,8 @@ check:
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))"; \
 	if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	@for d in $(EXAMPLES); do (cd $$d && $(GO) vet ./...) || exit 1; done
+	$(GO) mod tidy -diff
+	@for d in $(EXAMPLES); do (cd $$d && $(GO) vet ./... && $(GO) mod tidy -diff) || exit 1; done
 
 # The example apps are modules of their own (with a replace to this one):
 # they build and test exactly as an app outside this repository would.

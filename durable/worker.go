@@ -32,6 +32,17 @@ type WorkerOptions struct {
 	// ErrorTypeBlocked instead of holding a worker slot forever. Default
 	// 1 minute; negative disables the limit.
 	OrchestratorStepLimit time.Duration
+	// StoreInputsInOrchestrationHistory keeps the inputs of activity and
+	// sub-orchestration calls in the orchestration's history
+	// (storeInputsInOrchestrationHistory). By default, as in Durable
+	// Functions, TaskScheduled and SubOrchestrationInstanceCreated events
+	// have no input: only the messages that start the calls carry it.
+	StoreInputsInOrchestrationHistory bool
+	// EntityMessageReorderWindow is how long entities keep what orders
+	// and deduplicates the requests they receive: the senders' clocks and
+	// the ids of client signals (entityMessageReorderWindowInMinutes;
+	// default 30 minutes).
+	EntityMessageReorderWindow time.Duration
 	// Clock, when set, replaces the wall clock as the time of episodes
 	// (CurrentUTCDateTime, timer due times) and of activity results.
 	// Package durabletest sets it to a virtual clock.
@@ -69,6 +80,9 @@ func NewWorker(be backend.Backend, reg *Registry, opts WorkerOptions) *Worker {
 		opts.OrchestratorStepLimit = time.Minute
 	case opts.OrchestratorStepLimit < 0:
 		opts.OrchestratorStepLimit = 0
+	}
+	if opts.EntityMessageReorderWindow <= 0 {
+		opts.EntityMessageReorderWindow = defaultReorderWindow
 	}
 	clock := func() time.Time { return time.Now().UTC() }
 	if opts.Clock != nil {

@@ -101,7 +101,7 @@ func (w *Worker) execute(started *history.Event, past, news []*history.Event, no
 	defer x.Close()
 	out := x.Apply(past, news)
 	ep := &episode{started: started, now: now, newEvents: news, outcome: out,
-		suspended: isSuspended(past, news), newExecID: w.newID}
+		suspended: isSuspended(past, news), newExecID: w.newID, storeInputs: w.opts.StoreInputsInOrchestrationHistory}
 	return ep.checkpoint(), ep
 }
 
