@@ -48,7 +48,8 @@ type App struct {
 
 // New reads host.json and the app settings (see LoadConfig) and connects
 // the Azure Storage backend. It does not touch storage yet: Run creates the
-// task hub.
+// task hub. It refuses an app whose function.json declares a Durable
+// Functions binding (see DurableBindingError).
 func New(opts Options) (*App, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
@@ -60,6 +61,9 @@ func New(opts Options) (*App, error) {
 	}
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
+		return nil, err
+	}
+	if err := CheckFunctionJSON(cfg.AppRoot, log); err != nil {
 		return nil, err
 	}
 	acct, err := azstorage.ParseConnectionString(cfg.ConnectionName, cfg.ConnectionString)
@@ -236,6 +240,9 @@ func createTaskHub(ctx context.Context, be *azstorage.Backend, log *slog.Logger)
 		cancel()
 		if err == nil {
 			return nil
+		}
+		if errors.Is(err, azstorage.ErrPartitionSchemeMismatch) || errors.Is(err, azstorage.ErrPartitionCountMismatch) {
+			return fmt.Errorf("create task hub: %w", err) // retrying cannot help
 		}
 		if ctx.Err() != nil || attempt >= 10 {
 			return fmt.Errorf("create task hub: %w", err)
