@@ -54,10 +54,10 @@ type Config struct {
 	// The app lease: durableTask.useAppLease (default true) and
 	// durableTask.appLeaseOptions; AppName is WEBSITE_SITE_NAME, from
 	// which the app lease id derives.
-	UseAppLease bool
-	AppLease    azstorage.AppLeaseOptions
-	AppName     string
-	EntityMessageReorderWindow  time.Duration // entityMessageReorderWindowInMinutes, default 30
+	UseAppLease                bool
+	AppLease                   azstorage.AppLeaseOptions
+	AppName                    string
+	EntityMessageReorderWindow time.Duration // entityMessageReorderWindowInMinutes, default 30
 
 	// HTTP.
 	RoutePrefix   string        // extensions.http.routePrefix, default "api"
