@@ -26,6 +26,12 @@ type WorkerOptions struct {
 	// is kept invisible (default 30 s, as DurableTask.Core); keep it well
 	// under the work-item visibility timeout.
 	ActivityRenewInterval time.Duration
+	// StoreInputsInOrchestrationHistory keeps the inputs of activity and
+	// sub-orchestration calls in the orchestration's history
+	// (storeInputsInOrchestrationHistory). By default, as in Durable
+	// Functions, TaskScheduled and SubOrchestrationInstanceCreated events
+	// have no input: only the messages that start the calls carry it.
+	StoreInputsInOrchestrationHistory bool
 	// EntityMessageReorderWindow is how long entities keep what orders
 	// and deduplicates the requests they receive: the senders' clocks and
 	// the ids of client signals (entityMessageReorderWindowInMinutes;

@@ -85,7 +85,7 @@ func (w *Worker) execute(started *history.Event, past, news []*history.Event, no
 	out := x.Apply(past, news)
 	x.Close()
 	ep := &episode{started: started, now: now, newEvents: news, outcome: out,
-		suspended: isSuspended(past, news), newExecID: w.newID}
+		suspended: isSuspended(past, news), newExecID: w.newID, storeInputs: w.opts.StoreInputsInOrchestrationHistory}
 	return ep.checkpoint(), ep
 }
 

@@ -54,10 +54,15 @@ type Config struct {
 	// The app lease: durableTask.useAppLease (default true) and
 	// durableTask.appLeaseOptions; AppName is WEBSITE_SITE_NAME, from
 	// which the app lease id derives.
-	UseAppLease                bool
-	AppLease                   azstorage.AppLeaseOptions
-	AppName                    string
-	EntityMessageReorderWindow time.Duration // entityMessageReorderWindowInMinutes, default 30
+	UseAppLease bool
+	AppLease    azstorage.AppLeaseOptions
+	AppName     string
+
+	// StoreInputsInOrchestrationHistory is
+	// extensions.durableTask.storeInputsInOrchestrationHistory (default
+	// false): keep activity and sub-orchestration inputs in history.
+	StoreInputsInOrchestrationHistory bool
+	EntityMessageReorderWindow        time.Duration // entityMessageReorderWindowInMinutes, default 30
 
 	// HTTP.
 	RoutePrefix   string        // extensions.http.routePrefix, default "api"
@@ -152,6 +157,7 @@ func fromHostJSON(root string, host map[string]any, getenv func(string) string) 
 	c.LeaseAcquireInterval = dur(sp, "partitionLeaseAcquireInterval", 10*time.Second, fail)
 	c.MaxConcurrentActivities = intv(dt, "maxConcurrentActivityFunctions", 0, fail)
 	c.MaxConcurrentOrchestrations = intv(dt, "maxConcurrentOrchestratorFunctions", 0, fail)
+	c.StoreInputsInOrchestrationHistory = boolv(dt, "storeInputsInOrchestrationHistory", false)
 	if m := intv(dt, "entityMessageReorderWindowInMinutes", 30, fail); m >= 1 {
 		c.EntityMessageReorderWindow = time.Duration(m) * time.Minute
 	} else {
@@ -380,6 +386,8 @@ func (c *Config) WorkerOptions(log *slog.Logger) durable.WorkerOptions {
 		MaxConcurrentActivities:     c.MaxConcurrentActivities,
 		MaxConcurrentOrchestrations: c.MaxConcurrentOrchestrations,
 		ActivityRenewInterval:       min(30*time.Second, c.WorkItemQueueVisibility/2),
-		EntityMessageReorderWindow:  c.EntityMessageReorderWindow,
+
+		StoreInputsInOrchestrationHistory: c.StoreInputsInOrchestrationHistory,
+		EntityMessageReorderWindow:        c.EntityMessageReorderWindow,
 	}
 }

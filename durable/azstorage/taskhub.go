@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue/queueerror"
@@ -56,7 +57,11 @@ func (b *Backend) CreateTaskHub(ctx context.Context) error {
 	return nil
 }
 
-// DeleteTaskHub removes every table, queue and container of the hub.
+// DeleteTaskHub removes every table, queue and container of the hub, as
+// DurableTask's DeleteAsync does: the History, Instances and Partitions
+// tables, the control, work-item and poison queues, and the
+// large-message, blob-lease ("{hub}-leases") and app-lease
+// ("{hub}-applease") containers. Missing ones are skipped.
 func (b *Backend) DeleteTaskHub(ctx context.Context) error {
 	var errs []error
 	for _, t := range []string{b.names.HistoryTable(), b.names.InstancesTable(), b.names.PartitionsTable()} {
@@ -64,13 +69,16 @@ func (b *Backend) DeleteTaskHub(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("delete table %s: %w", t, err))
 		}
 	}
-	for _, q := range append([]string{b.names.WorkItemQueue()}, b.names.ControlQueues()...) {
+	for _, q := range append([]string{b.names.WorkItemQueue(), b.names.PoisonQueue()}, b.names.ControlQueues()...) {
 		if _, err := b.c.Queue.DeleteQueue(ctx, q, nil); err != nil && !isNotFound(err) {
 			errs = append(errs, fmt.Errorf("delete queue %s: %w", q, err))
 		}
 	}
-	if _, err := b.c.Blob.DeleteContainer(ctx, b.names.LargeMessagesContainer(), nil); err != nil && !bloberror.HasCode(err, bloberror.ContainerNotFound) {
-		errs = append(errs, fmt.Errorf("delete container %s: %w", b.names.LargeMessagesContainer(), err))
+	hub := strings.ToLower(b.opts.TaskHub)
+	for _, c := range []string{b.names.LargeMessagesContainer(), hub + "-leases", hub + "-applease"} {
+		if _, err := b.c.Blob.DeleteContainer(ctx, c, nil); err != nil && !bloberror.HasCode(err, bloberror.ContainerNotFound) {
+			errs = append(errs, fmt.Errorf("delete container %s: %w", c, err))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("azstorage: delete task hub %s: %w", b.opts.TaskHub, err)
