@@ -148,13 +148,14 @@ func (a *App) Run(ctx context.Context) error {
 	ready := make(chan struct{})
 	srv := &http.Server{
 		Handler: handler.New(handler.Config{
-			Durable:       a.client,
-			Logger:        log,
-			PublicBaseURL: cfg.PublicBaseURL,
-			RoutePrefix:   routePrefix,
-			APIKey:        cfg.APIKey,
-			Invocations:   a.invocations,
-			Ready:         ready,
+			Durable:          a.client,
+			Logger:           log,
+			PublicBaseURL:    cfg.PublicBaseURL,
+			RoutePrefix:      routePrefix,
+			APIKey:           cfg.APIKey,
+			Invocations:      a.invocations,
+			DisableDashboard: !cfg.Dashboard,
+			Ready:            ready,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
