@@ -29,9 +29,13 @@ type Config struct {
 	// Storage.
 	ConnectionName   string // the app setting holding the connection string
 	ConnectionString string // its value
-	TaskHub          string
-	PartitionCount   int
-	WorkerID         string
+	// InMemory (DURABLE_STORAGE=memory) runs the app on the in-memory
+	// backend instead of Azure Storage: for demos only, NOT durable, every
+	// instance is lost when the process ends.
+	InMemory       bool
+	TaskHub        string
+	PartitionCount int
+	WorkerID       string
 
 	ControlQueueBatchSize       int
 	ControlQueueVisibility      time.Duration
@@ -122,6 +126,7 @@ func fromHostJSON(root string, host map[string]any, getenv func(string) string) 
 
 	c.ConnectionName = str(sp, "connectionStringName", str(sp, "connectionName", "AzureWebJobsStorage"))
 	c.ConnectionString = getenv(c.ConnectionName)
+	c.InMemory = strings.EqualFold(getenv("DURABLE_STORAGE"), "memory")
 
 	c.TaskHub = expand(str(dt, "hubName", ""), getenv)
 	if v := getenv("DURABLE_TASK_HUB"); v != "" {

@@ -2,6 +2,7 @@ package durabletest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -166,9 +167,12 @@ func TestMocksRecordAndReplaceActivities(t *testing.T) {
 // fakeT records what a Tester reports about a test's own mistakes.
 type fakeT struct {
 	testing.TB
-	mu     sync.Mutex
-	errors []string
+	mu       sync.Mutex
+	errors   []string
+	cleanups []func()
 }
+
+func (f *fakeT) Cleanup(fn func()) { f.cleanups = append(f.cleanups, fn) }
 
 func (f *fakeT) Helper() {}
 func (f *fakeT) Errorf(format string, args ...any) {
@@ -185,6 +189,9 @@ func report(t *testing.T, body func(t testing.TB)) string {
 	done := make(chan struct{})
 	go func() { defer close(done); body(f) }()
 	<-done
+	for i := len(f.cleanups) - 1; i >= 0; i-- {
+		f.cleanups[i]()
+	}
 	return strings.Join(f.errors, "\n")
 }
 
@@ -272,5 +279,43 @@ func TestTypedHandles(t *testing.T) {
 	tt.RunUntilDone(inst)
 	if got := durabletest.Result(greetTeam, inst); fmt.Sprint(got) != "[2]" || child.Calls() != 1 || string(child.Input(0)) != `["red-1","red-2"]` {
 		t.Fatalf("mocked child: %q, calls %d, input %s", got, child.Calls(), child.Input(0))
+	}
+}
+
+func TestExpectAndScheduledSignals(t *testing.T) {
+	got := report(t, func(ft testing.TB) {
+		tt := durabletest.New(ft, registry(t))
+		tt.OnActivity("Double").Return(4).Expect(2)
+		tt.Execute("DoubleIt", 2)
+	})
+	if !strings.Contains(got, `the activity mock "Double" was called 1 times, expected 2`) {
+		t.Fatalf("reported %q", got)
+	}
+	r := durable.NewRegistry()
+	_ = r.AddEntity("Tally", durable.EntityOperations(map[string]func(*durable.EntityContext, int, json.RawMessage) (int, any, error){
+		"add": func(ctx *durable.EntityContext, n int, in json.RawMessage) (int, any, error) {
+			var d int
+			err := json.Unmarshal(in, &d)
+			return n + d, nil, err
+		},
+	}))
+	tt := durabletest.New(t, r)
+	id := durable.NewEntityID("Tally", "a")
+	tt.SignalEntityAfter(time.Hour, id, "add", 2)
+	tt.SignalEntityAfter(3*time.Hour, id, "add", 5)
+	tt.Advance(2 * time.Hour)
+	if n, ok := durabletest.EntityState[int](tt, id); !ok || n != 2 {
+		t.Fatalf("after 2h: %d %v", n, ok)
+	}
+	tt.Advance(time.Hour)
+	if n, _ := durabletest.EntityState[int](tt, id); n != 7 {
+		t.Fatalf("after 3h: %d", n)
+	}
+	// Instances are created at the virtual time.
+	tt2 := durabletest.New(t, registry(t))
+	tt2.Advance(time.Hour)
+	inst := tt2.Execute("DoubleIt", 1)
+	if c := inst.Status().CreatedTime; !c.Equal(durabletest.DefaultStartTime.Add(time.Hour)) {
+		t.Fatalf("created at %s", c)
 	}
 }
