@@ -18,7 +18,7 @@ func TestDeleteTaskHubRemovesEveryResource(t *testing.T) {
 	lc := strings.ToLower(b.opts.TaskHub)
 	containers := []string{lc + "-largemessages", lc + "-leases", lc + "-applease"}
 	for _, c := range containers {
-		if _, err := b.c.Blob.CreateContainer(ctx, c, nil); err != nil {
+		if _, err := b.c.Blob.CreateContainer(ctx, c, nil); err != nil && !bloberror.HasCode(err, bloberror.ContainerAlreadyExists) {
 			t.Fatalf("create %s: %v", c, err)
 		}
 	}
