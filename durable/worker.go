@@ -26,6 +26,9 @@ type WorkerOptions struct {
 	// is kept invisible (default 30 s, as DurableTask.Core); keep it well
 	// under the work-item visibility timeout.
 	ActivityRenewInterval time.Duration
+	// Versioning, when set, applies Durable Functions' orchestration
+	// versioning settings (see Versioning).
+	Versioning *Versioning
 }
 
 // Worker runs the app's orchestrators and activities against a backend:

@@ -15,6 +15,9 @@ import (
 const maxContinueAsNewPerWorkItem = 1000
 
 func (w *Worker) processOrchestration(ctx context.Context, wi *backend.OrchestrationWorkItem) {
+	if w.versionRejected(ctx, wi) {
+		return
+	}
 	cp := w.runEpisode(wi)
 	if err := w.be.CompleteOrchestrationWorkItem(ctx, wi, cp); err != nil {
 		w.log.Warn("orchestration checkpoint failed; the episode will be replayed",
@@ -53,6 +56,9 @@ func (w *Worker) runEpisode(wi *backend.OrchestrationWorkItem) *backend.Checkpoi
 		return cp
 	}
 	news := append([]*history.Event{{Type: history.OrchestratorStarted, EventID: -1, Timestamp: now}}, wi.NewEvents...)
+	if cp, failed := w.versionFailure(started, past, news, now); failed {
+		return cp
+	}
 	cp, ep := w.execute(started, past, news, now)
 	for i := 0; ep.outcome.Status == history.StatusContinuedAsNew && ep.outcome.Done; i++ {
 		sent := cp.Outbound

@@ -85,6 +85,9 @@ func (b *Backend) readInstanceRow(ctx context.Context, instanceID string) (row m
 	if err := json.Unmarshal(resp.Value, &row); err != nil {
 		return nil, "", false, fmt.Errorf("azstorage: decode instance row of %q: %w", instanceID, err)
 	}
+	if err := b.restoreTags(ctx, row); err != nil {
+		return nil, "", false, err
+	}
 	return row, resp.ETag, true, nil
 }
 
@@ -128,6 +131,9 @@ func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedu
 	if blob != "" {
 		newRow["Input"] = b.blobURL(blob) // the whole start message is in that blob
 	} else if err := b.offloadInstanceColumns(ctx, newRow); err != nil {
+		return err
+	}
+	if err := b.offloadTags(ctx, newRow); err != nil {
 		return err
 	}
 	body, err := json.Marshal(newRow)
@@ -273,15 +279,3 @@ func (b *Backend) GetHistory(ctx context.Context, instanceID string) ([]*history
 }
 
 var azcoreETagAny = azcore.ETagAny
-
-func instanceFromJSON(raw []byte) (*backend.InstanceState, error) {
-	var row map[string]any
-	if err := json.Unmarshal(raw, &row); err != nil {
-		return nil, fmt.Errorf("azstorage: decode instance row: %w", err)
-	}
-	st, err := RowToInstanceState(row)
-	if err != nil {
-		return nil, fmt.Errorf("azstorage: instance row %v: %w", row["PartitionKey"], err)
-	}
-	return st, nil
-}
