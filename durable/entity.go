@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // EntityID names a durable entity: a name (case-insensitive, stored
@@ -59,6 +60,7 @@ type entityOutbound struct {
 	target EntityID
 	op     string
 	input  *string
+	at     time.Time // zero: now
 }
 
 // ID is the entity's id.
@@ -88,13 +90,17 @@ func (c *EntityContext) SetState(v any) error {
 func (c *EntityContext) DeleteState() { c.state = nil }
 
 // SignalEntity sends a one-way operation to another entity once this
-// operation succeeds.
-func (c *EntityContext) SignalEntity(target EntityID, op string, input any) error {
+// operation succeeds; with SignalAt it is delivered at that time.
+func (c *EntityContext) SignalEntity(target EntityID, op string, input any, opts ...SignalOption) error {
 	in, err := marshalPayload(input)
 	if err != nil {
 		return fmt.Errorf("durable: signal %s.%s: %w", target, op, err)
 	}
-	c.signal = append(c.signal, entityOutbound{target: target, op: op, input: in})
+	var at time.Time
+	for _, o := range opts {
+		o(&at)
+	}
+	c.signal = append(c.signal, entityOutbound{target: target, op: op, input: in, at: at})
 	return nil
 }
 

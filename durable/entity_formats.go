@@ -67,6 +67,9 @@ type schedulerState struct {
 	Suspended bool            `json:"suspended,omitempty"`
 	Sorter    json.RawMessage `json:"sorter,omitempty"`
 	Exists    bool            `json:"exists,omitempty"`
+	// Recent are the ids of unsorted requests accepted lately (see
+	// recentLog); a member of this runtime that .NET readers ignore.
+	Recent []recentGroup `json:"recentRequests,omitempty"`
 }
 
 // entityStatus is the entity's custom status column.

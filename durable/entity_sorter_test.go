@@ -19,7 +19,8 @@ func TestSorterDeliversInOrderAndDropsDuplicates(t *testing.T) {
 		}
 		return r
 	}
-	var s sorterState
+	var s messageSorter
+	w := defaultReorderWindow
 	ids := func(rs []entityRequest) string {
 		out := ""
 		for _, r := range rs {
@@ -27,25 +28,25 @@ func TestSorterDeliversInOrderAndDropsDuplicates(t *testing.T) {
 		}
 		return out
 	}
-	if got := ids(s.receive(req(0))); got != "a" {
+	if got := ids(s.receive(req(0), w)); got != "a" {
 		t.Fatalf("first: %q", got)
 	}
-	if got := ids(s.receive(req(2))); got != "" {
+	if got := ids(s.receive(req(2), w)); got != "" {
 		t.Fatalf("ahead of its predecessor, c must wait: %q", got)
 	}
-	if got := ids(s.receive(req(1))); got != "bc" {
+	if got := ids(s.receive(req(1), w)); got != "bc" {
 		t.Fatalf("b releases c: %q", got)
 	}
-	if got := ids(s.receive(req(1))); got != "" {
+	if got := ids(s.receive(req(1), w)); got != "" {
 		t.Fatalf("a re-sent b is a duplicate: %q", got)
 	}
 	other := "e2" // a new execution of the sender starts a new sequence
 	r := req(0)
 	r.ParentExecution = &other
-	if got := ids(s.receive(r)); got != "a" {
+	if got := ids(s.receive(r, w)); got != "a" {
 		t.Fatalf("new execution: %q", got)
 	}
-	if got := ids(s.receive(entityRequest{ID: "z", Timestamp: minDotNetTime, Predecessor: minDotNetTime})); got != "z" {
+	if got := ids(s.receive(entityRequest{ID: "z", Timestamp: minDotNetTime, Predecessor: minDotNetTime}, w)); got != "z" {
 		t.Fatalf("client signals are not sorted: %q", got)
 	}
 }

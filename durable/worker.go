@@ -29,6 +29,15 @@ type WorkerOptions struct {
 	// Versioning, when set, applies Durable Functions' orchestration
 	// versioning settings (see Versioning).
 	Versioning *Versioning
+	// EntityMessageReorderWindow is how long entities keep what orders
+	// and deduplicates the requests they receive: the senders' clocks and
+	// the ids of client signals (entityMessageReorderWindowInMinutes;
+	// default 30 minutes).
+	EntityMessageReorderWindow time.Duration
+	// Clock, when set, replaces the wall clock as the time of episodes
+	// (CurrentUTCDateTime, timer due times) and of activity results.
+	// Package durabletest sets it to a virtual clock.
+	Clock func() time.Time
 }
 
 // Worker runs the app's orchestrators and activities against a backend:
@@ -57,8 +66,14 @@ func NewWorker(be backend.Backend, reg *Registry, opts WorkerOptions) *Worker {
 	if opts.ActivityRenewInterval <= 0 {
 		opts.ActivityRenewInterval = 30 * time.Second
 	}
-	return &Worker{be: be, reg: reg, log: opts.Logger, opts: opts, newID: NewInstanceID,
-		clock: func() time.Time { return time.Now().UTC() }}
+	if opts.EntityMessageReorderWindow <= 0 {
+		opts.EntityMessageReorderWindow = defaultReorderWindow
+	}
+	clock := func() time.Time { return time.Now().UTC() }
+	if opts.Clock != nil {
+		clock = func() time.Time { return opts.Clock().UTC() }
+	}
+	return &Worker{be: be, reg: reg, log: opts.Logger, opts: opts, newID: NewInstanceID, clock: clock}
 }
 
 // Run starts the backend and processes work until ctx is canceled, then

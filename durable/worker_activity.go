@@ -12,9 +12,11 @@ import (
 
 func (w *Worker) processActivity(ctx context.Context, wi *backend.ActivityWorkItem) {
 	renewCtx, stopRenew := context.WithCancel(ctx)
-	go w.renewActivity(renewCtx, wi)
+	renewed := make(chan struct{})
+	go func() { defer close(renewed); w.renewActivity(renewCtx, wi) }()
 	result := w.runActivity(ctx, wi)
 	stopRenew()
+	<-renewed
 	if err := w.be.CompleteActivityWorkItem(ctx, wi, result); err != nil {
 		w.log.Warn("completing activity failed; it will run again", "activity", wi.Scheduled.Name,
 			"instanceId", wi.Instance.InstanceID, "error", err)

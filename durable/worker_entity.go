@@ -13,6 +13,8 @@ import (
 
 	"github.com/godurable/functions/durable/backend"
 	"github.com/godurable/functions/durable/history"
+	"golang.org/x/text/collate"
+	"golang.org/x/text/language"
 )
 
 // runEntityEpisode processes a batch of entity messages the way Durable
@@ -33,8 +35,10 @@ func (w *Worker) runEntityEpisode(wi *backend.OrchestrationWorkItem, log *slog.L
 			}
 		}
 	}
-	ep := &entityEpisode{w: w, id: id, self: wi.InstanceID, now: now, st: &st, log: log}
-	sorter := st.sorter()
+	window := w.opts.EntityMessageReorderWindow
+	ep := &entityEpisode{w: w, id: id, self: wi.InstanceID, now: now, st: &st, log: log,
+		sorter: decodeSorter(st.Sorter), window: window}
+	recent := decodeRecent(st.Recent)
 	for _, e := range wi.NewEvents {
 		if e.Type != history.EventRaised {
 			continue
@@ -46,7 +50,26 @@ func (w *Worker) runEntityEpisode(wi *backend.OrchestrationWorkItem, log *slog.L
 				log.Error("entity request does not decode; dropped", "error", err)
 				continue
 			}
-			st.Queue = append(st.Queue, sorter.receive(req)...)
+			var deliver []entityRequest
+			if req.Due != nil {
+				due, derr := history.ParseTime(*req.Due)
+				if derr == nil && due.Sub(now) > 100*time.Millisecond {
+					// Delivered early (the queue delays a message at most
+					// days): sent to itself again for its due time.
+					ep.send(wi.InstanceID, "", "op@"+dotNetTime(due), req)
+					continue
+				}
+				deliver = []entityRequest{req} // scheduled signals are not sorted
+			} else {
+				deliver = ep.sorter.receive(req, window)
+			}
+			for _, r := range deliver {
+				if (r.Due != nil || !sorted(r, window)) && !recent.accept(r.ID, now) {
+					log.Info("duplicate entity request dropped", "requestId", r.ID, "operation", history.Deref(r.Op))
+					continue
+				}
+				st.Queue = append(st.Queue, r)
+			}
 		case e.Name == "release":
 			var rel entityRelease
 			if err := json.Unmarshal([]byte(history.Deref(e.Input)), &rel); err == nil && rel.Parent == st.LockedBy {
@@ -58,13 +81,8 @@ func (w *Worker) runEntityEpisode(wi *backend.OrchestrationWorkItem, log *slog.L
 		ep.drain()
 	}
 	st.Exists = st.State != nil
-	for parent, rec := range sorter.ReceivedFromInstance {
-		// Forget senders quiet for longer than the reorder window (30 min).
-		if len(rec.Buffered) == 0 && parseSorterTime(rec.Last).Before(now.Add(-30*time.Minute)) {
-			delete(sorter.ReceivedFromInstance, parent)
-		}
-	}
-	st.Sorter, _ = json.Marshal(sorter)
+	st.Sorter = ep.sorter.encode()
+	st.Recent = recent.encode(now, window)
 	input, _ := json.Marshal(&st)
 	in := string(input)
 	status, _ := json.Marshal(entityStatus{EntityExists: st.Exists, QueueSize: len(st.Queue), LockedBy: st.LockedBy})
@@ -92,6 +110,10 @@ type entityEpisode struct {
 	st   *schedulerState
 	out  []backend.OutboundMessage
 	log  *slog.Logger
+	// sorter labels the requests the entity sends; window is the reorder
+	// window.
+	sorter *messageSorter
+	window time.Duration
 }
 
 // drain runs queued requests while the lock allows: any request when the
@@ -128,8 +150,9 @@ func (ep *entityEpisode) lock(req entityRequest) {
 	if req.Pos+1 < len(req.Lockset) {
 		next := req
 		next.Pos++
-		target := NewEntityID(req.Lockset[next.Pos].Name, req.Lockset[next.Pos].Key)
-		ep.send(target.String(), "", "op", next)
+		target := NewEntityID(req.Lockset[next.Pos].Name, req.Lockset[next.Pos].Key).String()
+		ep.sorter.label(&next, target, ep.now, ep.window)
+		ep.send(target, "", "op", next)
 		return
 	}
 	granted := lockGranted
@@ -164,8 +187,19 @@ func (ep *entityEpisode) operate(req entityRequest) {
 	}
 	ep.st.State = ctx.state
 	for _, s := range ctx.signal {
-		ep.send(s.target.String(), "", "op", entityRequest{Op: &s.op, Signal: true, Input: s.input, ID: NewInstanceID(),
-			Parent: &ep.self, Timestamp: dotNetTime(ep.now), Predecessor: minDotNetTime})
+		target := s.target.String()
+		out := entityRequest{Op: &s.op, Signal: true, Input: s.input, ID: newGUIDString(), Parent: &ep.self}
+		if !s.at.IsZero() {
+			// Scheduled signals are not sorted; the receiver holds them
+			// until due.
+			due := dotNetTime(s.at)
+			out.Due = &due
+			out.Timestamp, out.Predecessor = minDotNetTime, minDotNetTime
+			ep.send(target, "", "op@"+due, out)
+			continue
+		}
+		ep.sorter.label(&out, target, ep.now, ep.window)
+		ep.send(target, "", "op", out)
 	}
 	if req.Signal {
 		return
@@ -227,23 +261,41 @@ func fromFailureJSON(f *failureJSON) *history.FailureDetails {
 		InnerFailure: fromFailureJSON(f.InnerFailure), IsNonRetriable: f.IsNonRetriable}
 }
 
-// sortedLockset orders entities by (name, key) so that two orchestrations
-// locking the same entities always ask in the same order and never deadlock.
+// sortedLockset orders a lock set as DurableTask.Core does before it
+// sends a lock request: by entity name, then key, each compared
+// linguistically (EntityId.CompareTo compares the (Name, Key) pair with
+// the current culture's string comparison), so that orchestrations of both
+// runtimes locking the same entities ask in the same order and never
+// deadlock. The comparison is the Unicode root collation (CLDR), which is
+// what .NET uses on Linux with ICU (the invariant culture and English):
+// case is a tertiary difference with lowercase first ("a" < "A" < "b"),
+// and punctuation sorts before digits and letters. Strings the collation
+// holds equal are ordered by their bytes. Windows' NLS comparison differs
+// for some punctuation (it ignores hyphens and apostrophes): keep keys
+// that orchestrations on both platforms lock together to letters, digits
+// and the same case to be safe.
 func sortedLockset(ids []EntityID) []entityRef {
 	refs := make([]entityRef, 0, len(ids))
-	seen := map[string]bool{}
+	seen := map[entityRef]bool{}
 	for _, id := range ids {
 		r := entityRef{Name: strings.ToLower(id.Name), Key: id.Key}
-		if !seen[r.Name+"@"+r.Key] {
-			seen[r.Name+"@"+r.Key] = true
+		if !seen[r] {
+			seen[r] = true
 			refs = append(refs, r)
 		}
 	}
-	sort.Slice(refs, func(i, j int) bool {
-		if refs[i].Name != refs[j].Name {
-			return refs[i].Name < refs[j].Name
+	c := collate.New(language.Und)
+	cmp := func(a, b string) int {
+		if n := c.CompareString(a, b); n != 0 {
+			return n
 		}
-		return refs[i].Key < refs[j].Key
+		return strings.Compare(a, b)
+	}
+	sort.SliceStable(refs, func(i, j int) bool {
+		if n := cmp(refs[i].Name, refs[j].Name); n != 0 {
+			return n < 0
+		}
+		return cmp(refs[i].Key, refs[j].Key) < 0
 	})
 	return refs
 }

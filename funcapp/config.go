@@ -44,6 +44,7 @@ type Config struct {
 	LeaseInterval               time.Duration
 	LeaseRenewInterval          time.Duration
 	LeaseAcquireInterval        time.Duration
+	EntityMessageReorderWindow  time.Duration // entityMessageReorderWindowInMinutes, default 30
 
 	// HTTP.
 	RoutePrefix   string        // extensions.http.routePrefix, default "api"
@@ -122,6 +123,11 @@ func fromHostJSON(root string, host map[string]any, getenv func(string) string) 
 	c.LeaseAcquireInterval = dur(sp, "partitionLeaseAcquireInterval", 10*time.Second, fail)
 	c.MaxConcurrentActivities = intv(dt, "maxConcurrentActivityFunctions", 0, fail)
 	c.MaxConcurrentOrchestrations = intv(dt, "maxConcurrentOrchestratorFunctions", 0, fail)
+	if m := intv(dt, "entityMessageReorderWindowInMinutes", 30, fail); m >= 1 {
+		c.EntityMessageReorderWindow = time.Duration(m) * time.Minute
+	} else {
+		fail("host.json entityMessageReorderWindowInMinutes=%d must be at least 1", m)
+	}
 
 	c.WorkerID = getenv("DURABLE_WORKER_ID")
 	if c.WorkerID == "" {
@@ -330,5 +336,6 @@ func (c *Config) WorkerOptions(log *slog.Logger) durable.WorkerOptions {
 		MaxConcurrentActivities:     c.MaxConcurrentActivities,
 		MaxConcurrentOrchestrations: c.MaxConcurrentOrchestrations,
 		ActivityRenewInterval:       min(30*time.Second, c.WorkItemQueueVisibility/2),
+		EntityMessageReorderWindow:  c.EntityMessageReorderWindow,
 	}
 }

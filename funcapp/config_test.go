@@ -82,3 +82,24 @@ func TestDefaultHubName(t *testing.T) {
 		}
 	}
 }
+
+func TestEntityMessageReorderWindow(t *testing.T) {
+	for host, want := range map[string]time.Duration{
+		`{"version":"2.0"}`: 30 * time.Minute,
+		`{"version":"2.0","extensions":{"durableTask":{"entityMessageReorderWindowInMinutes":5}}}`: 5 * time.Minute,
+	} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "host.json"), []byte(host), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir}))
+		if err != nil || c.EntityMessageReorderWindow != want {
+			t.Fatalf("%s: %v %v, want %v", host, c, err, want)
+		}
+	}
+	dir := t.TempDir()
+	_ = os.WriteFile(filepath.Join(dir, "host.json"), []byte(`{"extensions":{"durableTask":{"entityMessageReorderWindowInMinutes":0}}}`), 0o644)
+	if _, err := LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir})); err == nil || !strings.Contains(err.Error(), "entityMessageReorderWindowInMinutes") {
+		t.Fatalf("a zero window: %v", err)
+	}
+}

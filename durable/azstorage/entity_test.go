@@ -5,13 +5,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/godurable/functions/durable"
 	"github.com/godurable/functions/durable/history"
 	"github.com/godurable/functions/functions"
+	"github.com/godurable/functions/internal/testazurite"
 )
 
 func entityRegistry(t *testing.T) *durable.Registry {
@@ -96,8 +103,29 @@ func TestThousandSignalsSumExactly(t *testing.T) {
 		t.Fatalf("entity history = %d events, %v", len(h), err)
 	}
 	row := rawRow(t, b, b.names.InstancesTable(), "@counter@sum", "")
-	if row["Input"] != `{"state":"1000","sorter":{},"exists":true}` || row["CustomStatus"] != `{"entityExists":true}` ||
-		row["RuntimeStatus"] != "Running" || row["Name"] != "@counter@sum" {
+	// The scheduler state keeps the ids of the signals it accepted lately
+	// (1000 of them, 16 bytes each), to drop a signal delivered twice.
+	var st struct {
+		State  *string         `json:"state"`
+		Sorter json.RawMessage `json:"sorter"`
+		Exists bool            `json:"exists"`
+		Recent []struct {
+			T   string `json:"t"`
+			IDs []byte `json:"ids"`
+		} `json:"recentRequests"`
+	}
+	input, _ := row["Input"].(string)
+	if err := json.Unmarshal([]byte(input), &st); err != nil || st.State == nil || *st.State != "1000" || string(st.Sorter) != "{}" || !st.Exists {
+		t.Fatalf("instance row Input = %s (%v)", input, err)
+	}
+	ids := 0
+	for _, g := range st.Recent {
+		ids += len(g.IDs) / 16
+	}
+	if ids != 1000 || !strings.HasPrefix(input, `{"state":"1000","sorter":{},"exists":true,"recentRequests":[{"t":"`) {
+		t.Fatalf("%d request ids recorded in %s", ids, input)
+	}
+	if row["CustomStatus"] != `{"entityExists":true}` || row["RuntimeStatus"] != "Running" || row["Name"] != "@counter@sum" {
 		t.Fatalf("instance row = %v", row)
 	}
 	rows, _ := b.queryRows(ctx, b.names.HistoryTable(), PartitionKeyFilter("@counter@sum"), nil)
@@ -246,5 +274,142 @@ func TestScheduledSignalAndMessageFormat(t *testing.T) {
 			t.Fatal("the scheduled signal never ran")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// applyThenFail is a storage fault: the first `remaining` requests that
+// match are carried out, then answered 500 as if the response had been
+// lost, so the SDK retries an operation that already took effect.
+type applyThenFail struct {
+	match     func(*policy.Request) bool
+	remaining atomic.Int32
+	injected  atomic.Int32
+}
+
+func (f *applyThenFail) Do(req *policy.Request) (*http.Response, error) {
+	resp, err := req.Next()
+	if err != nil || resp.StatusCode >= 300 || !f.match(req) || f.remaining.Add(-1) < 0 {
+		return resp, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	f.injected.Add(1)
+	return &http.Response{StatusCode: http.StatusInternalServerError, Status: "500 Injected", Header: http.Header{},
+		Body: io.NopCloser(strings.NewReader("")), Request: req.Raw()}, nil
+}
+
+// faultyBackend is a backend on the same task hub as b whose storage
+// requests go through fault.
+func faultyBackend(t *testing.T, b *Backend, fault *applyThenFail) *Backend {
+	t.Helper()
+	acct, err := ParseConnectionString("AzureWebJobsStorage", testazurite.Shared(t).ConnectionString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewClients(acct, ClientOptions{PerRetry: []policy.Policy{fault}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb, err := New(c, b.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fb
+}
+
+// waitCounterSettled waits until every control queue of the hub is empty
+// (duplicates included) and returns the counter's value then.
+func waitCounterSettled(t *testing.T, b *Backend, c *durable.Client, key string, want int, within time.Duration) int {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(within)
+	for {
+		pending := 0
+		for _, q := range b.names.ControlQueues() {
+			props, err := b.c.Queue.NewQueueClient(q).GetProperties(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pending += int(*props.ApproximateMessagesCount)
+		}
+		n, _ := counterValue(t, c, key)
+		if pending == 0 && n >= want {
+			time.Sleep(300 * time.Millisecond) // let a last checkpoint land
+			n, _ = counterValue(t, c, key)
+			return n
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("counter %s = %d with %d messages still queued after %v", key, n, pending, within)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// A signal whose enqueue took effect but was answered 500 is enqueued a
+// second time by the SDK's retry; the entity applies it once.
+func TestRetriedSignalEnqueueAppliedOnce(t *testing.T) {
+	b := newTestBackend(t)
+	r := entityRegistry(t)
+	runWorker(t, b, r)
+	var attempts atomic.Int32
+	fault := &applyThenFail{match: func(req *policy.Request) bool {
+		// the first attempt of each (sequential) signal
+		return req.Raw().Method == http.MethodPost && strings.HasSuffix(req.Raw().URL.Path, "/messages") && attempts.Add(1)%2 == 1
+	}}
+	fault.remaining.Store(20)
+	fb := faultyBackend(t, b, fault)
+	c := durable.NewClient(fb, r, b.opts.TaskHub)
+	ctx := context.Background()
+	const signals = 30
+	for i := 0; i < signals; i++ {
+		if err := c.SignalEntity(ctx, durable.NewEntityID("Counter", "retried"), "add", 1); err != nil {
+			t.Fatalf("signal %d: %v", i, err)
+		}
+	}
+	if fault.injected.Load() != 20 {
+		t.Fatalf("%d faults injected, want 20", fault.injected.Load())
+	}
+	// Both copies of the 20 retried signals are in the queue: 50 messages.
+	if n := waitCounterSettled(t, b, durable.NewClient(b, r, b.opts.TaskHub), "retried", signals, 30*time.Second); n != signals {
+		t.Fatalf("counter = %d after %d signals (%d enqueued twice)", n, signals, fault.injected.Load())
+	}
+}
+
+// An entity checkpoint whose history write took effect but was answered
+// 500 is retried, fails with a conflict and is abandoned: its messages are
+// delivered again, and the entity, reading back the committed state,
+// drops them instead of applying them again.
+func TestCommittedButFailedEntityCheckpointNotReapplied(t *testing.T) {
+	b := newTestBackend(t, func(o *Options) { o.ControlQueueVisibility = 3 * time.Second })
+	r := entityRegistry(t)
+	var batches atomic.Int32
+	fault := &applyThenFail{match: func(req *policy.Request) bool {
+		// every second history transaction
+		if req.Raw().Method != http.MethodPost || !strings.HasSuffix(req.Raw().URL.Path, "$batch") || req.Body() == nil {
+			return false
+		}
+		_ = req.RewindBody()
+		body, _ := io.ReadAll(req.Body())
+		_ = req.RewindBody()
+		return strings.Contains(string(body), b.names.HistoryTable()) && batches.Add(1)%2 == 0
+	}}
+	fault.remaining.Store(6)
+	fb := faultyBackend(t, b, fault)
+	runWorker(t, fb, r)
+	c := durable.NewClient(b, r, b.opts.TaskHub)
+	ctx := context.Background()
+	const signals = 40
+	for i := 0; i < signals; i++ {
+		if err := c.SignalEntity(ctx, durable.NewEntityID("Counter", "ambiguous"), "add", 1); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond) // several batches
+	}
+	n := waitCounterSettled(t, b, c, "ambiguous", signals, 60*time.Second)
+	if fault.injected.Load() == 0 {
+		t.Fatal("no checkpoint was made ambiguous")
+	}
+	if n != signals {
+		t.Fatalf("counter = %d after %d signals (%d ambiguous checkpoints)", n, signals, fault.injected.Load())
 	}
 }
