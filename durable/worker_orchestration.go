@@ -2,6 +2,7 @@ package durable
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,6 +20,10 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *backend.Orchestra
 		return
 	}
 	cp := w.runEpisode(wi)
+	if cp == abortedEpisode {
+		w.abandonAborted(ctx, wi)
+		return
+	}
 	if err := w.be.CompleteOrchestrationWorkItem(ctx, wi, cp); err != nil {
 		w.log.Warn("orchestration checkpoint failed; the episode will be replayed",
 			"instanceId", wi.InstanceID, "error", err)
@@ -71,6 +76,9 @@ func (w *Worker) runEpisode(wi *backend.OrchestrationWorkItem) *backend.Checkpoi
 			return cp
 		}
 		cp, ep = w.execute(next[1], nil, next, now)
+		if cp == abortedEpisode {
+			return cp
+		}
 		cp.ContinuedAsNew = true
 		cp.Outbound = append(sent, cp.Outbound...)
 	}
@@ -87,9 +95,13 @@ func (w *Worker) execute(started *history.Event, past, news []*history.Event, no
 		return w.failEpisode(started, past, news, now,
 			fmt.Sprintf("the orchestrator %q is not registered in this app", started.Name))
 	}
-	x := replay.New(w.adapt(fn))
+	aborted := false
+	x := replay.New(w.adapt(fn, &aborted))
 	out := x.Apply(past, news)
 	x.Close()
+	if aborted {
+		return abortedEpisode, &episode{started: started, now: now, outcome: &replay.Outcome{}}
+	}
 	ep := &episode{started: started, now: now, newEvents: news, outcome: out,
 		suspended: isSuspended(past, news), newExecID: w.newID}
 	return ep.checkpoint(), ep
@@ -114,7 +126,7 @@ func (w *Worker) failEpisodeAs(started *history.Event, past, news []*history.Eve
 }
 
 // adapt turns a registered orchestrator into the replay engine's form.
-func (w *Worker) adapt(fn OrchestratorFunc) replay.Orchestrator {
+func (w *Worker) adapt(fn OrchestratorFunc, aborted *bool) replay.Orchestrator {
 	return func(rc *replay.Context) (*string, error) {
 		ctx := newOrchestrationContext(rc, w.log)
 		out, err := func() (any, error) {
@@ -122,6 +134,7 @@ func (w *Worker) adapt(fn OrchestratorFunc) replay.Orchestrator {
 			return fn(ctx)
 		}()
 		if err != nil {
+			*aborted = errors.Is(err, ErrSessionAborted)
 			return nil, err
 		}
 		s, err := marshalPayload(out)
