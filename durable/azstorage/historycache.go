@@ -18,8 +18,8 @@ import (
 type historyCache struct {
 	mu      sync.Mutex
 	max     int
-	idle    time.Duration    // entries unused this long are dropped (0: never)
-	now     func() time.Time // the clock (tests replace it)
+	idle    time.Duration            // entries unused this long are dropped (0: never)
+	now     func() time.Time         // the clock (tests replace it)
 	entries map[string]*list.Element // of *cachedHistory
 	lru     *list.List               // front: most recently used
 }

@@ -63,7 +63,13 @@ func (b *Backend) repairFinishedRow(ctx context.Context, instanceID string, h *s
 	if err == nil && found && st.RuntimeStatus == status && strings.EqualFold(st.ExecutionID, h.executionID) {
 		return nil
 	}
-	row := CheckpointInstanceRow(b.opts.TaskHub, instanceID, h.executionID, h.events, backend.InstanceUpdate{CompletedTime: end.Timestamp})
+	upd := backend.InstanceUpdate{CompletedTime: end.Timestamp}
+	if end.Type == history.ExecutionCompleted && end.Failure != nil && end.Result != nil {
+		// The checkpoint wrote the engine's failure text (the completion's
+		// Result) as the Output; the repaired row shows the same.
+		upd.Output = end.Result
+	}
+	row := CheckpointInstanceRow(b.opts.TaskHub, instanceID, h.executionID, h.events, upd)
 	delete(row, "CustomStatus")
 	if err := b.mergeInstanceRow(ctx, instanceID, row, "repair"); err != nil {
 		return err
