@@ -19,6 +19,11 @@ type episode struct {
 	outcome   *replay.Outcome
 	suspended bool // the instance is suspended after the episode
 	newExecID func() string
+	// storeInputs keeps activity and sub-orchestration inputs in the
+	// TaskScheduled and SubOrchestrationInstanceCreated history events
+	// (storeInputsInOrchestrationHistory); by default, as in Durable
+	// Functions, only the messages carry them.
+	storeInputs bool
 }
 
 // checkpoint builds the backend checkpoint of the episode.
@@ -34,7 +39,17 @@ func (ep *episode) checkpoint() *backend.Checkpoint {
 	events := append([]*history.Event(nil), ep.newEvents...)
 	for _, a := range ep.outcome.Actions {
 		e := a.Event(ep.now)
-		events = append(events, e)
+		stored := e
+		if a.Kind == replay.CreateSubOrchestration {
+			// Core gives the child the parent's tags merged under its own.
+			stored.Tags = mergeTags(a.Tags, ep.started.Tags)
+		}
+		if !ep.storeInputs && (a.Kind == replay.ScheduleTask || a.Kind == replay.CreateSubOrchestration) {
+			c := *e
+			c.Input = nil
+			stored = &c
+		}
+		events = append(events, stored)
 		switch a.Kind {
 		case replay.ScheduleTask:
 			cp.Outbound = append(cp.Outbound, backend.OutboundMessage{Event: e, Target: self})
@@ -42,11 +57,12 @@ func (ep *episode) checkpoint() *backend.Checkpoint {
 			fired := &history.Event{Type: history.TimerFired, EventID: -1, Timestamp: ep.now, TimerID: a.ID, FireAt: a.FireAt}
 			cp.Timers = append(cp.Timers, backend.OutboundMessage{Event: fired, Target: self, VisibleAt: a.FireAt})
 		case replay.CreateSubOrchestration:
+			// No Generation: Core leaves it unset on a child's start, so
+			// the child's Instances row keeps the value it has.
 			child := history.OrchestrationInstance{InstanceID: a.InstanceID, ExecutionID: ep.newExecID()}
-			gen := 0
 			start := &history.Event{
 				Type: history.ExecutionStarted, EventID: -1, Timestamp: ep.now,
-				Instance: &child, Name: a.Name, Version: a.Version, Input: a.Input, Tags: a.Tags, Generation: &gen,
+				Instance: &child, Name: a.Name, Version: a.Version, Input: a.Input, Tags: e.Tags,
 				Parent: &history.ParentInstance{Name: ep.started.Name, Version: ep.started.Version, Instance: self, TaskScheduleID: a.ID},
 			}
 			cp.Outbound = append(cp.Outbound, backend.OutboundMessage{Event: start, Target: child})
@@ -111,7 +127,40 @@ func (ep *episode) continuedHistory() []*history.Event {
 	inst := history.OrchestrationInstance{InstanceID: s.Instance.InstanceID, ExecutionID: ep.newExecID()}
 	start := &history.Event{
 		Type: history.ExecutionStarted, EventID: -1, Timestamp: ep.now, Instance: &inst,
-		Parent: s.Parent, Name: s.Name, Version: s.Version, Input: ep.outcome.Output, Tags: s.Tags, Generation: s.Generation,
+		Parent: s.Parent, Name: s.Name, Version: s.Version, Input: ep.outcome.Output, Tags: cloneTags(s.Tags),
 	}
 	return append([]*history.Event{start}, ep.outcome.CarryOver...)
+}
+
+// fireAndForgetTag marks an instance started without a parent waiting for
+// it; Core does not pass it on to children.
+const fireAndForgetTag = "FireAndForget"
+
+// mergeTags is Core's tag merge for a sub-orchestration: the call's own
+// tags, then the parent's that it does not set, FireAndForget left out.
+func mergeTags(own, parent map[string]string) map[string]string {
+	if parent == nil {
+		return own
+	}
+	out := make(map[string]string, len(own)+len(parent))
+	for k, v := range parent {
+		if k != fireAndForgetTag {
+			out[k] = v
+		}
+	}
+	for k, v := range own {
+		out[k] = v
+	}
+	return out
+}
+
+func cloneTags(tags map[string]string) map[string]string {
+	if tags == nil {
+		return nil
+	}
+	out := make(map[string]string, len(tags))
+	for k, v := range tags {
+		out[k] = v
+	}
+	return out
 }

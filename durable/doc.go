@@ -33,5 +33,21 @@
 // for tests) and warns at start about handles that were declared but not
 // registered. A Client starts, queries, signals and manages instances.
 //
+// # Errors
+//
+// A failed activity, sub-orchestration or entity call surfaces from Await as
+// a *TaskFailedError (errors.As) carrying the failure's details; a wait that
+// runs out of time is ErrTimeout (errors.Is). An orchestrator that returns an
+// error or panics fails its instance with the message; the process goes on.
+// Client methods return the sentinel errors of this package, wrapped
+// (ErrInstanceNotFound, ErrInstanceExists, ErrInstanceFinished, …).
+//
+// # Testing
+//
+// Package durabletest runs orchestrations, activities and entities in unit
+// tests on an in-memory backend with a virtual clock, with mocks by name.
+// Package funcapp/funcapptest runs a whole app over a local Azure Storage
+// emulator and drives it over HTTP.
+//
 // Package funcapp wires all of this into an Azure Functions custom handler.
 package durable

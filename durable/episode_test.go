@@ -148,8 +148,10 @@ func TestHelloCitiesHistory(t *testing.T) {
 		t.Fatalf("history:\n got %s\nwant %s", got, want)
 	}
 	for _, e := range d.hist {
-		if e.Type == history.TaskScheduled && *e.Input != `["`+map[int]string{0: "Tokyo", 1: "Seattle", 2: "London"}[e.EventID]+`"]` {
-			t.Fatalf("TaskScheduled #%d input = %s, want a one-element array", e.EventID, *e.Input)
+		// The messages carried the inputs (the output names the cities);
+		// history keeps none, as Durable Functions by default.
+		if e.Type == history.TaskScheduled && e.Input != nil {
+			t.Fatalf("TaskScheduled #%d input = %s, want none in history", e.EventID, *e.Input)
 		}
 		if e.Type == history.ExecutionCompleted && (e.EventID != 3 || e.OrchestrationStatus != StatusCompleted) {
 			t.Fatalf("ExecutionCompleted = %+v", e)

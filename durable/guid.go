@@ -6,13 +6,17 @@ import (
 	"strconv"
 )
 
-// guidNamespace is the namespace Durable Functions derives deterministic
-// GUIDs in (a name-based, version 5 UUID).
+// guidNamespace is the namespace .NET isolated Durable Functions
+// (durabletask-dotnet) derives deterministic GUIDs in, as a name-based
+// version 5 UUID: 9e952958-5e33-4daf-827f-2fa12937b875. The in-process
+// extension uses 9e952959-…; a GUID never leaves the runtime that replays
+// it, so the choice only fixes which .NET model's values NewGUID equals.
 var guidNamespace = [16]byte{0x9e, 0x95, 0x29, 0x58, 0x5e, 0x33, 0x4d, 0xaf, 0x82, 0x7f, 0x2f, 0xa1, 0x29, 0x37, 0xb8, 0x75}
 
 // NewGUID returns a GUID that is the same on every replay: a version 5
 // UUID over "{instanceId}_{CurrentUTCDateTime in .NET's "o" format}_{n}",
-// n counting the calls of this execution, as Durable Functions computes it.
+// n counting the calls of this execution, as .NET isolated Durable
+// Functions computes it.
 func (c *OrchestrationContext) NewGUID() string {
 	name := c.InstanceID() + "_" + c.CurrentUTCDateTime().UTC().Format("2006-01-02T15:04:05.0000000Z") + "_" + strconv.Itoa(c.guids)
 	c.guids++

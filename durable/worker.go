@@ -29,6 +29,12 @@ type WorkerOptions struct {
 	// Versioning, when set, applies Durable Functions' orchestration
 	// versioning settings (see Versioning).
 	Versioning *Versioning
+	// StoreInputsInOrchestrationHistory keeps the inputs of activity and
+	// sub-orchestration calls in the orchestration's history
+	// (storeInputsInOrchestrationHistory). By default, as in Durable
+	// Functions, TaskScheduled and SubOrchestrationInstanceCreated events
+	// have no input: only the messages that start the calls carry it.
+	StoreInputsInOrchestrationHistory bool
 	// EntityMessageReorderWindow is how long entities keep what orders
 	// and deduplicates the requests they receive: the senders' clocks and
 	// the ids of client signals (entityMessageReorderWindowInMinutes;

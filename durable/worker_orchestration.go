@@ -103,7 +103,7 @@ func (w *Worker) execute(started *history.Event, past, news []*history.Event, no
 		return abortedEpisode, &episode{started: started, now: now, outcome: &replay.Outcome{}}
 	}
 	ep := &episode{started: started, now: now, newEvents: news, outcome: out,
-		suspended: isSuspended(past, news), newExecID: w.newID}
+		suspended: isSuspended(past, news), newExecID: w.newID, storeInputs: w.opts.StoreInputsInOrchestrationHistory}
 	return ep.checkpoint(), ep
 }
 

@@ -29,9 +29,13 @@ type Config struct {
 	// Storage.
 	ConnectionName   string // the app setting holding the connection string
 	ConnectionString string // its value
-	TaskHub          string
-	PartitionCount   int
-	WorkerID         string
+	// InMemory (DURABLE_STORAGE=memory) runs the app on the in-memory
+	// backend instead of Azure Storage: for demos only, NOT durable, every
+	// instance is lost when the process ends.
+	InMemory       bool
+	TaskHub        string
+	PartitionCount int
+	WorkerID       string
 
 	ControlQueueBatchSize       int
 	ControlQueueVisibility      time.Duration
@@ -44,12 +48,17 @@ type Config struct {
 	LeaseInterval               time.Duration
 	LeaseRenewInterval          time.Duration
 	LeaseAcquireInterval        time.Duration
-	EntityMessageReorderWindow  time.Duration // entityMessageReorderWindowInMinutes, default 30
+	// StoreInputsInOrchestrationHistory is
+	// extensions.durableTask.storeInputsInOrchestrationHistory (default
+	// false): keep activity and sub-orchestration inputs in history.
+	StoreInputsInOrchestrationHistory bool
+	EntityMessageReorderWindow        time.Duration // entityMessageReorderWindowInMinutes, default 30
 
 	// HTTP.
 	RoutePrefix   string        // extensions.http.routePrefix, default "api"
 	PublicBaseURL string        // DURABLE_PUBLIC_BASE_URL: overrides the scheme and host of generated URLs
 	APIKey        string        // DURABLE_API_KEY: required on the durable HTTP routes when set
+	Dashboard     bool          // DURABLE_DASHBOARD: the browser dashboard at {base}/ui/ (default true; false turns it off)
 	PurgeAfter    time.Duration // DURABLE_PURGE_AFTER: PurgeOldInstances' age limit (default 30 days)
 	LogLevel      string        // LOG_LEVEL: debug, info, warn, error
 }
@@ -103,6 +112,7 @@ func fromHostJSON(root string, host map[string]any, getenv func(string) string) 
 
 	c.ConnectionName = str(sp, "connectionStringName", str(sp, "connectionName", "AzureWebJobsStorage"))
 	c.ConnectionString = getenv(c.ConnectionName)
+	c.InMemory = strings.EqualFold(getenv("DURABLE_STORAGE"), "memory")
 
 	c.TaskHub = expand(str(dt, "hubName", ""), getenv)
 	if v := getenv("DURABLE_TASK_HUB"); v != "" {
@@ -123,6 +133,7 @@ func fromHostJSON(root string, host map[string]any, getenv func(string) string) 
 	c.LeaseAcquireInterval = dur(sp, "partitionLeaseAcquireInterval", 10*time.Second, fail)
 	c.MaxConcurrentActivities = intv(dt, "maxConcurrentActivityFunctions", 0, fail)
 	c.MaxConcurrentOrchestrations = intv(dt, "maxConcurrentOrchestratorFunctions", 0, fail)
+	c.StoreInputsInOrchestrationHistory = boolv(dt, "storeInputsInOrchestrationHistory", false)
 	if m := intv(dt, "entityMessageReorderWindowInMinutes", 30, fail); m >= 1 {
 		c.EntityMessageReorderWindow = time.Duration(m) * time.Minute
 	} else {
@@ -143,6 +154,14 @@ func fromHostJSON(root string, host map[string]any, getenv func(string) string) 
 	}
 	c.PublicBaseURL = strings.TrimRight(getenv("DURABLE_PUBLIC_BASE_URL"), "/")
 	c.APIKey = getenv("DURABLE_API_KEY")
+	c.Dashboard = true
+	if v := getenv("DURABLE_DASHBOARD"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			fail("DURABLE_DASHBOARD=%q is not true or false", v)
+		}
+		c.Dashboard = b
+	}
 	c.PurgeAfter = 30 * 24 * time.Hour
 	if v := getenv("DURABLE_PURGE_AFTER"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -336,6 +355,8 @@ func (c *Config) WorkerOptions(log *slog.Logger) durable.WorkerOptions {
 		MaxConcurrentActivities:     c.MaxConcurrentActivities,
 		MaxConcurrentOrchestrations: c.MaxConcurrentOrchestrations,
 		ActivityRenewInterval:       min(30*time.Second, c.WorkItemQueueVisibility/2),
-		EntityMessageReorderWindow:  c.EntityMessageReorderWindow,
+
+		StoreInputsInOrchestrationHistory: c.StoreInputsInOrchestrationHistory,
+		EntityMessageReorderWindow:        c.EntityMessageReorderWindow,
 	}
 }

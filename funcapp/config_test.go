@@ -13,7 +13,7 @@ func env(m map[string]string) func(string) string { return func(k string) string
 func TestLoadReadsHostJSONAndEnvironment(t *testing.T) {
 	dir := t.TempDir()
 	host := `{"version":"2.0","extensions":{"http":{"routePrefix":"/x/"},"DurableTask":{"HubName":"%HUB%",
-	  "maxConcurrentActivityFunctions":7,"storageProvider":{"partitionCount":2,"controlQueueVisibilityTimeout":"00:00:05",
+	  "maxConcurrentActivityFunctions":7,"storeInputsInOrchestrationHistory":true,"storageProvider":{"partitionCount":2,"controlQueueVisibilityTimeout":"00:00:05",
 	  "maxQueuePollingInterval":"00:00:01.5","connectionStringName":"MyStorage"}}}}`
 	if err := os.WriteFile(filepath.Join(dir, "host.json"), []byte(host), 0o644); err != nil {
 		t.Fatal(err)
@@ -25,7 +25,8 @@ func TestLoadReadsHostJSONAndEnvironment(t *testing.T) {
 	}
 	if c.TaskHub != "OrdersHub" || c.PartitionCount != 2 || c.Port != 4321 || c.ConnectionString != "UseDevelopmentStorage=true" ||
 		c.ControlQueueVisibility != 5*time.Second || c.MaxQueuePollingInterval != 1500*time.Millisecond ||
-		c.MaxConcurrentActivities != 7 || c.WorkerID != "w1" || c.RoutePrefix != "x" || c.WorkItemQueueVisibility != 5*time.Minute {
+		c.MaxConcurrentActivities != 7 || c.WorkerID != "w1" || c.RoutePrefix != "x" || c.WorkItemQueueVisibility != 5*time.Minute ||
+		!c.StoreInputsInOrchestrationHistory || !c.WorkerOptions(nil).StoreInputsInOrchestrationHistory {
 		t.Fatalf("config = %+v", c)
 	}
 }
@@ -37,7 +38,7 @@ func TestDefaultsWithoutHostJSON(t *testing.T) {
 	}
 	h, _ := os.Hostname()
 	if c.Port != 7071 || c.TaskHub != "TestHubName" || c.PartitionCount != 4 || c.ConnectionName != "AzureWebJobsStorage" ||
-		!strings.HasPrefix(c.WorkerID, h+"-") || c.ControlQueueBatchSize != 32 {
+		!strings.HasPrefix(c.WorkerID, h+"-") || c.ControlQueueBatchSize != 32 || c.StoreInputsInOrchestrationHistory {
 		t.Fatalf("config = %+v", c)
 	}
 }
@@ -80,6 +81,21 @@ func TestDefaultHubName(t *testing.T) {
 		if got := DefaultHubName(in); got != want {
 			t.Errorf("DefaultHubName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestDashboardSetting(t *testing.T) {
+	dir := t.TempDir()
+	c, err := LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir}))
+	if err != nil || !c.Dashboard {
+		t.Fatalf("the dashboard is on by default: %v %v", c.Dashboard, err)
+	}
+	c, err = LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir, "DURABLE_DASHBOARD": "false"}))
+	if err != nil || c.Dashboard {
+		t.Fatalf("DURABLE_DASHBOARD=false: %v %v", c.Dashboard, err)
+	}
+	if _, err := LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir, "DURABLE_DASHBOARD": "maybe"})); err == nil || !strings.Contains(err.Error(), "DURABLE_DASHBOARD") {
+		t.Fatalf("a bad value must be named: %v", err)
 	}
 }
 

@@ -86,7 +86,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	data := templateData{
 		Module:    *module,
 		HubName:   funcapp.DefaultHubName(filepath.Base(abs)),
-		GoVersion: strings.TrimPrefix(runtime.Version(), "go"),
+		GoVersion: languageVersion(runtime.Version()),
 		Version:   moduleVersion(),
 		Replace:   filepath.ToSlash(*replace),
 	}
@@ -102,6 +102,22 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "created %s (module %s, task hub %s)\nnext: cd %s && make run\n", dir, data.Module, data.HubName, dir)
 	return nil
+}
+
+// languageVersion turns a toolchain version (go1.26.8) into the go
+// directive of a new module (1.26), so the app does not demand a patch
+// release.
+func languageVersion(toolchain string) string {
+	v := strings.TrimPrefix(toolchain, "go")
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return v
+	}
+	minor := parts[1]
+	if i := strings.IndexFunc(minor, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		minor = minor[:i] // 26rc1 → 26
+	}
+	return parts[0] + "." + minor
 }
 
 type templateData struct {

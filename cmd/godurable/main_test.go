@@ -172,3 +172,11 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestLanguageVersion(t *testing.T) {
+	for in, want := range map[string]string{"go1.26.8": "1.26", "go1.27": "1.27", "go1.27rc1": "1.27"} {
+		if got := languageVersion(in); got != want {
+			t.Errorf("languageVersion(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -39,25 +39,35 @@ func (b *Backend) commit(ctx context.Context, wi *backend.OrchestrationWorkItem,
 		}
 		self := *started.Instance
 		episode := st.episode + countEvents(cp.NewEvents, history.OrchestratorStarted)
-		if err := b.sendAll(ctx, self, episode, cp); err != nil {
+		if err := b.sendAll(ctx, self, started.Tags, episode, cp); err != nil {
 			return err
 		}
 		first := st.historyLen
 		if cp.ContinuedAsNew || !sameExecution(st.executionID, self.ExecutionID) {
 			first = 0
 		}
+		var replaced []string
+		if cp.ContinuedAsNew {
+			// The blobs of the execution being replaced are deleted once
+			// the next one has committed, as DurableTask does.
+			replaced, st.blobs.names = st.blobs.names, nil
+		}
+		st.blobs.offloaded = nil
 		if err := b.writeHistory(ctx, st, wi.InstanceID, self.ExecutionID, first, cp.NewEvents); err != nil {
+			st.blobs.names = append(replaced, st.blobs.names...)
 			return err
 		}
-		if err := b.updateInstanceRow(ctx, wi.InstanceID, self.ExecutionID, cp); err != nil {
+		if err := b.updateInstanceRow(ctx, wi.InstanceID, self.ExecutionID, cp, st.blobs.offloaded); err != nil {
+			st.blobs.names = append(replaced, st.blobs.names...)
 			return err
 		}
+		b.deleteBlobs(ctx, wi.InstanceID, replaced)
 		if b.opts.HistoryCacheSize > 0 {
 			events := append(append([]*history.Event(nil), wi.History[:first]...), cp.NewEvents...)
 			if isFinished(events) || !b.parts.owns(b.names.ControlQueue(st.session.partition)) {
 				b.cache.drop(wi.InstanceID)
 			} else {
-				b.cache.put(wi.InstanceID, st.session.partition, storedHistory{events: events, executionID: self.ExecutionID, sentinelETag: st.sentinelETag})
+				b.cache.put(wi.InstanceID, st.session.partition, storedHistory{events: events, executionID: self.ExecutionID, sentinelETag: st.sentinelETag, blobs: st.blobs.names})
 			}
 		}
 	}
@@ -88,8 +98,10 @@ func (b *Backend) deleteLater(ctx context.Context, instanceID string, msgs []*qu
 
 func sameExecution(stored, current string) bool { return stored == "" || stored == current }
 
-// sendAll enqueues a checkpoint's messages in parallel.
-func (b *Backend) sendAll(ctx context.Context, self history.OrchestrationInstance, episode int, cp *backend.Checkpoint) error {
+// sendAll enqueues a checkpoint's messages in parallel. Activity and
+// sub-orchestration starts carry the orchestration's tags as their
+// OrchestrationExecutionContext, as Core sends them.
+func (b *Backend) sendAll(ctx context.Context, self history.OrchestrationInstance, tags map[string]string, episode int, cp *backend.Checkpoint) error {
 	type job struct {
 		queue string
 		msg   *MessageData
@@ -103,7 +115,11 @@ func (b *Backend) sendAll(ctx context.Context, self history.OrchestrationInstanc
 		if m.Event.Type != history.TaskScheduled {
 			q, _ = b.controlQueue(m.Target.InstanceID)
 		}
-		jobs = append(jobs, job{q, b.newMessage(m.Event, m.Target, self, &ep), 0})
+		msg := b.newMessage(m.Event, m.Target, self, &ep)
+		if ec := msg.TaskMessage.ExecutionContext; ec != nil && tags != nil {
+			ec.OrchestrationTags = tags
+		}
+		jobs = append(jobs, job{q, msg, 0})
 	}
 	own, _ := b.controlQueue(self.InstanceID)
 	for _, m := range cp.Timers {

@@ -413,3 +413,57 @@ func TestCommittedButFailedEntityCheckpointNotReapplied(t *testing.T) {
 		t.Fatalf("counter = %d after %d signals (%d ambiguous checkpoints)", n, signals, fault.injected.Load())
 	}
 }
+
+// A scheduled signal further out than the queue can delay a message (6
+// days) becomes visible early; the entity sends it back to itself for its
+// due time instead of running it.
+func TestScheduledSignalArrivingEarlyIsRescheduled(t *testing.T) {
+	b := newTestBackend(t)
+	r := entityRegistry(t)
+	runWorker(t, b, r)
+	c := durable.NewClient(b, r, b.opts.TaskHub)
+	ctx := context.Background()
+	entity := durable.NewEntityID("Counter", "weeks")
+	due := time.Now().UTC().Add(8 * 24 * time.Hour).Format("2006-01-02T15:04:05.0000000Z")
+	req := fmt.Sprintf(`{"op":"add","signal":true,"input":"7","id":"6b0c7c2e-2f49-4c47-9e4a-54b1f1a0c001","due":%q,"Timestamp":"0001-01-01T00:00:00","Predecessor":"0001-01-01T00:00:00","IsLockRequest":false,"createTrace":false}`, due)
+	e := &history.Event{Type: history.EventRaised, EventID: -1, Timestamp: time.Now().UTC(), Name: "op@" + due, Input: &req}
+	q, _ := b.controlQueue(entity.String())
+	body, _, err := b.encodeQueueMessage(ctx, b.newMessage(e, history.OrchestrationInstance{InstanceID: entity.String()}, history.OrchestrationInstance{}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Visible now, as it is after the queue's 6 days.
+	if _, err := b.c.Queue.NewQueueClient(q).EnqueueMessage(ctx, body, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SignalEntity(ctx, entity, "add", 1); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n, _ := counterValue(t, c, "weeks")
+		props, err := b.c.Queue.NewQueueClient(q).GetProperties(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		peek, err := b.c.Queue.NewQueueClient(q).PeekMessages(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 8 {
+			t.Fatal("the signal due in 8 days ran now")
+		}
+		// One message left, invisible: the signal, sent again for its time.
+		if n == 1 && *props.ApproximateMessagesCount == 1 && len(peek.Messages) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("counter %d, %d messages queued (%d visible)", n, *props.ApproximateMessagesCount, len(peek.Messages))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	md, err := c.GetEntity(ctx, entity)
+	if err != nil || md.QueueSize != 0 || *md.State != "1" {
+		t.Fatalf("%+v %v", md, err)
+	}
+}

@@ -21,6 +21,7 @@ type storedHistory struct {
 	events       []*history.Event
 	executionID  string
 	sentinelETag string
+	blobs        []string // large-message blobs of these rows
 }
 
 // loadHistory reads an instance's current execution (spec §4.5). With an
@@ -52,9 +53,11 @@ func (b *Backend) loadHistory(ctx context.Context, instanceID, expectedExecID st
 		if id, _ := r["ExecutionId"].(string); id != out.executionID {
 			break // stale rows of a longer, older generation
 		}
-		if err := b.restoreLargeProperties(ctx, r); err != nil {
+		names, err := b.restoreLargeProperties(ctx, r)
+		if err != nil {
 			return nil, err
 		}
+		out.blobs = append(out.blobs, names...)
 		e, err := RowToEvent(r)
 		if err != nil {
 			return nil, fmt.Errorf("azstorage: history of %q, row %v: %w", instanceID, r["RowKey"], err)
@@ -90,27 +93,63 @@ func (b *Backend) queryRows(ctx context.Context, table, filter string, sel *stri
 	return rows, nil
 }
 
-// writeHistory appends an episode's events (spec §4.4): batches of at most
-// 99 rows, each with the sentinel guarded by its ETag (Add when none
-// exists yet), so a concurrent writer makes the whole batch fail with
-// backend.ErrConflict and change nothing.
+// maxBatchBytes is the estimated size at which DurableTask closes a
+// history batch, well under the Table service's 4 MB transaction limit.
+const maxBatchBytes = 3 * 1024 * 1024
+
+// estimatedRowBytes is a history row's share of a transaction, as
+// DurableTask's tracking store estimates it (1 KB for the fixed-size
+// columns plus the UTF-16 bytes of each non-empty variable-size column),
+// or the row's encoded size plus that 1 KB when it is larger: text of
+// three-byte UTF-8 characters, or characters JSON escapes, takes more on
+// the wire than in UTF-16.
+func estimatedRowBytes(row map[string]any) int {
+	n := 0
+	for _, col := range variableSizeColumns {
+		if v, ok := row[col].(string); ok && v != "" {
+			n += 2 * utf16Length(v)
+		}
+	}
+	if body, err := encodeBatchEntity(row); err == nil {
+		n = max(n, len(body))
+	}
+	return 1024 + n
+}
+
+// writeHistory appends an episode's events (spec §4.4) in batches cut as
+// DurableTask cuts them: at 99 rows, or once a batch holds more than an
+// estimated 3 MB (estimatedRowBytes). Each batch carries the sentinel,
+// guarded by its ETag (Add when none exists yet), so a concurrent writer
+// makes the whole batch fail with backend.ErrConflict and change nothing.
 func (b *Backend) writeHistory(ctx context.Context, st *workItemState, instanceID, executionID string, first int, events []*history.Event) error {
 	pk := EscapePartitionKey(instanceID)
 	now := time.Now().UTC()
-	for start := 0; start < len(events); start += maxRowsPerBatch {
-		end := min(start+maxRowsPerBatch, len(events))
-		final := end == len(events)
+	for i := 0; i < len(events); {
 		batch := TableBatch{Table: b.names.HistoryTable(), PartitionKey: pk}
-		for i := start; i < end; i++ {
+		size := 0
+		for i < len(events) && len(batch.Ops) < maxRowsPerBatch && size <= maxBatchBytes {
 			row, err := EventRow(instanceID, executionID, first+i, events[i])
 			if err != nil {
 				return fmt.Errorf("azstorage: history of %q: %w", instanceID, err)
 			}
-			if err := b.offloadLargeProperties(ctx, row); err != nil {
+			props, err := b.offloadLargeProperties(ctx, row)
+			if err != nil {
 				return err
 			}
+			for _, p := range props {
+				st.blobs.names = append(st.blobs.names, p.BlobName)
+			}
+			if len(props) > 0 {
+				if st.blobs.offloaded == nil {
+					st.blobs.offloaded = map[*history.Event][]LargeProperty{}
+				}
+				st.blobs.offloaded[events[i]] = props
+			}
 			batch.Ops = append(batch.Ops, TableOp{Kind: OpUpsertReplace, Entity: row})
+			size += estimatedRowBytes(row)
+			i++
 		}
+		final := i == len(events)
 		sentinel := SentinelRow(instanceID, executionID, final, now)
 		if st.sentinelETag == "" {
 			batch.Ops = append(batch.Ops, TableOp{Kind: OpAdd, Entity: sentinel})

@@ -32,6 +32,22 @@ type Options struct {
 	LeaseRenewInterval   time.Duration // default 10 s
 	LeaseAcquireInterval time.Duration // default 10 s
 
+	// PartitionManagement selects how workers share control queues
+	// (default TablePartitions). It must match every other worker of the
+	// hub; CreateTaskHub and Start refuse a hub that storage shows to be
+	// managed otherwise (ErrPartitionSchemeMismatch). With the blob lease
+	// schemes LeaseInterval is the blob lease's duration, 15 to 60 s.
+	PartitionManagement PartitionManagement
+
+	// UseAppLease runs the partition manager only while this app holds the
+	// lease of the {hub}-applease container (Durable Functions'
+	// useAppLease). The lease id derives from AppName, so every worker of
+	// one app shares it, and an app with another name waits until the
+	// lease is free.
+	UseAppLease bool
+	AppName     string // WEBSITE_SITE_NAME; "" is a valid name
+	AppLease    AppLeaseOptions
+
 	// HistoryCacheSize bounds how many instances' histories are kept in
 	// memory between episodes (default 2000; negative disables).
 	HistoryCacheSize int
@@ -88,6 +104,19 @@ func (o *Options) setDefaults() error {
 	def(&o.LeaseInterval, 30*time.Second)
 	def(&o.LeaseRenewInterval, 10*time.Second)
 	def(&o.LeaseAcquireInterval, 10*time.Second)
+	if o.PartitionManagement < TablePartitions || o.PartitionManagement > LegacyBlobLeases {
+		return fmt.Errorf("azstorage: unknown partition management %d", int(o.PartitionManagement))
+	}
+	if o.PartitionManagement != TablePartitions {
+		if err := validBlobLease("partition lease interval", o.LeaseInterval); err != nil {
+			return err
+		}
+	}
+	if o.UseAppLease {
+		if err := o.AppLease.setDefaults(); err != nil {
+			return err
+		}
+	}
 	if o.HistoryCacheSize == 0 {
 		o.HistoryCacheSize = 2000
 	}
@@ -119,7 +148,8 @@ type Backend struct {
 	started atomic.Bool
 	cancel  context.CancelFunc
 	bg      sync.WaitGroup
-	parts   *partitionManager
+	parts   partitioner
+	checked atomic.Bool // the hub's partition scheme agreed with the configured one
 
 	actBackoff *pollBackoff
 	cache      *historyCache
@@ -149,7 +179,7 @@ func New(clients *Clients, opts Options) (*Backend, error) {
 	for i := 0; i < opts.PartitionCount; i++ {
 		b.pollers[i] = newPollBackoff(opts.MaxPollingInterval)
 	}
-	b.parts = newPartitionManager(b)
+	b.parts = newPartitioner(b)
 	return b, nil
 }
 
@@ -164,6 +194,13 @@ func (b *Backend) WorkerID() string { return b.opts.WorkerID }
 func (b *Backend) Start(ctx context.Context) error {
 	if !b.started.CompareAndSwap(false, true) {
 		return errors.New("azstorage: backend already started")
+	}
+	if !b.checked.Load() {
+		if err := b.checkPartitionScheme(ctx); err != nil {
+			b.started.Store(false)
+			return err
+		}
+		b.checked.Store(true)
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	b.cancel = cancel

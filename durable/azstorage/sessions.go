@@ -166,6 +166,7 @@ type workItemState struct {
 	sentinelETag string // "" when no sentinel row exists yet
 	episode      int    // OrchestratorStarted events so far
 	ctx          context.Context
+	blobs        executionBlobs // large-message blobs of the execution's history rows
 }
 
 func stateOf(wi *backend.OrchestrationWorkItem) *workItemState {

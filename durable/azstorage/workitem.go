@@ -164,7 +164,8 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 			Sender: sender, DequeueCount: m.dequeueCount, InsertedAt: m.insertedAt})
 	}
 	wi.Provider = &workItemState{session: s, messages: keep, executionID: h.executionID, historyLen: len(h.events),
-		sentinelETag: h.sentinelETag, episode: countEvents(h.events, history.OrchestratorStarted), ctx: ctx}
+		sentinelETag: h.sentinelETag, episode: countEvents(h.events, history.OrchestratorStarted), ctx: ctx,
+		blobs: executionBlobs{names: h.blobs}}
 	return wi, nil
 }
 

@@ -14,6 +14,7 @@ import (
 // it does with Return, ReturnError or Do; without any, a call fails the
 // test. It records every call's input.
 type Mock struct {
+	tt         *Tester
 	kind, name string
 	mu         sync.Mutex
 	do         func(input json.RawMessage) (any, error)
@@ -41,7 +42,7 @@ func (tt *Tester) mock(m map[string]*Mock, kind, name string) *Mock {
 	}
 	k := strings.ToLower(name)
 	if m[k] == nil {
-		m[k] = &Mock{kind: kind, name: name}
+		m[k] = &Mock{tt: tt, kind: kind, name: name}
 	}
 	return m[k]
 }
@@ -93,6 +94,17 @@ func Func[In, Out any](fn func(input In) (Out, error)) func(json.RawMessage) (an
 		}
 		return fn(in)
 	}
+}
+
+// Expect makes the test fail, when it ends, unless the mock was called
+// exactly n times.
+func (m *Mock) Expect(n int) *Mock {
+	m.tt.t.Cleanup(func() {
+		if got := m.Calls(); got != n {
+			m.tt.t.Errorf("durabletest: the %s mock %q was called %d times, expected %d", m.kind, m.name, got, n)
+		}
+	})
+	return m
 }
 
 // Calls is how often the mock was called.

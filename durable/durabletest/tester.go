@@ -230,6 +230,11 @@ func (tt *Tester) SignalEntity(id durable.EntityID, operation string, input any)
 	}
 }
 
+// SignalEntityAfter sends the signal when virtual time reaches now+d.
+func (tt *Tester) SignalEntityAfter(d time.Duration, id durable.EntityID, operation string, input any) {
+	tt.After(d, func() { tt.SignalEntity(id, operation, input) })
+}
+
 // EntityState reads an entity's state; ok is false when the entity does
 // not exist (never signaled, or deleted).
 func EntityState[T any](tt *Tester, id durable.EntityID) (state T, ok bool) {

@@ -2,6 +2,7 @@ package durabletest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -166,9 +167,12 @@ func TestMocksRecordAndReplaceActivities(t *testing.T) {
 // fakeT records what a Tester reports about a test's own mistakes.
 type fakeT struct {
 	testing.TB
-	mu     sync.Mutex
-	errors []string
+	mu       sync.Mutex
+	errors   []string
+	cleanups []func()
 }
+
+func (f *fakeT) Cleanup(fn func()) { f.cleanups = append(f.cleanups, fn) }
 
 func (f *fakeT) Helper() {}
 func (f *fakeT) Errorf(format string, args ...any) {
@@ -185,6 +189,9 @@ func report(t *testing.T, body func(t testing.TB)) string {
 	done := make(chan struct{})
 	go func() { defer close(done); body(f) }()
 	<-done
+	for i := len(f.cleanups) - 1; i >= 0; i-- {
+		f.cleanups[i]()
+	}
 	return strings.Join(f.errors, "\n")
 }
 
@@ -233,5 +240,82 @@ func TestTheTestsOwnMistakesAreClear(t *testing.T) {
 				t.Fatalf("reported:\n%s\nwant it to contain %q", got, c.want)
 			}
 		})
+	}
+}
+
+var (
+	greet    = durable.NewActivity("Greet", func(ctx context.Context, name string) (string, error) { return "Hello " + name, nil })
+	greetAll = durable.NewOrchestrator("GreetAll", func(ctx *durable.OrchestrationContext, names []string) ([]string, error) {
+		var out []string
+		for _, n := range names {
+			s, err := greet.Call(ctx, n).Await()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	})
+	greetTeam = durable.NewOrchestrator("GreetTeam", func(ctx *durable.OrchestrationContext, team string) ([]string, error) {
+		return greetAll.Call(ctx, []string{team + "-1", team + "-2"}).Await()
+	})
+)
+
+func TestTypedHandles(t *testing.T) {
+	r := durable.NewRegistry()
+	if err := r.Register(greet, greetAll, greetTeam); err != nil {
+		t.Fatal(err)
+	}
+	tt := durabletest.New(t, r)
+	if got := durabletest.Result(greetAll, durabletest.Execute(tt, greetAll, []string{"Ann", "Bo"})); fmt.Sprint(got) != "[Hello Ann Hello Bo]" {
+		t.Fatalf("real activity: %q", got)
+	}
+	m := durabletest.MockActivity(tt, greet, func(name string) (string, error) { return "Hi " + name, nil })
+	if got := durabletest.Result(greetAll, durabletest.Execute(tt, greetAll, []string{"Cy"})); fmt.Sprint(got) != "[Hi Cy]" || m.Calls() != 1 {
+		t.Fatalf("mocked activity: %q, %d calls", got, m.Calls())
+	}
+	child := durabletest.MockSubOrchestrator(tt, greetAll, func(names []string) ([]string, error) { return []string{fmt.Sprint(len(names))}, nil })
+	inst := durabletest.Start(tt, greetTeam, "red")
+	tt.RunUntilDone(inst)
+	if got := durabletest.Result(greetTeam, inst); fmt.Sprint(got) != "[2]" || child.Calls() != 1 || string(child.Input(0)) != `["red-1","red-2"]` {
+		t.Fatalf("mocked child: %q, calls %d, input %s", got, child.Calls(), child.Input(0))
+	}
+}
+
+func TestExpectAndScheduledSignals(t *testing.T) {
+	got := report(t, func(ft testing.TB) {
+		tt := durabletest.New(ft, registry(t))
+		tt.OnActivity("Double").Return(4).Expect(2)
+		tt.Execute("DoubleIt", 2)
+	})
+	if !strings.Contains(got, `the activity mock "Double" was called 1 times, expected 2`) {
+		t.Fatalf("reported %q", got)
+	}
+	r := durable.NewRegistry()
+	_ = r.AddEntity("Tally", durable.EntityOperations(map[string]func(*durable.EntityContext, int, json.RawMessage) (int, any, error){
+		"add": func(ctx *durable.EntityContext, n int, in json.RawMessage) (int, any, error) {
+			var d int
+			err := json.Unmarshal(in, &d)
+			return n + d, nil, err
+		},
+	}))
+	tt := durabletest.New(t, r)
+	id := durable.NewEntityID("Tally", "a")
+	tt.SignalEntityAfter(time.Hour, id, "add", 2)
+	tt.SignalEntityAfter(3*time.Hour, id, "add", 5)
+	tt.Advance(2 * time.Hour)
+	if n, ok := durabletest.EntityState[int](tt, id); !ok || n != 2 {
+		t.Fatalf("after 2h: %d %v", n, ok)
+	}
+	tt.Advance(time.Hour)
+	if n, _ := durabletest.EntityState[int](tt, id); n != 7 {
+		t.Fatalf("after 3h: %d", n)
+	}
+	// Instances are created at the virtual time.
+	tt2 := durabletest.New(t, registry(t))
+	tt2.Advance(time.Hour)
+	inst := tt2.Execute("DoubleIt", 1)
+	if c := inst.Status().CreatedTime; !c.Equal(durabletest.DefaultStartTime.Add(time.Hour)) {
+		t.Fatalf("created at %s", c)
 	}
 }

@@ -485,6 +485,9 @@ func (b *Backend) applyLocked(wi *backend.OrchestrationWorkItem, cp *backend.Che
 		b.sendLocked(m.Target, self, m.Event, m.VisibleAt, now)
 	}
 	st := &inst.state
+	// A client's start keeps the creation time CreateInstance gave it
+	// (the backend's clock, which a test may have set).
+	created := st.RuntimeStatus == history.StatusPending && strings.EqualFold(st.ExecutionID, self.ExecutionID) && !st.CreatedTime.IsZero()
 	st.ExecutionID = self.ExecutionID
 	st.LastUpdatedTime = now
 	st.CustomStatus = cp.State.CustomStatus
@@ -492,7 +495,9 @@ func (b *Backend) applyLocked(wi *backend.OrchestrationWorkItem, cp *backend.Che
 		switch e.Type {
 		case history.ExecutionStarted:
 			st.Name, st.Version, st.Input = e.Name, e.Version, e.Input
-			st.CreatedTime = orNow(e.Timestamp, now)
+			if !created {
+				st.CreatedTime = orNow(e.Timestamp, now)
+			}
 			st.Tags = e.Tags
 			st.ScheduledStartTime = e.ScheduledStartTime
 			if e.Generation != nil {

@@ -1,6 +1,6 @@
 module github.com/godurable/functions/examples/orders
 
-go 1.26.8
+go 1.26
 
 require github.com/godurable/functions v0.1.0
 
