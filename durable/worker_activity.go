@@ -3,6 +3,7 @@ package durable
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"time"
 
@@ -46,18 +47,24 @@ func (w *Worker) runActivity(ctx context.Context, wi *backend.ActivityWorkItem) 
 	s := wi.Scheduled
 	now := w.clock()
 	fail := func(f *history.FailureDetails) *history.Event {
+		level := slog.LevelWarn // the orchestration decides what the failure means
+		if f.ErrorType == ErrorTypeActivityNotFound {
+			level = slog.LevelError
+		}
+		w.log.Log(ctx, level, "activity failed", "activity", s.Name, "instanceId", wi.Instance.InstanceID,
+			"taskId", s.EventID, "errorType", f.ErrorType, "message", f.ErrorMessage)
 		reason := f.ErrorMessage
 		return &history.Event{Type: history.TaskFailed, EventID: -1, Timestamp: now, TaskScheduledID: s.EventID,
 			Reason: &reason, Details: f.StackTrace, Failure: f}
 	}
 	fn, ok := w.reg.activity(s.Name)
 	if !ok {
-		return fail(&history.FailureDetails{ErrorType: "ActivityNotFound", IsNonRetriable: true,
+		return fail(&history.FailureDetails{ErrorType: ErrorTypeActivityNotFound, IsNonRetriable: true,
 			ErrorMessage: fmt.Sprintf("the activity %q is not registered in this app", s.Name)})
 	}
 	in, err := unwrapActivityInput(s.Input)
 	if err != nil {
-		return fail(&history.FailureDetails{ErrorType: "InputError", ErrorMessage: err.Error(), IsNonRetriable: true})
+		return fail(&history.FailureDetails{ErrorType: ErrorTypeInput, ErrorMessage: err.Error(), IsNonRetriable: true})
 	}
 	actx := withActivityInfo(ctx, ActivityInfo{Name: s.Name, InstanceID: wi.Instance.InstanceID, TaskID: s.EventID})
 	out, err := callActivity(actx, fn, in)
@@ -67,7 +74,7 @@ func (w *Worker) runActivity(ctx context.Context, wi *backend.ActivityWorkItem) 
 	}
 	res, err := marshalPayload(out)
 	if err != nil {
-		return fail(&history.FailureDetails{ErrorType: "OutputError", ErrorMessage: fmt.Sprintf("the result of %q does not encode as JSON: %v", s.Name, err)})
+		return fail(&history.FailureDetails{ErrorType: ErrorTypeOutput, ErrorMessage: fmt.Sprintf("the result of %q does not encode as JSON: %v", s.Name, err)})
 	}
 	return &history.Event{Type: history.TaskCompleted, EventID: -1, Timestamp: w.clock(), TaskScheduledID: s.EventID, Result: res}
 }

@@ -3,6 +3,7 @@ package durable
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/godurable/functions/durable/backend"
@@ -47,9 +48,9 @@ func (w *Worker) runEpisode(wi *backend.OrchestrationWorkItem) *backend.Checkpoi
 	now := w.clock()
 	past := wi.History
 	if wi.PoisonReason != "" {
-		log.Error("failing instance: a message for it was set aside as poison", "reason", wi.PoisonReason)
 		news := append([]*history.Event{{Type: history.OrchestratorStarted, EventID: -1, Timestamp: now}}, wi.NewEvents...)
-		cp, _ := w.failEpisodeAs(started, past, news, now, "PoisonMessage", wi.PoisonReason)
+		cp, ep := w.failEpisodeAs(started, past, news, now, ErrorTypePoisonMessage, wi.PoisonReason)
+		w.logFailure(log, ep)
 		return cp
 	}
 	news := append([]*history.Event{{Type: history.OrchestratorStarted, EventID: -1, Timestamp: now}}, wi.NewEvents...)
@@ -58,9 +59,9 @@ func (w *Worker) runEpisode(wi *backend.OrchestrationWorkItem) *backend.Checkpoi
 		sent := cp.Outbound
 		next := append([]*history.Event{{Type: history.OrchestratorStarted, EventID: -1, Timestamp: now}}, ep.continuedHistory()...)
 		if i >= maxContinueAsNewPerWorkItem {
-			log.Error("orchestrator keeps continuing as new without waiting for anything; failing it")
-			cp, _ = w.failEpisode(next[1], nil, next, now,
+			cp, ep = w.failEpisode(next[1], nil, next, now,
 				fmt.Sprintf("the orchestrator continued as new %d times in a row without waiting for anything", i))
+			w.logFailure(log, ep)
 			cp.ContinuedAsNew = true
 			return cp
 		}
@@ -68,10 +69,25 @@ func (w *Worker) runEpisode(wi *backend.OrchestrationWorkItem) *backend.Checkpoi
 		cp.ContinuedAsNew = true
 		cp.Outbound = append(sent, cp.Outbound...)
 	}
-	if ep.outcome.Err != nil {
-		log.Error("orchestration failed on replay", "error", ep.outcome.Err)
-	}
+	w.logFailure(log, ep)
 	return cp
+}
+
+// logFailure logs a failed execution once, at error level, with what its
+// failure says.
+func (w *Worker) logFailure(log *slog.Logger, ep *episode) {
+	o := ep.outcome
+	if !o.Done || o.Status != history.StatusFailed || o.Failure == nil {
+		return
+	}
+	args := []any{"orchestrator", ep.started.Name, "errorType", o.Failure.ErrorType, "message", o.Failure.ErrorMessage}
+	if o.Err != nil {
+		args = append(args, "error", o.Err)
+	}
+	if o.Failure.InnerFailure != nil {
+		args = append(args, "innerMessage", o.Failure.InnerFailure.ErrorMessage)
+	}
+	log.Error("orchestration failed", args...)
 }
 
 // execute runs one execution's episode and lays out its checkpoint.
@@ -81,9 +97,9 @@ func (w *Worker) execute(started *history.Event, past, news []*history.Event, no
 		return w.failEpisode(started, past, news, now,
 			fmt.Sprintf("the orchestrator %q is not registered in this app", started.Name))
 	}
-	x := replay.New(w.adapt(fn))
+	x := replay.New(w.adapt(fn), replay.WithStepLimit(w.opts.OrchestratorStepLimit))
+	defer x.Close()
 	out := x.Apply(past, news)
-	x.Close()
 	ep := &episode{started: started, now: now, newEvents: news, outcome: out,
 		suspended: isSuspended(past, news), newExecID: w.newID, storeInputs: w.opts.StoreInputsInOrchestrationHistory}
 	return ep.checkpoint(), ep
@@ -91,7 +107,7 @@ func (w *Worker) execute(started *history.Event, past, news []*history.Event, no
 
 // failEpisode fails the execution without running user code.
 func (w *Worker) failEpisode(started *history.Event, past, news []*history.Event, now time.Time, msg string) (*backend.Checkpoint, *episode) {
-	return w.failEpisodeAs(started, past, news, now, "OrchestratorNotFound", msg)
+	return w.failEpisodeAs(started, past, news, now, ErrorTypeOrchestratorNotFound, msg)
 }
 
 func (w *Worker) failEpisodeAs(started *history.Event, past, news []*history.Event, now time.Time, errType, msg string) (*backend.Checkpoint, *episode) {
