@@ -74,6 +74,10 @@ func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedu
 		b.dropStartMessage(ctx, queue, resp)
 		return b.notStarted(ctx, id, "store the input", err)
 	}
+	if err := b.offloadTags(wctx, newRow); err != nil {
+		b.dropStartMessage(ctx, queue, resp)
+		return b.notStarted(ctx, id, "store the tags", err)
+	}
 	rowBody, err := json.Marshal(newRow)
 	if err != nil {
 		return fmt.Errorf("azstorage: encode instance row of %q: %w", id, err)

@@ -26,8 +26,8 @@
 //		}
 //	}
 //
-// Replay and ReplayHistories check stored histories against the current
-// code before it is deployed (see replay.go).
+// Replay checks a stored history against the current code in a test (see
+// package replaycheck for the checks before a deployment).
 package durabletest
 
 import (
