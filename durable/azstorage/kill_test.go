@@ -16,6 +16,17 @@ import (
 	"github.com/godurable/functions/internal/testazurite"
 )
 
+// recoveryOptions are chaosOptions, or with DURABLE_CHAOS_DEFAULT_TIMINGS=1
+// (make chaos) the production defaults: 30 s leases and visibility, a
+// 10 s acquire interval, polls up to 30 s apart.
+func recoveryOptions(o *Options) {
+	if os.Getenv("DURABLE_CHAOS_DEFAULT_TIMINGS") == "" {
+		chaosOptions(o)
+		return
+	}
+	o.MaxPollingInterval = 0 // newTestBackend's 200 ms back to the default
+}
+
 // workerProcessEnv carries the hub and worker id to a worker process.
 const workerProcessEnv = "AZSTORAGE_TEST_WORKER"
 
@@ -62,7 +73,7 @@ func TestWorkerProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := Options{TaskHub: cfg.Hub, PartitionCount: 4, WorkerID: cfg.WorkerID, Logger: testLogger(t)}
-	chaosOptions(&opts)
+	recoveryOptions(&opts)
 	b, err := New(testClients(t), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -130,14 +141,14 @@ func TestKilledWorkerRecoversWithinSeconds(t *testing.T) {
 			name = "restarted at once with the same worker id"
 		}
 		t.Run(name, func(t *testing.T) {
-			b := newTestBackend(t, chaosOptions) // the client's; never started
+			b := newTestBackend(t, recoveryOptions) // the client's; never started
 			hub := b.opts.TaskHub
 			startWorkerProcess(t, hub, "worker-a")
 			victim := startWorkerProcess(t, hub, "worker-b")
-			deadline := time.Now().Add(30 * time.Second)
+			deadline := time.Now().Add(2 * time.Minute)
 			for o := owners(t, b); o["worker-a"] != 2 || o["worker-b"] != 2; o = owners(t, b) {
 				if time.Now().After(deadline) {
-					t.Fatalf("partitions not shared after 30 s: %v\n%s", o, victim.out)
+					t.Fatalf("partitions not shared after 2 minutes: %v\n%s", o, victim.out)
 				}
 				time.Sleep(200 * time.Millisecond)
 			}
