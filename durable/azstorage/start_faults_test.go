@@ -9,6 +9,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/godurable/functions/durable"
 	"github.com/godurable/functions/durable/backend"
+	"github.com/godurable/functions/durable/history"
 	"github.com/godurable/functions/internal/storageproxy"
 	"github.com/godurable/functions/internal/testazurite"
 )
@@ -147,4 +148,37 @@ func TestExplicitIDStartIsIdempotent(t *testing.T) {
 	if _, err := c.StartNew(ctx, "Other", map[string]int{"n": 1}, durable.WithInstanceID("idem")); !errors.Is(err, backend.ErrInstanceExists) {
 		t.Fatalf("another orchestrator: %v, want ErrInstanceExists", err)
 	}
+}
+
+// A table merge whose answer was lost is retried; writing the same
+// properties twice is harmless.
+func TestMergeWithCutOffAnswerIsRetried(t *testing.T) {
+	b, p := newProxiedBackend(t)
+	ctx := context.Background()
+	row := map[string]any{"PartitionKey": "merged", "RowKey": "", "RuntimeStatus": "Running"}
+	p.Set(storageproxy.Config{Rate: 1, Faults: []storageproxy.Fault{storageproxy.Reset}, Only: "table.merge", Limit: 1})
+	if err := b.mergeInstanceRow(ctx, "merged", row, "update"); err != nil {
+		t.Fatalf("merge with one reset answer: %v", err)
+	}
+	if st := p.Stats(); st.Faults["table.merge"][storageproxy.Reset] != 1 || st.Requests["table.merge"] != 2 {
+		t.Fatalf("proxy saw %v merges with faults %v, want 2 with 1 reset", st.Requests["table.merge"], st.Faults["table.merge"])
+	}
+}
+
+// An enqueue refused before it was applied (503 on every attempt) is
+// ErrUnavailable; one whose attempt may have been applied (500) is not.
+func TestEnqueueFailuresSayWhetherAnythingWasApplied(t *testing.T) {
+	b, p := newProxiedBackend(t)
+	ctx := context.Background()
+	to := history.OrchestrationInstance{InstanceID: "someone"}
+	e := &history.Event{Type: history.EventRaised, EventID: -1, Timestamp: time.Now().UTC(), Name: "x"}
+	p.Set(storageproxy.Config{Rate: 1, Faults: []storageproxy.Fault{storageproxy.Busy}, Only: "queue.enqueue"})
+	if err := b.SendEvent(ctx, to, e); !errors.Is(err, backend.ErrUnavailable) {
+		t.Fatalf("enqueue refused with 503: %v, want ErrUnavailable", err)
+	}
+	p.Set(storageproxy.Config{Rate: 1, Faults: []storageproxy.Fault{storageproxy.AfterApply}, Only: "queue.enqueue"})
+	if err := b.SendEvent(ctx, to, e); err == nil || errors.Is(err, backend.ErrUnavailable) {
+		t.Fatalf("enqueue answered 500 after being applied: %v, want an error that is not ErrUnavailable", err)
+	}
+	p.Set(storageproxy.Config{})
 }

@@ -8,7 +8,8 @@
 //   - Hold: forwards, then holds the response until the client gives up
 //     (applied, the client times out);
 //   - Reset: forwards, sends the status line, headers and half the body,
-//     then resets the connection (applied, the body read fails).
+//     then resets the connection (applied, the body read fails); an
+//     answer without a body is reset before anything is sent.
 //
 // Faults can be limited to one kind of operation (Only: "queue.enqueue",
 // "table.batch", "table", ...). The tests of the storage backend and the
@@ -76,6 +77,9 @@ type Config struct {
 	// HoldFor caps how long a Hold fault keeps the response back when the
 	// client does not give up first (default 2 minutes).
 	HoldFor time.Duration
+	// Limit stops injecting after this many faults (0: no limit); Set
+	// starts the count again.
+	Limit int
 }
 
 // Proxy fronts the blob, queue and table endpoints of one account.
@@ -88,6 +92,7 @@ type Proxy struct {
 	client    *http.Client
 
 	mu       sync.Mutex
+	injected int // faults since the last Set
 	requests map[string]int
 	faults   map[string]map[Fault]int
 	rng      *rand.Rand
@@ -158,7 +163,10 @@ func (p *Proxy) Set(cfg Config) {
 	if len(cfg.Faults) == 0 {
 		cfg.Faults = AllFaults
 	}
+	p.mu.Lock()
+	p.injected = 0
 	p.cfg.Store(&cfg)
+	p.mu.Unlock()
 }
 
 // Config returns the current configuration.
@@ -218,16 +226,17 @@ func (p *Proxy) Stats() Stats {
 
 // decide draws the delay and the fault (-1 for none) of one request.
 func (p *Proxy) decide(op string) (time.Duration, Fault) {
-	cfg := p.cfg.Load()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	cfg := p.cfg.Load()
 	p.requests[op]++
 	delay := cfg.Latency
 	if cfg.Jitter > 0 {
 		delay += time.Duration((p.rng.Float64()*2 - 1) * float64(cfg.Jitter))
 	}
 	fault := Fault(-1)
-	if cfg.Rate > 0 && matches(op, cfg.Only) && p.rng.Float64() < cfg.Rate {
+	if cfg.Rate > 0 && matches(op, cfg.Only) && (cfg.Limit == 0 || p.injected < cfg.Limit) && p.rng.Float64() < cfg.Rate {
+		p.injected++
 		fault = cfg.Faults[p.rng.IntN(len(cfg.Faults))]
 		if p.faults[op] == nil {
 			p.faults[op] = map[Fault]int{}
@@ -365,9 +374,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		panic(http.ErrAbortHandler) // drop the connection without an answer
 	}
+	if fault == Reset && len(body) == 0 {
+		resetConnection(w) // nothing to cut in half: reset before the answer
+		return
+	}
 	copyHeader(w.Header(), resp.Header)
 	if fault == Reset {
-		w.Header().Set("Content-Length", fmt.Sprint(max(len(body), 2)))
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
 		w.WriteHeader(resp.StatusCode)
 		_, _ = w.Write(body[:len(body)/2])
 		resetConnection(w)
