@@ -13,6 +13,7 @@ import (
 
 	"github.com/godurable/functions/durable"
 	"github.com/godurable/functions/durable/durabletest"
+	"github.com/godurable/functions/durable/history"
 )
 
 func registry(t *testing.T) *durable.Registry {
@@ -317,5 +318,20 @@ func TestExpectAndScheduledSignals(t *testing.T) {
 	inst := tt2.Execute("DoubleIt", 1)
 	if c := inst.Status().CreatedTime; !c.Equal(durabletest.DefaultStartTime.Add(time.Hour)) {
 		t.Fatalf("created at %s", c)
+	}
+}
+
+func TestHistoryTimesAreVirtual(t *testing.T) {
+	tt := durabletest.New(t, registry(t))
+	inst := tt.Start("Waits", nil)
+	inst.RaiseEventAfter(5*time.Hour, "Go", "x")
+	tt.RunUntilDone(inst)
+	for _, e := range inst.History() {
+		if e.Timestamp.Before(durabletest.DefaultStartTime) || e.Timestamp.After(durabletest.DefaultStartTime.Add(5*time.Hour)) {
+			t.Fatalf("%s at %s, outside the virtual test time", e.Type, e.Timestamp)
+		}
+		if e.Type == history.EventRaised && !e.Timestamp.Equal(durabletest.DefaultStartTime.Add(5*time.Hour)) {
+			t.Fatalf("the event was raised at %s", e.Timestamp)
+		}
 	}
 }
