@@ -327,9 +327,20 @@ func (tt *Tester) runActivity(aw *backend.ActivityWorkItem) {
 		reason := ferr.ErrorMessage
 		res = &history.Event{Type: history.TaskFailed, EventID: -1, Timestamp: tt.now, TaskScheduledID: aw.Scheduled.EventID, Reason: &reason, Failure: ferr}
 	}
-	if err := tt.be.CompleteActivityWorkItem(context.Background(), aw, res); err != nil {
-		tt.t.Fatalf("durabletest: completing mocked activity %q: %v", aw.Scheduled.Name, err)
+	finish := func() {
+		if err := tt.be.CompleteActivityWorkItem(context.Background(), aw, res); err != nil {
+			tt.t.Fatalf("durabletest: completing mocked activity %q: %v", aw.Scheduled.Name, err)
+		}
 	}
+	m.mu.Lock()
+	delay := m.delay
+	m.mu.Unlock()
+	if delay > 0 {
+		res.Timestamp = tt.now.Add(delay)
+		tt.After(delay, finish) // the work item stays taken until then
+		return
+	}
+	finish()
 }
 
 // activityInput unwraps Durable Functions' one-element input array.

@@ -335,3 +335,29 @@ func TestHistoryTimesAreVirtual(t *testing.T) {
 		}
 	}
 }
+
+func TestMockDelayRacesATimer(t *testing.T) {
+	r := durable.NewRegistry()
+	_ = r.AddOrchestrator("Race", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
+		call := durable.CallActivity[string](ctx, "Slow", nil)
+		timer := durable.CreateTimer(ctx, ctx.CurrentUTCDateTime().Add(time.Hour))
+		i, err := durable.WhenAny(ctx, call, timer)
+		if err != nil {
+			return "", err
+		}
+		if i == 1 {
+			return "timeout", nil
+		}
+		return call.Await()
+	}))
+	tt := durabletest.New(t, r)
+	tt.OnActivity("Slow").Return("fast enough").Delay(2 * time.Hour)
+	if got := durabletest.Output[string](tt.Execute("Race", nil)); got != "timeout" {
+		t.Fatalf("2h call against a 1h timer: %q", got)
+	}
+	tt.OnActivity("Slow").Delay(30 * time.Minute)
+	start := tt.Now()
+	if got := durabletest.Output[string](tt.Execute("Race", nil)); got != "fast enough" || tt.Now().Sub(start) != 30*time.Minute {
+		t.Fatalf("30m call against a 1h timer: %q after %v", got, tt.Now().Sub(start))
+	}
+}
