@@ -24,7 +24,7 @@ import (
 //
 // Client signals, forwarded lock requests and scheduled signals take no
 // part in the sorting; the entity deduplicates those by request id (see
-// recentRequests).
+// recentLog).
 
 // defaultReorderWindow is Durable Functions' entityMessageReorderWindowInMinutes.
 const defaultReorderWindow = 30 * time.Minute

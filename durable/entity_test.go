@@ -52,8 +52,12 @@ func newEntityDriver(t *testing.T, id string) *entityDriver {
 				}
 			}
 			return nil, ctx.SetState(n)
-		case "later": // signals counter "x" one day later
-			return nil, ctx.SignalEntity(NewEntityID("Counter", "x"), "add", 1, SignalAt(d.now.Add(24*time.Hour)))
+		case "later": // signals counter "x" the input's number of days later
+			days, err := EntityInput[int](ctx)
+			if err != nil {
+				return nil, err
+			}
+			return nil, ctx.SignalEntity(NewEntityID("Counter", "x"), "add", 1, SignalAt(d.now.Add(time.Duration(days)*24*time.Hour)))
 		}
 		return nil, fmt.Errorf("%w: %s", ErrUnknownOperation, ctx.Operation())
 	}
@@ -260,18 +264,22 @@ func TestEntitySignalsLabelledAndSorted(t *testing.T) {
 	}
 }
 
-// An entity's scheduled signal carries its due time and goes unsorted.
+// An entity's scheduled signal carries its due time and goes unsorted;
+// its event name holds the time it is to become visible, at most 6 days
+// ahead, as .NET names it.
 func TestEntityScheduledSignal(t *testing.T) {
 	d := newEntityDriver(t, "@counter@s")
-	out := d.batch(opEvent("op", clientSignal("later", 0)))
-	if len(out) != 1 {
-		t.Fatalf("sent %+v", out)
-	}
-	var r entityRequest
-	_ = json.Unmarshal([]byte(*out[0].Event.Input), &r)
-	want := dotNetTime(d.now.Add(24 * time.Hour))
-	if r.Due == nil || *r.Due != want || out[0].Event.Name != "op@"+want || r.Timestamp != minDotNetTime {
-		t.Fatalf("scheduled signal %s named %s", *out[0].Event.Input, out[0].Event.Name)
+	for _, days := range []int{1, 8} {
+		out := d.batch(opEvent("op", clientSignal("later", days)))
+		if len(out) != 1 {
+			t.Fatalf("sent %+v", out)
+		}
+		var r entityRequest
+		_ = json.Unmarshal([]byte(*out[0].Event.Input), &r)
+		want, visible := dotNetTime(d.now.Add(time.Duration(days)*24*time.Hour)), dotNetTime(d.now.Add(time.Duration(min(days, 6))*24*time.Hour))
+		if r.Due == nil || *r.Due != want || out[0].Event.Name != "op@"+visible || r.Timestamp != minDotNetTime {
+			t.Fatalf("%d days: scheduled signal %s named %s", days, *out[0].Event.Input, out[0].Event.Name)
+		}
 	}
 }
 

@@ -195,7 +195,7 @@ func (ep *entityEpisode) operate(req entityRequest) {
 			due := dotNetTime(s.at)
 			out.Due = &due
 			out.Timestamp, out.Predecessor = minDotNetTime, minDotNetTime
-			ep.send(target, "", "op@"+due, out)
+			ep.send(target, "", scheduledSignalName(ep.now, s.at), out)
 			continue
 		}
 		ep.sorter.label(&out, target, ep.now, ep.window)
