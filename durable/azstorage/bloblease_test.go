@@ -711,3 +711,27 @@ func TestLegacyBlobLeasesSplit(t *testing.T) {
 		}
 	}
 }
+
+// A worker restarted under the same id keeps the leases it still holds
+// (renewing them with the token their content names) instead of waiting
+// for them to expire.
+func TestRestartedWorkerKeepsItsLeases(t *testing.T) {
+	c := testClients(t)
+	hub := uniqueHub("Re")
+	prepareDotNetHub(t, c, hub, 4)
+	lc := strings.ToLower(hub)
+	before := newDotNetWorker(t, c, hub, "go-1") // what the crashed go-1 left behind
+	before.hold(lc+"-control-00", lc+"-control-01")
+	b := newBackendFor(t, c, blobOpts(hub, "go-1"))
+	deleteHubAtEnd(t, b)
+	start := time.Now()
+	startBackend(t, b)
+	waitLong(t, "go-1 to read every partition", 10*time.Second, func() bool { return len(ownedQueues(b)) == 4 })
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("took %v: the leases were left to expire", d)
+	}
+	got, _ := getBlob(t, c, lc+"-leases", "ownership/"+lc+"-control-00")
+	if !strings.Contains(got, `"Token":"`+before.tokens["ownership/"+lc+"-control-00"]+`"`) {
+		t.Errorf("the kept lease was re-acquired instead: %s", got)
+	}
+}
