@@ -361,3 +361,45 @@ func TestLocksetOrderedAsDotNet(t *testing.T) {
 		t.Fatalf("got  %s\nwant %s", strings.Join(got, " "), want)
 	}
 }
+
+// An entity batch whose checkpoint failed after its signals were sent is
+// run again from the same state and sends them again, later; the receiver
+// applies each signal once, whichever copy comes first.
+func TestRetriedEntityBatchSignalsAppliedOnce(t *testing.T) {
+	src := newEntityDriver(t, "@counter@src2")
+	fan := func(keys ...string) *history.Event {
+		b, _ := json.Marshal(keys)
+		r := clientSignal("fanout", 0)
+		in := string(b)
+		r.Input = &in
+		return opEvent("op", r)
+	}
+	first := src.batch(fan("x"))
+	batch := []*history.Event{opEvent("op", clientSignal("add", 1)), fan("x", "x")}
+	attempt := func() []*history.Event {
+		cp := src.w.runEntityEpisode(&backend.OrchestrationWorkItem{InstanceID: src.id, History: src.hist, NewEvents: batch}, src.w.log)
+		var evs []*history.Event
+		for _, m := range cp.Outbound {
+			evs = append(evs, m.Event)
+		}
+		return evs
+	}
+	failed := attempt() // sent, but the checkpoint failed
+	src.now = src.now.Add(2 * time.Second)
+	retried := attempt()
+	if len(failed) != 2 || len(retried) != 2 || *failed[0].Input == *retried[0].Input {
+		t.Fatalf("sent %d then %d signals", len(failed), len(retried))
+	}
+	for name, order := range map[string][][]*history.Event{
+		"failed first":  {{first[0].Event}, failed, retried},
+		"retried first": {{first[0].Event}, retried, failed},
+	} {
+		x := newEntityDriver(t, "@counter@x")
+		for _, evs := range order {
+			x.batch(evs...)
+		}
+		if v := x.value(); v != 3 {
+			t.Errorf("%s: x = %d, want 3", name, v)
+		}
+	}
+}
