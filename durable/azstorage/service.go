@@ -232,6 +232,9 @@ func (b *Backend) Start(ctx context.Context) error {
 	b.stopRenewals = rcancel
 	b.renewDone = make(chan struct{})
 	go func() { defer close(b.renewDone); b.renewHeld(rctx) }()
+	// Work items a previous process of this worker held reappear within
+	// one visibility timeout.
+	b.actBackoff.hurry(b.opts.WorkItemQueueVisibility)
 	b.bg.Add(2)
 	go func() { defer b.bg.Done(); b.parts.run(ctx) }()
 	go func() { defer b.bg.Done(); b.pollActivities(ctx) }()
