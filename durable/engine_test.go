@@ -499,3 +499,34 @@ func TestFailuresAreLogged(t *testing.T) {
 }
 
 func replayErrNonDeterministic() error { return replay.ErrNonDeterministic }
+
+func TestLocksReleasedOnNonDeterminism(t *testing.T) {
+	r := testRegistry(t)
+	changed := false
+	_ = r.AddOrchestrator("Holder", Orchestrator(func(ctx *OrchestrationContext, _ any) (any, error) {
+		if _, err := LockEntities(ctx, NewEntityID("Counter", "a")); err != nil {
+			return nil, err
+		}
+		if changed { // a deployment changed the code under a running instance
+			return CallActivity[string](ctx, "SayHello", "x").Await()
+		}
+		return CreateTimer(ctx, ctx.CurrentUTCDateTime().Add(time.Hour)).Await()
+	}))
+	d := newDriver(t, r)
+	d.start("Holder", nil)
+	d.run()
+	d.grantLock()
+	changed = true
+	d.advance(time.Hour)
+	f := d.hist[len(d.hist)-2].Failure
+	if d.state.RuntimeStatus != StatusFailed || f == nil || f.ErrorType != ErrorTypeNonDeterministic || d.releases() != 1 {
+		t.Fatalf("status %v, failure %+v, %d releases, want 1", d.state.RuntimeStatus, f, d.releases())
+	}
+	seen := map[int]bool{}
+	for _, e := range d.hist {
+		if e.EventID >= 0 && seen[e.EventID] {
+			t.Fatalf("EventId %d appears twice: %s", e.EventID, d.eventTypes())
+		}
+		seen[e.EventID] = e.EventID >= 0
+	}
+}
