@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/godurable/functions/durable/backend"
@@ -16,7 +17,17 @@ import (
 const maxContinueAsNewPerWorkItem = 1000
 
 func (w *Worker) processOrchestration(ctx context.Context, wi *backend.OrchestrationWorkItem) {
-	cp := w.runEpisode(wi)
+	cp, err := w.safeRunEpisode(wi)
+	if err != nil {
+		// User code cannot get here (its panics fail the instance); this is
+		// the runtime's own failure. The work item is retried later.
+		w.log.Error("orchestration episode failed inside the runtime; the work item will be retried",
+			"instanceId", wi.InstanceID, "error", err)
+		if aerr := w.be.AbandonOrchestrationWorkItem(ctx, wi, time.Second); aerr != nil {
+			w.log.Warn("abandoning orchestration work item failed", "instanceId", wi.InstanceID, "error", aerr)
+		}
+		return
+	}
 	if err := w.be.CompleteOrchestrationWorkItem(ctx, wi, cp); err != nil {
 		w.log.Warn("orchestration checkpoint failed; the episode will be replayed",
 			"instanceId", wi.InstanceID, "error", err)
@@ -24,6 +35,17 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *backend.Orchestra
 			w.log.Warn("abandoning orchestration work item failed", "instanceId", wi.InstanceID, "error", aerr)
 		}
 	}
+}
+
+// safeRunEpisode runs runEpisode, turning a panic into an error so that a
+// bug never takes the process down.
+func (w *Worker) safeRunEpisode(wi *backend.OrchestrationWorkItem) (cp *backend.Checkpoint, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return w.runEpisode(wi), nil
 }
 
 // runEpisode replays the instance and returns the checkpoint to commit. A
