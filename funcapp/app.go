@@ -51,7 +51,8 @@ type App struct {
 
 // New reads host.json and the app settings (see LoadConfig) and connects
 // the Azure Storage backend. It does not touch storage yet: Run creates the
-// task hub.
+// task hub. It refuses an app whose function.json declares a Durable
+// Functions binding (see DurableBindingError).
 func New(opts Options) (*App, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
@@ -63,6 +64,9 @@ func New(opts Options) (*App, error) {
 	}
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
+		return nil, err
+	}
+	if err := CheckFunctionJSON(cfg.AppRoot, log); err != nil {
 		return nil, err
 	}
 	registry := durable.NewRegistry()
@@ -249,6 +253,9 @@ func createTaskHub(ctx context.Context, be backend.Backend, log *slog.Logger) er
 		cancel()
 		if err == nil {
 			return nil
+		}
+		if errors.Is(err, azstorage.ErrPartitionSchemeMismatch) || errors.Is(err, azstorage.ErrPartitionCountMismatch) {
+			return fmt.Errorf("create task hub: %w", err) // retrying cannot help
 		}
 		if ctx.Err() != nil || attempt >= 10 {
 			return fmt.Errorf("create task hub: %w", err)

@@ -163,8 +163,8 @@ func (b *Backend) readHubLayout(ctx context.Context) (*hubLayout, error) {
 	now := time.Now().UTC()
 	for _, r := range rows {
 		pl := leaseFromRow(r)
-		if b.names.ControlQueueIndex(pl.Queue) < 0 && !strings.HasPrefix(pl.Queue, b.names.lc()+"-control-") {
-			continue
+		if !strings.HasPrefix(pl.Queue, b.names.lc()+"-control-") {
+			continue // any control queue counts, also one beyond the configured count
 		}
 		l.tableRows++
 		if pl.CurrentOwner != "" && pl.CurrentOwner != b.opts.WorkerID && now.Before(pl.ExpiresAt) {

@@ -175,6 +175,9 @@ func New(clients *Clients, opts Options) (*Backend, error) {
 		b.pollers[i] = newPollBackoff(opts.MaxPollingInterval)
 	}
 	b.parts = newPartitioner(b)
+	if opts.PartitionManagement != TablePartitions && !opts.Base64Messages {
+		b.log.Info("blob lease partitions with raw JSON queue messages: Durable Functions v2 workers sharing this hub cannot read them (useBase64QueueMessages)")
+	}
 	return b, nil
 }
 
