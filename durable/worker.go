@@ -26,6 +26,9 @@ type WorkerOptions struct {
 	// is kept invisible (default 30 s, as DurableTask.Core); keep it well
 	// under the work-item visibility timeout.
 	ActivityRenewInterval time.Duration
+	// Versioning, when set, applies Durable Functions' orchestration
+	// versioning settings (see Versioning).
+	Versioning *Versioning
 	// OrchestratorStepLimit bounds how long orchestrator code may run
 	// between two awaits (or until it returns): a step that blocks longer
 	// (a mutex, a channel, time.Sleep, I/O) fails the instance with

@@ -2,6 +2,7 @@ package durable
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -17,6 +18,14 @@ func (w *Worker) processActivity(ctx context.Context, wi *backend.ActivityWorkIt
 	go func() { defer close(renewed); w.renewActivity(renewCtx, wi) }()
 	result := w.runActivity(ctx, wi)
 	stopRenew()
+	if result == nil { // the activity aborted its work item
+		w.log.Info("activity aborted its work item; it will run again", "activity", wi.Scheduled.Name,
+			"instanceId", wi.Instance.InstanceID)
+		if err := w.be.AbandonActivityWorkItem(ctx, wi, abortRetryDelay); err != nil {
+			w.log.Warn("abandoning an aborted activity work item failed", "error", err)
+		}
+		return
+	}
 	<-renewed
 	if err := w.be.CompleteActivityWorkItem(ctx, wi, result); err != nil {
 		w.log.Warn("completing activity failed; it will run again", "activity", wi.Scheduled.Name,
@@ -42,7 +51,8 @@ func (w *Worker) renewActivity(ctx context.Context, wi *backend.ActivityWorkItem
 	}
 }
 
-// runActivity runs the activity and returns its TaskCompleted or TaskFailed.
+// runActivity runs the activity and returns its TaskCompleted or TaskFailed,
+// or nil when the activity aborted its work item (ErrSessionAborted).
 func (w *Worker) runActivity(ctx context.Context, wi *backend.ActivityWorkItem) *history.Event {
 	s := wi.Scheduled
 	now := w.clock()
@@ -68,6 +78,9 @@ func (w *Worker) runActivity(ctx context.Context, wi *backend.ActivityWorkItem) 
 	}
 	actx := withActivityInfo(ctx, ActivityInfo{Name: s.Name, InstanceID: wi.Instance.InstanceID, TaskID: s.EventID})
 	out, err := callActivity(actx, fn, in)
+	if errors.Is(err, ErrSessionAborted) {
+		return nil
+	}
 	if err != nil {
 		f := failureOf(err)
 		return fail(f)

@@ -2,6 +2,7 @@ package durable
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -17,6 +18,9 @@ import (
 const maxContinueAsNewPerWorkItem = 1000
 
 func (w *Worker) processOrchestration(ctx context.Context, wi *backend.OrchestrationWorkItem) {
+	if w.versionRejected(ctx, wi) {
+		return
+	}
 	cp, err := w.safeRunEpisode(wi)
 	if err != nil {
 		// User code cannot get here (its panics fail the instance); this is
@@ -26,6 +30,10 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *backend.Orchestra
 		if aerr := w.be.AbandonOrchestrationWorkItem(ctx, wi, time.Second); aerr != nil {
 			w.log.Warn("abandoning orchestration work item failed", "instanceId", wi.InstanceID, "error", aerr)
 		}
+		return
+	}
+	if cp == abortedEpisode {
+		w.abandonAborted(ctx, wi)
 		return
 	}
 	if err := w.be.CompleteOrchestrationWorkItem(ctx, wi, cp); err != nil {
@@ -76,6 +84,9 @@ func (w *Worker) runEpisode(wi *backend.OrchestrationWorkItem) *backend.Checkpoi
 		return cp
 	}
 	news := append([]*history.Event{{Type: history.OrchestratorStarted, EventID: -1, Timestamp: now}}, wi.NewEvents...)
+	if cp, failed := w.versionFailure(started, past, news, now); failed {
+		return cp
+	}
 	cp, ep := w.execute(started, past, news, now)
 	for i := 0; ep.outcome.Status == history.StatusContinuedAsNew && ep.outcome.Done; i++ {
 		sent := cp.Outbound
@@ -88,6 +99,9 @@ func (w *Worker) runEpisode(wi *backend.OrchestrationWorkItem) *backend.Checkpoi
 			return cp
 		}
 		cp, ep = w.execute(next[1], nil, next, now)
+		if cp == abortedEpisode {
+			return cp
+		}
 		cp.ContinuedAsNew = true
 		cp.Outbound = append(sent, cp.Outbound...)
 	}
@@ -119,9 +133,13 @@ func (w *Worker) execute(started *history.Event, past, news []*history.Event, no
 		return w.failEpisode(started, past, news, now,
 			fmt.Sprintf("the orchestrator %q is not registered in this app", started.Name))
 	}
-	x := replay.New(w.adapt(fn), replay.WithStepLimit(w.opts.OrchestratorStepLimit))
+	aborted := false
+	x := replay.New(w.adapt(fn, &aborted), replay.WithStepLimit(w.opts.OrchestratorStepLimit))
 	defer x.Close()
 	out := x.Apply(past, news)
+	if aborted {
+		return abortedEpisode, &episode{started: started, now: now, outcome: &replay.Outcome{}}
+	}
 	ep := &episode{started: started, now: now, newEvents: news, outcome: out,
 		suspended: isSuspended(past, news), newExecID: w.newID, storeInputs: w.opts.StoreInputsInOrchestrationHistory}
 	return ep.checkpoint(), ep
@@ -146,7 +164,7 @@ func (w *Worker) failEpisodeAs(started *history.Event, past, news []*history.Eve
 }
 
 // adapt turns a registered orchestrator into the replay engine's form.
-func (w *Worker) adapt(fn OrchestratorFunc) replay.Orchestrator {
+func (w *Worker) adapt(fn OrchestratorFunc, aborted *bool) replay.Orchestrator {
 	return func(rc *replay.Context) (*string, error) {
 		ctx := newOrchestrationContext(rc, w.log)
 		out, err := func() (any, error) {
@@ -154,6 +172,7 @@ func (w *Worker) adapt(fn OrchestratorFunc) replay.Orchestrator {
 			return fn(ctx)
 		}()
 		if err != nil {
+			*aborted = errors.Is(err, ErrSessionAborted)
 			return nil, err
 		}
 		s, err := marshalPayload(out)

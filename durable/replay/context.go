@@ -46,6 +46,9 @@ func (c *Context) ExecutionID() string { return c.x.started.Instance.ExecutionID
 // Name is the orchestrator's name.
 func (c *Context) Name() string { return c.x.started.Name }
 
+// Version is the orchestration version the execution was started with.
+func (c *Context) Version() string { return c.x.started.Version }
+
 // Input is the orchestration's input as stored JSON text (nil for null).
 func (c *Context) Input() *string { return c.x.started.Input }
 
