@@ -277,7 +277,6 @@ func TestScenario_OrchestratorStartAtAcceptsAllDateTimeKinds(t *testing.T) {
 // A pending (scheduled) instance can be terminated before it starts,
 // also with a reason large enough for a blob, and does not start later.
 func TestScenario_TerminatePendingOrchestration(t *testing.T) {
-	t.Skip("in progress: terminating a scheduled instance before its start time is being added to the engine")
 	t.Parallel()
 	for _, ext := range []bool{true, false} {
 		for _, large := range []bool{true, false} {
