@@ -140,7 +140,8 @@ func TestScenario_RecreateRunningInstance(t *testing.T) {
 func TestScenario_ExtendedSessions_SessionTimeout(t *testing.T) {
 	t.Parallel()
 	const idle = 2 * time.Second
-	h := newHost(t, hostOptions{extendedSessions: true, backend: func(o *azstorageOptions) { o.ExtendedSessionIdleTimeout = idle }})
+	h := newHost(t, hostOptions{extendedSessions: true, backend: func(o *azstorageOptions) { o.ExtendedSessionIdleTimeout = idle },
+		worker: func(o *durable.WorkerOptions) { o.ExtendedSessionIdleTimeout = idle }})
 	id := "SingletonCounter_" + time.Now().Format(time.RFC3339Nano)
 	h.start("Counter", 0, durable.WithInstanceID(id))
 	st := h.waitForStartup(id)
@@ -317,7 +318,6 @@ func TestScenario_TerminatePendingOrchestration(t *testing.T) {
 // The orchestrator never replays while extended sessions keep it in
 // memory: each episode continues where the last one stopped.
 func TestScenario_SequentialOrchestrationNoReplay(t *testing.T) {
-	t.Skip("in progress: keeping orchestrators in memory between episodes is being added to the worker")
 	t.Parallel()
 	h := newHost(t, hostOptions{extendedSessions: true})
 	st := h.wait(h.start("FactorialNoReplay", 10), standardTimeout)
