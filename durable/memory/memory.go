@@ -36,12 +36,17 @@ type Options struct {
 	// wall clock (UTC). A test clock must call Backend.Notify after it
 	// moves, so that blocked fetches look again.
 	Clock func() time.Time
+	// StampArrivals gives the events that clients send (CreateInstance,
+	// SendEvent) the backend's clock as their timestamp, so that a test
+	// on a virtual clock sees virtual times throughout the history.
+	StampArrivals bool
 }
 
 // Backend is an in-memory backend.Backend. Create it with New; all methods
 // are safe for concurrent use.
 type Backend struct {
 	clock func() time.Time
+	stamp bool
 
 	mu        sync.Mutex
 	changed   chan struct{} // closed and replaced on every change
@@ -95,6 +100,7 @@ func New(opts Options) *Backend {
 	}
 	return &Backend{
 		clock:     opts.Clock,
+		stamp:     opts.StampArrivals,
 		changed:   make(chan struct{}),
 		instances: map[string]*instance{},
 		locked:    map[string]bool{},
@@ -678,6 +684,9 @@ func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedu
 		gen = inst.state.Generation + 1
 	}
 	e := start.Clone()
+	if b.stamp {
+		e.Timestamp = now
+	}
 	e.Generation = &gen
 	start.Generation = &gen
 	visible := now
@@ -708,6 +717,10 @@ func (b *Backend) SendEvent(ctx context.Context, to history.OrchestrationInstanc
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.stamp {
+		e = e.Clone()
+		e.Timestamp = b.Now()
+	}
 	b.sendLocked(to, history.OrchestrationInstance{}, e, time.Time{}, b.Now())
 	b.notifyLocked()
 	return nil
