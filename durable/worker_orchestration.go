@@ -25,13 +25,16 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *backend.Orchestra
 		w.abandonAborted(ctx, wi)
 		return
 	}
+	spans := traceEpisode(wi, cp, w.clock())
 	if err := w.be.CompleteOrchestrationWorkItem(ctx, wi, cp); err != nil {
 		w.log.Warn("orchestration checkpoint failed; the episode will be replayed",
 			"instanceId", wi.InstanceID, "error", err)
 		if aerr := w.be.AbandonOrchestrationWorkItem(ctx, wi, abandonDelay(err)); aerr != nil {
 			w.log.Warn("abandoning orchestration work item failed", "instanceId", wi.InstanceID, "error", aerr)
 		}
+		return
 	}
+	spans.Emit()
 }
 
 // runEpisode replays the instance and returns the checkpoint to commit. A
