@@ -26,6 +26,7 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *backend.Orchestra
 		w.abandonAborted(ctx, wi)
 		return
 	}
+	spans := traceEpisode(wi, cp, w.clock())
 	err := w.be.CompleteOrchestrationWorkItem(ctx, wi, cp)
 	w.sessions.settle(wi.InstanceID, err == nil)
 	if err != nil {
@@ -34,7 +35,9 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *backend.Orchestra
 		if aerr := w.be.AbandonOrchestrationWorkItem(ctx, wi, abandonDelay(err)); aerr != nil {
 			w.log.Warn("abandoning orchestration work item failed", "instanceId", wi.InstanceID, "error", aerr)
 		}
+		return
 	}
+	spans.Emit()
 }
 
 // runEpisode replays the instance and returns the checkpoint to commit. A
