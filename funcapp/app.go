@@ -203,9 +203,16 @@ func (a *App) Run(ctx context.Context) error {
 // Main is the whole main function of an app: it creates the app from the
 // environment, lets setup register the app's functions, and runs it until
 // SIGINT or SIGTERM. An error is logged and exits the process with status 1.
+// Run as "app replay [flags]" it replays the task hub's stored histories
+// against the app's code instead (see App.Replay) and exits.
 func Main(setup func(*App) error) {
 	log := NewLogger(os.Getenv("LOG_LEVEL"))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	if len(os.Args) > 1 && os.Args[1] == "replay" {
+		code := replayMain(ctx, log, setup, os.Args[2:])
+		stop()
+		os.Exit(code)
+	}
 	err := run(ctx, log, setup)
 	stop()
 	if err != nil {

@@ -1,6 +1,7 @@
 package azstorage
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -665,5 +667,117 @@ func TestAppLease(t *testing.T) {
 	})
 	if got, _ := getBlob(t, c, a1.names.AppLeaseContainer(), a1.names.AppLeaseInfoBlob()); got != `{"OwnerId":"`+idB+`","DesiredSwapId":null}` {
 		t.Errorf("app lease info after the swap = %s", got)
+	}
+}
+
+// Legacy blob leases: one lease per queue in default/, two workers split
+// the queues and each reads only the queues whose lease it holds.
+func TestLegacyBlobLeasesSplit(t *testing.T) {
+	c := testClients(t)
+	hub := uniqueHub("Leg")
+	opts := func(w string) Options {
+		o := blobOpts(hub, w)
+		o.PartitionManagement = LegacyBlobLeases
+		return o
+	}
+	w1 := newBackendFor(t, c, opts("go-1"))
+	deleteHubAtEnd(t, w1)
+	if err := w1.CreateTaskHub(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w2 := newBackendFor(t, c, opts("go-2"))
+	startBackend(t, w1)
+	startBackend(t, w2)
+	waitLong(t, "a 2/2 split", 20*time.Second, func() bool {
+		noOverlap(t, w1, w2)
+		return len(ownedQueues(w1)) == 2 && len(ownedQueues(w2)) == 2
+	})
+	for _, w := range []*Backend{w1, w2} {
+		for _, q := range ownedQueues(w) {
+			got, state := getBlob(t, c, w.names.LeasesContainer(), "default/"+q)
+			if !strings.Contains(got, `"Owner":"`+w.opts.WorkerID+`"`) || state != lease.StateTypeLeased {
+				t.Errorf("default/%s = %s (%s)", q, got, state)
+			}
+		}
+	}
+	pager := c.Blob.NewListBlobsFlatPager(w1.names.LeasesContainer(), nil)
+	for pager.More() {
+		page, err := pager.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page.Segment.BlobItems {
+			if n := *it.Name; n != "taskhub.json" && !strings.HasPrefix(n, "default/") {
+				t.Errorf("unexpected lease blob %s", n)
+			}
+		}
+	}
+}
+
+// A worker restarted under the same id keeps the leases it still holds
+// (renewing them with the token their content names) instead of waiting
+// for them to expire.
+func TestRestartedWorkerKeepsItsLeases(t *testing.T) {
+	c := testClients(t)
+	hub := uniqueHub("Re")
+	prepareDotNetHub(t, c, hub, 4)
+	lc := strings.ToLower(hub)
+	before := newDotNetWorker(t, c, hub, "go-1") // what the crashed go-1 left behind
+	before.hold(lc+"-control-00", lc+"-control-01")
+	b := newBackendFor(t, c, blobOpts(hub, "go-1"))
+	deleteHubAtEnd(t, b)
+	start := time.Now()
+	startBackend(t, b)
+	waitLong(t, "go-1 to read every partition", 10*time.Second, func() bool { return len(ownedQueues(b)) == 4 })
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("took %v: the leases were left to expire", d)
+	}
+	got, _ := getBlob(t, c, lc+"-leases", "ownership/"+lc+"-control-00")
+	if !strings.Contains(got, `"Token":"`+before.tokens["ownership/"+lc+"-control-00"]+`"`) {
+		t.Errorf("the kept lease was re-acquired instead: %s", got)
+	}
+}
+
+// An event raised by a DurableTask.AzureStorage 1.x client arrives as the
+// base64 of its MessageData JSON (the fixture, byte for byte); a waiting
+// orchestration on a blob lease hub receives it.
+func TestDotNetBase64EventIsProcessed(t *testing.T) {
+	c := testClients(t)
+	o := blobOpts(uniqueHub("Ev"), "go-1")
+	o.Base64Messages = true
+	b := newBackendFor(t, c, o)
+	deleteHubAtEnd(t, b)
+	ctx := context.Background()
+	if err := b.CreateTaskHub(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := durable.NewRegistry()
+	if err := r.AddOrchestrator("WaitApproval", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (map[string]any, error) {
+		return durable.WaitForExternalEvent[map[string]any](ctx, "Approval").Await()
+	})); err != nil {
+		t.Fatal(err)
+	}
+	runWorker(t, b, r)
+	client := durable.NewClient(b, r, o.TaskHub)
+	if _, err := client.StartNew(ctx, "WaitApproval", nil, durable.WithInstanceID("abc")); err != nil {
+		t.Fatal(err)
+	}
+	waitLong(t, "the orchestration to run", 20*time.Second, func() bool {
+		st, err := client.GetStatus(ctx, "abc")
+		return err == nil && st.RuntimeStatus == durable.StatusRunning
+	})
+	fixture, err := os.ReadFile("testdata/spec_raise_event.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := base64.StdEncoding.EncodeToString(bytes.TrimSpace(fixture))
+	if _, err := b.queue(b.names.ControlQueue(PartitionIndex("abc", 4))).EnqueueMessage(ctx, body, nil); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := client.WaitForCompletion(wctx, "abc")
+	if err != nil || st.RuntimeStatus != durable.StatusCompleted || !strings.Contains(deref(st.Output), `Zoë \u003cadmin\u003e`) && !strings.Contains(deref(st.Output), `Zoë <admin>`) {
+		t.Fatalf("status %+v, %v", st, err)
 	}
 }

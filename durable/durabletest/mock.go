@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/godurable/functions/durable/history"
 	"github.com/godurable/functions/durable/replay"
@@ -18,6 +19,7 @@ type Mock struct {
 	kind, name string
 	mu         sync.Mutex
 	do         func(input json.RawMessage) (any, error)
+	delay      time.Duration
 	calls      []json.RawMessage
 }
 
@@ -104,6 +106,15 @@ func (m *Mock) Expect(n int) *Mock {
 			m.tt.t.Errorf("durabletest: the %s mock %q was called %d times, expected %d", m.kind, m.name, got, n)
 		}
 	})
+	return m
+}
+
+// Delay makes every call take d of virtual time: its result reaches the
+// orchestration d after the call (a timer racing the call can win).
+func (m *Mock) Delay(d time.Duration) *Mock {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.delay = d
 	return m
 }
 

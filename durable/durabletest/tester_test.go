@@ -13,6 +13,7 @@ import (
 
 	"github.com/godurable/functions/durable"
 	"github.com/godurable/functions/durable/durabletest"
+	"github.com/godurable/functions/durable/history"
 )
 
 func registry(t *testing.T) *durable.Registry {
@@ -317,5 +318,46 @@ func TestExpectAndScheduledSignals(t *testing.T) {
 	inst := tt2.Execute("DoubleIt", 1)
 	if c := inst.Status().CreatedTime; !c.Equal(durabletest.DefaultStartTime.Add(time.Hour)) {
 		t.Fatalf("created at %s", c)
+	}
+}
+
+func TestHistoryTimesAreVirtual(t *testing.T) {
+	tt := durabletest.New(t, registry(t))
+	inst := tt.Start("Waits", nil)
+	inst.RaiseEventAfter(5*time.Hour, "Go", "x")
+	tt.RunUntilDone(inst)
+	for _, e := range inst.History() {
+		if e.Timestamp.Before(durabletest.DefaultStartTime) || e.Timestamp.After(durabletest.DefaultStartTime.Add(5*time.Hour)) {
+			t.Fatalf("%s at %s, outside the virtual test time", e.Type, e.Timestamp)
+		}
+		if e.Type == history.EventRaised && !e.Timestamp.Equal(durabletest.DefaultStartTime.Add(5*time.Hour)) {
+			t.Fatalf("the event was raised at %s", e.Timestamp)
+		}
+	}
+}
+
+func TestMockDelayRacesATimer(t *testing.T) {
+	r := durable.NewRegistry()
+	_ = r.AddOrchestrator("Race", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
+		call := durable.CallActivity[string](ctx, "Slow", nil)
+		timer := durable.CreateTimer(ctx, ctx.CurrentUTCDateTime().Add(time.Hour))
+		i, err := durable.WhenAny(ctx, call, timer)
+		if err != nil {
+			return "", err
+		}
+		if i == 1 {
+			return "timeout", nil
+		}
+		return call.Await()
+	}))
+	tt := durabletest.New(t, r)
+	tt.OnActivity("Slow").Return("fast enough").Delay(2 * time.Hour)
+	if got := durabletest.Output[string](tt.Execute("Race", nil)); got != "timeout" {
+		t.Fatalf("2h call against a 1h timer: %q", got)
+	}
+	tt.OnActivity("Slow").Delay(30 * time.Minute)
+	start := tt.Now()
+	if got := durabletest.Output[string](tt.Execute("Race", nil)); got != "fast enough" || tt.Now().Sub(start) != 30*time.Minute {
+		t.Fatalf("30m call against a 1h timer: %q after %v", got, tt.Now().Sub(start))
 	}
 }

@@ -36,12 +36,17 @@ type Options struct {
 	// wall clock (UTC). A test clock must call Backend.Notify after it
 	// moves, so that blocked fetches look again.
 	Clock func() time.Time
+	// StampArrivals gives the events that clients send (CreateInstance,
+	// SendEvent) the backend's clock as their timestamp, so that a test
+	// on a virtual clock sees virtual times throughout the history.
+	StampArrivals bool
 }
 
 // Backend is an in-memory backend.Backend. Create it with New; all methods
 // are safe for concurrent use.
 type Backend struct {
 	clock func() time.Time
+	stamp bool
 
 	mu        sync.Mutex
 	changed   chan struct{} // closed and replaced on every change
@@ -86,7 +91,6 @@ type orchestrationItem struct {
 }
 
 var _ backend.Backend = (*Backend)(nil)
-var _ backend.RunningHinter = (*Backend)(nil)
 
 // New returns an empty in-memory task hub.
 func New(opts Options) *Backend {
@@ -95,6 +99,7 @@ func New(opts Options) *Backend {
 	}
 	return &Backend{
 		clock:     opts.Clock,
+		stamp:     opts.StampArrivals,
 		changed:   make(chan struct{}),
 		instances: map[string]*instance{},
 		locked:    map[string]bool{},
@@ -238,28 +243,6 @@ func (b *Backend) NextDue() (t time.Time, ok bool) {
 		}
 	}
 	return t, ok
-}
-
-// Busy reports whether work is ready now or in flight (fetched, not yet
-// completed or abandoned).
-func (b *Backend) Busy() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.locked) > 0 {
-		return true
-	}
-	now := b.Now()
-	for _, m := range b.control {
-		if !m.visibleAt.After(now) {
-			return true
-		}
-	}
-	for _, a := range b.work {
-		if a.taken || !a.visibleAt.After(now) {
-			return true
-		}
-	}
-	return false
 }
 
 // nextOrchestrationLocked builds the work item of the first instance with
@@ -678,6 +661,9 @@ func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedu
 		gen = inst.state.Generation + 1
 	}
 	e := start.Clone()
+	if b.stamp {
+		e.Timestamp = now
+	}
 	e.Generation = &gen
 	start.Generation = &gen
 	visible := now
@@ -708,15 +694,14 @@ func (b *Backend) SendEvent(ctx context.Context, to history.OrchestrationInstanc
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.stamp {
+		e = e.Clone()
+		e.Timestamp = b.Now()
+	}
 	b.sendLocked(to, history.OrchestrationInstance{}, e, time.Time{}, b.Now())
 	b.notifyLocked()
 	return nil
 }
-
-// RunningHere implements backend.RunningHinter: every instance of this
-// backend runs in this process, but the status must still be read to
-// refuse commands to finished instances, so it reports false.
-func (b *Backend) RunningHere(instanceID string) bool { return false }
 
 // GetInstance implements backend.Backend.
 func (b *Backend) GetInstance(ctx context.Context, instanceID string, fetchPayloads bool) (*backend.InstanceState, error) {

@@ -1,17 +1,17 @@
-package durabletest_test
+package replaycheck_test
 
 import (
 	"context"
 	"fmt"
 
 	"github.com/godurable/functions/durable"
-	"github.com/godurable/functions/durable/durabletest"
 	"github.com/godurable/functions/durable/history"
+	"github.com/godurable/functions/durable/replaycheck"
 )
 
 // A history recorded with one version of an orchestrator, replayed against
 // a version that calls its activities in another order.
-func ExampleReplayHistory() {
+func ExampleCheck() {
 	version := func(first, second string) *durable.Registry {
 		r := durable.NewRegistry()
 		for _, n := range []string{"Pack", "Ship"} {
@@ -39,9 +39,9 @@ func ExampleReplayHistory() {
 		{Type: history.TaskScheduled, EventID: 1, Name: "Ship"},
 		{Type: history.OrchestratorCompleted, EventID: -1},
 	}
-	m, _ := durabletest.ReplayHistory(version("Pack", "Ship"), "", h)
+	m, _ := replaycheck.Check(version("Pack", "Ship"), "", h)
 	fmt.Println("same code:", m == nil)
-	m, _ = durabletest.ReplayHistory(version("Ship", "Pack"), "", h)
+	m, _ = replaycheck.Check(version("Ship", "Pack"), "", h)
 	fmt.Println(m.InstanceID, m.EventIndex, m.Event.Name)
 	// Output:
 	// same code: true
