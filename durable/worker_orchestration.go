@@ -27,6 +27,7 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *backend.Orchestra
 		// the runtime's own failure. The work item is retried later.
 		w.log.Error("orchestration episode failed inside the runtime; the work item will be retried",
 			"instanceId", wi.InstanceID, "error", err)
+		w.sessions.settle(wi.InstanceID, false)
 		if aerr := w.be.AbandonOrchestrationWorkItem(ctx, wi, time.Second); aerr != nil {
 			w.log.Warn("abandoning orchestration work item failed", "instanceId", wi.InstanceID, "error", aerr)
 		}
@@ -38,7 +39,7 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *backend.Orchestra
 		return
 	}
 	spans := traceEpisode(wi, cp, w.clock())
-	err := w.be.CompleteOrchestrationWorkItem(ctx, wi, cp)
+	err = w.be.CompleteOrchestrationWorkItem(ctx, wi, cp)
 	w.sessions.settle(wi.InstanceID, err == nil)
 	if err != nil {
 		w.log.Warn("orchestration checkpoint failed; the episode will be replayed",
