@@ -12,6 +12,7 @@ import (
 
 	"github.com/godurable/functions/durable/backend"
 	"github.com/godurable/functions/durable/history"
+	"github.com/godurable/functions/internal/telemetry"
 )
 
 // Client starts and manages orchestration instances. It is safe for
@@ -133,7 +134,10 @@ func (c *Client) StartNew(ctx context.Context, orchestrator string, input any, o
 	if o.overwrite {
 		dedupe = nil
 	}
-	if err := c.be.CreateInstance(ctx, e, dedupe); err != nil {
+	traced := telemetry.StartCreateOrchestration(ctx, e)
+	err = c.be.CreateInstance(ctx, e, dedupe)
+	traced(err)
+	if err != nil {
 		if explicitID && errors.Is(err, ErrInstanceExists) && c.sameStart(ctx, o.instanceID, orchestrator, in) {
 			// The same request again (a client retrying after a lost
 			// answer): it is answered as the first one was.
