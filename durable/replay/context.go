@@ -141,6 +141,12 @@ func (c *Context) AwaitUntil(ready func() bool) bool {
 	if !c.Owned("awaited a task") {
 		runtime.Goexit()
 	}
+	if curGID() != c.x.co.gid.Load() {
+		// A callback on the executor's goroutine (a RetryPolicy.Handle
+		// function, say) cannot block: there is nothing to yield to.
+		c.x.misuse.report("awaited a task inside a callback (such as RetryPolicy.Handle)")
+		return false
+	}
 	return c.x.await(ready)
 }
 
