@@ -17,9 +17,9 @@ func (w *Worker) processActivity(ctx context.Context, wi *backend.ActivityWorkIt
 	renewCtx, stopRenew := context.WithCancel(ctx)
 	renewed := make(chan struct{})
 	go func() { defer close(renewed); w.renewActivity(renewCtx, wi) }()
-	ctx, span := telemetry.StartActivity(ctx, wi.Instance.InstanceID, wi.Scheduled)
+	ctx, observed := telemetry.StartActivity(ctx, wi.Instance.InstanceID, wi.Scheduled)
 	result := w.runActivity(ctx, wi)
-	telemetry.EndActivity(span, result)
+	observed.End(result)
 	stopRenew()
 	if result == nil { // the activity aborted its work item
 		w.log.Info("activity aborted its work item; it will run again", "activity", wi.Scheduled.Name,

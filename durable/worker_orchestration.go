@@ -20,12 +20,13 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *backend.Orchestra
 	if w.versionRejected(ctx, wi) {
 		return
 	}
+	began := time.Now()
 	cp := w.runEpisode(wi)
 	if cp == abortedEpisode {
 		w.abandonAborted(ctx, wi)
 		return
 	}
-	spans := traceEpisode(wi, cp, w.clock())
+	observed := observeEpisode(wi, cp, w.clock())
 	if err := w.be.CompleteOrchestrationWorkItem(ctx, wi, cp); err != nil {
 		w.log.Warn("orchestration checkpoint failed; the episode will be replayed",
 			"instanceId", wi.InstanceID, "error", err)
@@ -34,7 +35,7 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *backend.Orchestra
 		}
 		return
 	}
-	spans.Emit()
+	observed.committed(time.Since(began))
 }
 
 // runEpisode replays the instance and returns the checkpoint to commit. A
