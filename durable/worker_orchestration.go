@@ -10,6 +10,7 @@ import (
 	"github.com/godurable/functions/durable/backend"
 	"github.com/godurable/functions/durable/history"
 	"github.com/godurable/functions/durable/replay"
+	"github.com/godurable/functions/internal/telemetry"
 )
 
 // maxContinueAsNewPerWorkItem bounds how many executions one work item may
@@ -56,6 +57,7 @@ func (w *Worker) runEpisode(wi *backend.OrchestrationWorkItem) *backend.Checkpoi
 		log.Warn("dropping messages for an instance that has not started", "messages", len(wi.NewEvents))
 		return &backend.Checkpoint{}
 	}
+	log = w.log.With(telemetry.InstanceAttrs(started)...)
 	if isFinished(wi.History) {
 		log.Info("dropping messages for a finished execution", "messages", len(wi.NewEvents))
 		return &backend.Checkpoint{}
