@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/godurable/functions/durable/backend"
@@ -22,14 +23,25 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *backend.Orchestra
 		return
 	}
 	began := time.Now()
-	cp := w.runEpisode(wi)
+	cp, err := w.safeRunEpisode(wi)
+	if err != nil {
+		// User code cannot get here (its panics fail the instance); this is
+		// the runtime's own failure. The work item is retried later.
+		w.log.Error("orchestration episode failed inside the runtime; the work item will be retried",
+			"instanceId", wi.InstanceID, "error", err)
+		w.sessions.settle(wi.InstanceID, false)
+		if aerr := w.be.AbandonOrchestrationWorkItem(ctx, wi, time.Second); aerr != nil {
+			w.log.Warn("abandoning orchestration work item failed", "instanceId", wi.InstanceID, "error", aerr)
+		}
+		return
+	}
 	if cp == abortedEpisode {
 		w.sessions.settle(wi.InstanceID, false)
 		w.abandonAborted(ctx, wi)
 		return
 	}
 	observed := observeEpisode(wi, cp, w.clock())
-	err := w.be.CompleteOrchestrationWorkItem(ctx, wi, cp)
+	err = w.be.CompleteOrchestrationWorkItem(ctx, wi, cp)
 	w.sessions.settle(wi.InstanceID, err == nil)
 	if err != nil {
 		w.log.Warn("orchestration checkpoint failed; the episode will be replayed",
@@ -40,6 +52,17 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *backend.Orchestra
 		return
 	}
 	observed.committed(time.Since(began))
+}
+
+// safeRunEpisode runs runEpisode, turning a panic into an error so that a
+// bug never takes the process down.
+func (w *Worker) safeRunEpisode(wi *backend.OrchestrationWorkItem) (cp *backend.Checkpoint, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return w.runEpisode(wi), nil
 }
 
 // runEpisode replays the instance and returns the checkpoint to commit. A
