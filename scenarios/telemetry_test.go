@@ -202,7 +202,7 @@ func TestOpenTelemetryAcrossWorkers(t *testing.T) {
 		}
 	}
 	stopA := run(beA)
-	clientA := durable.NewClient(beA, reg, hub)
+	clientA := durable.NewClient(beA, reg)
 	ctx, cancel := context.WithTimeout(context.Background(), standardTimeout)
 	defer cancel()
 	id, err := clientA.StartNew(ctx, "OTelTour", nil)
@@ -222,7 +222,7 @@ func TestOpenTelemetryAcrossWorkers(t *testing.T) {
 	stopA()
 	stopB := run(beB)
 	defer stopB()
-	clientB := durable.NewClient(beB, reg, hub)
+	clientB := durable.NewClient(beB, reg)
 	if err := clientB.RaiseEvent(ctx, id, "go", "now"); err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func newApp(t *testing.T) *app {
 			t.Errorf("worker: %v", err)
 		}
 	})
-	client := durable.NewClient(be, reg, "OTelHub")
+	client := durable.NewClient(be, reg, durable.WithTaskHubName("OTelHub"))
 	return &app{client: client, http: handler.New(handler.Config{Durable: client, Logger: quiet()})}
 }
 
@@ -307,7 +307,7 @@ func TestLogsCarryTraceIDsAndReachTheHost(t *testing.T) {
 		t.Errorf("log line %v", line)
 	}
 
-	h := handler.New(handler.Config{Durable: durable.NewClient(nil, nil, "Hub"), Logger: quiet(),
+	h := handler.New(handler.Config{Durable: durable.NewClient(nil, nil), Logger: quiet(),
 		Invocations: map[string]handler.InvocationFunc{
 			"Work": func(ctx context.Context, req *bindings.InvokeRequest) (*bindings.InvokeResponse, error) {
 				log.WarnContext(ctx, "queue item looks odd", "item", 7)
