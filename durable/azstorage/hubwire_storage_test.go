@@ -373,3 +373,69 @@ func jsonEqual(a, b any) bool {
 	y, _ := json.Marshal(b)
 	return string(x) == string(y)
 }
+
+// Messages deferred on purpose are never taken as poison, however often
+// they come back: a response that arrives before its request is in
+// history waits for it, and a start waits for its Instances row.
+func TestDeferredMessagesAreNotPoison(t *testing.T) {
+	b := newTestBackend(t, func(o *Options) { o.MaxDequeueCount = 1; o.PartitionCount = 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	r := durable.NewRegistry()
+	_ = r.AddActivity("SayHello", durable.Activity(func(ctx context.Context, s string) (string, error) { return "Hello " + s, nil }))
+	_ = r.AddOrchestrator("WaitThenCall", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
+		if _, err := durable.WaitForExternalEvent[any](ctx, "go").Await(); err != nil {
+			return "", err
+		}
+		return durable.CallActivity[string](ctx, "SayHello", "you").Await()
+	}))
+	runWorker(t, b, r)
+	c := durable.NewClient(b, r, b.opts.TaskHub)
+
+	// A result for call 0, which the instance has not scheduled yet.
+	id := "early-response"
+	if _, err := c.StartNew(ctx, "WaitThenCall", nil, durable.WithInstanceID(id)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the instance to run", func() bool {
+		st, err := c.GetStatus(ctx, id)
+		return err == nil && st.RuntimeStatus == durable.StatusRunning
+	})
+	early := `"early"`
+	resp := &history.Event{Type: history.TaskCompleted, EventID: -1, Timestamp: time.Now().UTC(), TaskScheduledID: 0, Result: &early}
+	if err := b.SendEvent(ctx, history.OrchestrationInstance{InstanceID: id}, resp); err != nil {
+		t.Fatal(err)
+	}
+
+	// A start whose Instances row is written only after a few deliveries.
+	late := "late-row"
+	exec := "e" + late
+	gen := 0
+	start := &history.Event{Type: history.ExecutionStarted, EventID: -1, Timestamp: time.Now().UTC(), Name: "WaitThenCall",
+		Instance: &history.OrchestrationInstance{InstanceID: late, ExecutionID: exec}, Generation: &gen}
+	queue, _ := b.controlQueue(late)
+	if err := b.send(ctx, queue, b.newMessage(start, *start.Instance, history.OrchestrationInstance{}, nil), 0); err != nil {
+		t.Fatal(err)
+	}
+
+	time.Sleep(3500 * time.Millisecond) // both come back at least twice: more than MaxDequeueCount
+	row, _ := json.Marshal(PendingInstanceRow(b.opts.TaskHub, start))
+	if _, err := b.instances().AddEntity(ctx, row, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RaiseEvent(ctx, id, "go", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RaiseEvent(ctx, late, "go", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []string{id, late} {
+		st, err := c.WaitForCompletion(ctx, i)
+		if err != nil || st.RuntimeStatus != durable.StatusCompleted {
+			t.Fatalf("%s: %v %s %v", i, st.RuntimeStatus, history.Deref(st.Output), err)
+		}
+	}
+	if recs := poisonRecords(t, b); len(recs) != 0 {
+		t.Fatalf("deferred messages were moved to the poison queue: %+v", recs)
+	}
+}
