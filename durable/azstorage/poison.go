@@ -83,7 +83,6 @@ func (l *deferralLog) count(id string) int {
 	return l.entries[id].n
 }
 
-
 // poison moves a message to the poison queue with the reason, and logs it.
 // It returns the instance the message names, when one can be told.
 func (b *Backend) poison(ctx context.Context, m *queueMessage, reason string) (string, error) {
