@@ -7,7 +7,7 @@ NPM   ?= npm
 BIN   ?= app
 EXAMPLES := examples/orders
 
-.PHONY: run test build deps check bench clean
+.PHONY: run test build deps check bench clean browser
 
 # Azurite comes from npm, pinned by package-lock.json.
 node_modules/.bin/azurite: package.json package-lock.json
@@ -30,10 +30,21 @@ check:
 	$(GO) mod tidy -diff
 	@for d in $(EXAMPLES); do (cd $$d && $(GO) vet ./... && $(GO) mod tidy -diff) || exit 1; done
 
+# The dashboard's browser test drives Chromium: Debian's package, installed
+# here when it is missing and the machine allows it (root with apt-get).
+# Elsewhere install Chromium yourself or point CHROMIUM at a binary.
+browser:
+	@if [ -z "$$CHROMIUM" ] && ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the dashboard's browser test"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "make test: Chromium is missing; install Debian's chromium package or set CHROMIUM" >&2; exit 1; fi; \
+	fi
+
 # The example apps are modules of their own (with a replace to this one):
 # they build and test exactly as an app outside this repository would.
-test: deps check
-	$(GO) test -race -count=1 -p 1 -timeout 25m ./...
+test: deps check browser
+	DURABLE_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -p 1 -timeout 25m ./...
 	@for d in $(EXAMPLES); do echo "test $$d"; (cd $$d && $(GO) test -race -count=1 ./...) || exit 1; done
 
 clean:

@@ -16,6 +16,8 @@ import (
 
 	"github.com/godurable/functions/durable"
 	"github.com/godurable/functions/durable/azstorage"
+	"github.com/godurable/functions/durable/backend"
+	"github.com/godurable/functions/durable/memory"
 	"github.com/godurable/functions/handler"
 )
 
@@ -41,6 +43,7 @@ type App struct {
 	log         *slog.Logger
 	ln          net.Listener
 	be          *azstorage.Backend
+	store       backend.Backend // be, or the in-memory backend
 	registry    *durable.Registry
 	client      *durable.Client
 	invocations map[string]handler.InvocationFunc
@@ -62,6 +65,14 @@ func New(opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	registry := durable.NewRegistry()
+	if cfg.InMemory {
+		log.Warn("DURABLE_STORAGE=memory: the app runs on the in-memory backend; it is NOT durable and " +
+			"every instance is lost when the process ends (demos only)")
+		mem := memory.New(memory.Options{})
+		return &App{cfg: cfg, log: log, ln: opts.Listener, store: mem, registry: registry,
+			client: durable.NewClient(mem, registry, cfg.TaskHub), invocations: map[string]handler.InvocationFunc{}}, nil
+	}
 	acct, err := azstorage.ParseConnectionString(cfg.ConnectionName, cfg.ConnectionString)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -74,12 +85,12 @@ func New(opts Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	registry := durable.NewRegistry()
 	return &App{
 		cfg:         cfg,
 		log:         log,
 		ln:          opts.Listener,
 		be:          be,
+		store:       be,
 		registry:    registry,
 		client:      durable.NewClient(be, registry, cfg.TaskHub),
 		invocations: map[string]handler.InvocationFunc{},
@@ -104,7 +115,8 @@ func (a *App) Register(fns ...durable.Function) error { return a.registry.Regist
 // functions (queue or timer triggered) that start or manage instances.
 func (a *App) Client() *durable.Client { return a.client }
 
-// Backend returns the Azure Storage backend.
+// Backend returns the Azure Storage backend (nil when the app runs in
+// memory, DURABLE_STORAGE=memory).
 func (a *App) Backend() *azstorage.Backend { return a.be }
 
 // HandleInvocation serves a non-HTTP function (a queue or timer trigger
@@ -144,13 +156,14 @@ func (a *App) Run(ctx context.Context) error {
 	ready := make(chan struct{})
 	srv := &http.Server{
 		Handler: handler.New(handler.Config{
-			Durable:       a.client,
-			Logger:        log,
-			PublicBaseURL: cfg.PublicBaseURL,
-			RoutePrefix:   routePrefix,
-			APIKey:        cfg.APIKey,
-			Invocations:   a.invocations,
-			Ready:         ready,
+			Durable:          a.client,
+			Logger:           log,
+			PublicBaseURL:    cfg.PublicBaseURL,
+			RoutePrefix:      routePrefix,
+			APIKey:           cfg.APIKey,
+			Invocations:      a.invocations,
+			DisableDashboard: !cfg.Dashboard,
+			Ready:            ready,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
@@ -158,12 +171,12 @@ func (a *App) Run(ctx context.Context) error {
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("handler listening", "address", ln.Addr().String(), "taskHub", cfg.TaskHub, "worker", cfg.WorkerID, "partitions", cfg.PartitionCount)
 
-	if err := createTaskHub(ctx, a.be, log); err != nil {
+	if err := createTaskHub(ctx, a.store, log); err != nil {
 		_ = srv.Close()
 		return err
 	}
 	close(ready)
-	worker := durable.NewWorker(a.be, a.registry, cfg.WorkerOptions(log))
+	worker := durable.NewWorker(a.store, a.registry, cfg.WorkerOptions(log))
 	workerErr := make(chan error, 1)
 	go func() { workerErr <- worker.Run(ctx) }()
 
@@ -228,7 +241,7 @@ func ParseLogLevel(level string) slog.Level {
 
 // createTaskHub creates the task hub, retrying while storage is not
 // reachable yet (Azurite may still be starting).
-func createTaskHub(ctx context.Context, be *azstorage.Backend, log *slog.Logger) error {
+func createTaskHub(ctx context.Context, be backend.Backend, log *slog.Logger) error {
 	delay := 500 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)

@@ -29,9 +29,13 @@ type Config struct {
 	// Storage.
 	ConnectionName   string // the app setting holding the connection string
 	ConnectionString string // its value
-	TaskHub          string
-	PartitionCount   int
-	WorkerID         string
+	// InMemory (DURABLE_STORAGE=memory) runs the app on the in-memory
+	// backend instead of Azure Storage: for demos only, NOT durable, every
+	// instance is lost when the process ends.
+	InMemory       bool
+	TaskHub        string
+	PartitionCount int
+	WorkerID       string
 
 	ControlQueueBatchSize       int
 	ControlQueueVisibility      time.Duration
@@ -54,6 +58,7 @@ type Config struct {
 	RoutePrefix   string        // extensions.http.routePrefix, default "api"
 	PublicBaseURL string        // DURABLE_PUBLIC_BASE_URL: overrides the scheme and host of generated URLs
 	APIKey        string        // DURABLE_API_KEY: required on the durable HTTP routes when set
+	Dashboard     bool          // DURABLE_DASHBOARD: the browser dashboard at {base}/ui/ (default true; false turns it off)
 	PurgeAfter    time.Duration // DURABLE_PURGE_AFTER: PurgeOldInstances' age limit (default 30 days)
 	LogLevel      string        // LOG_LEVEL: debug, info, warn, error
 }
@@ -107,6 +112,7 @@ func fromHostJSON(root string, host map[string]any, getenv func(string) string) 
 
 	c.ConnectionName = str(sp, "connectionStringName", str(sp, "connectionName", "AzureWebJobsStorage"))
 	c.ConnectionString = getenv(c.ConnectionName)
+	c.InMemory = strings.EqualFold(getenv("DURABLE_STORAGE"), "memory")
 
 	c.TaskHub = expand(str(dt, "hubName", ""), getenv)
 	if v := getenv("DURABLE_TASK_HUB"); v != "" {
@@ -148,6 +154,14 @@ func fromHostJSON(root string, host map[string]any, getenv func(string) string) 
 	}
 	c.PublicBaseURL = strings.TrimRight(getenv("DURABLE_PUBLIC_BASE_URL"), "/")
 	c.APIKey = getenv("DURABLE_API_KEY")
+	c.Dashboard = true
+	if v := getenv("DURABLE_DASHBOARD"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			fail("DURABLE_DASHBOARD=%q is not true or false", v)
+		}
+		c.Dashboard = b
+	}
 	c.PurgeAfter = 30 * 24 * time.Hour
 	if v := getenv("DURABLE_PURGE_AFTER"); v != "" {
 		d, err := time.ParseDuration(v)

@@ -84,6 +84,21 @@ func TestDefaultHubName(t *testing.T) {
 	}
 }
 
+func TestDashboardSetting(t *testing.T) {
+	dir := t.TempDir()
+	c, err := LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir}))
+	if err != nil || !c.Dashboard {
+		t.Fatalf("the dashboard is on by default: %v %v", c.Dashboard, err)
+	}
+	c, err = LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir, "DURABLE_DASHBOARD": "false"}))
+	if err != nil || c.Dashboard {
+		t.Fatalf("DURABLE_DASHBOARD=false: %v %v", c.Dashboard, err)
+	}
+	if _, err := LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir, "DURABLE_DASHBOARD": "maybe"})); err == nil || !strings.Contains(err.Error(), "DURABLE_DASHBOARD") {
+		t.Fatalf("a bad value must be named: %v", err)
+	}
+}
+
 func TestEntityMessageReorderWindow(t *testing.T) {
 	for host, want := range map[string]time.Duration{
 		`{"version":"2.0"}`: 30 * time.Minute,

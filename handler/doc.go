@@ -12,7 +12,10 @@
 //     Config.ManagementPaths: /runtime/webhooks/durabletask (where Durable
 //     Functions serves it; reachable standalone) and /api/durabletask
 //     (through a function route, because the host never forwards
-//     /runtime/... to a custom handler).
+//     /runtime/... to a custom handler), plus GET {base}/hub, a read-only
+//     view of the task hub's partitions and queues;
+//   - GET {base}/ui/: the dashboard (package dashboard), a page that works
+//     only through the management API.
 //
 // The routes reach the engine only through the Durable interface, which
 // *durable.Client implements. Answers follow Durable Functions' HTTP API
@@ -21,7 +24,7 @@
 //
 // One piece per file, each with its test: router.go (Config, New),
 // start.go, status.go, statuspayload.go, historyevents.go, urls.go,
-// management.go (API dispatch), commands.go, instances.go, entities.go,
+// management.go (API dispatch), commands.go, instances.go, entities.go, hub.go,
 // invocations.go, health.go, query.go, errors.go, jsonobject.go, and one
 // file per middleware.
 package handler

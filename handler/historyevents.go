@@ -13,6 +13,10 @@ import (
 type historyOptions struct {
 	showInput  bool // showInput (default true): Input members stay in
 	showOutput bool // showHistoryOutput (default false): results are included
+	// childIDs (showChildInstanceIds, default false; not a Durable Functions
+	// parameter): a folded sub-orchestration result keeps its child's
+	// InstanceId, so a viewer can link to the child.
+	childIDs bool
 }
 
 // historyEvents turns an instance's history into the historyEvents of the
@@ -44,6 +48,7 @@ func historyEvents(events []*history.Event, o historyOptions) []object {
 		name  string
 		time  time.Time
 		input *string
+		child string
 	}
 	scheduled := map[string]scheduledEvent{}
 	key := func(t history.EventType, id int) string { return t.String() + "_" + strconv.Itoa(id) }
@@ -57,6 +62,9 @@ func historyEvents(events []*history.Event, o historyOptions) []object {
 		ob.set("FunctionName", s.name)
 		if o.showInput {
 			ob.set("Input", s.input)
+		}
+		if o.childIDs && s.child != "" {
+			ob.set("InstanceId", s.child)
 		}
 		drop[s.index] = true
 	}
@@ -74,7 +82,7 @@ func historyEvents(events []*history.Event, o historyOptions) []object {
 		ob.set("EventType", e.Type.String())
 		switch e.Type {
 		case history.TaskScheduled, history.SubOrchestrationInstanceCreated:
-			scheduled[key(e.Type, e.EventID)] = scheduledEvent{i, e.Name, e.Timestamp, e.Input}
+			scheduled[key(e.Type, e.EventID)] = scheduledEvent{i, e.Name, e.Timestamp, e.Input, e.InstanceID}
 			ob.remove("Version")
 		case history.TaskCompleted, history.TaskFailed:
 			fold(&ob, history.TaskScheduled, e)

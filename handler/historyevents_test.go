@@ -100,6 +100,14 @@ func TestHistoryEvents(t *testing.T) {
 		want: `[{"EventType":"SubOrchestrationInstanceCompleted","Result":42,"Timestamp":"` + hS2 + `","ScheduledTime":"` + hS0 + `","FunctionName":"Child","Input":"\"x\""},` +
 			`{"EventType":"SubOrchestrationInstanceFailed","Reason":"no","Details":"d","FailureDetails":null,"Timestamp":"` + hS3 + `","ScheduledTime":"` + hS1 + `","FunctionName":"Child","Input":"\"y\""}]`,
 	}, {
+		name: "showChildInstanceIds keeps the child's id on a folded result",
+		events: []*history.Event{
+			{Type: history.SubOrchestrationInstanceCreated, EventID: 0, Timestamp: hT0, Name: "Child", InstanceID: "c1", Input: s(`"x"`)},
+			{Type: history.SubOrchestrationInstanceCompleted, EventID: -1, Timestamp: hT2, TaskScheduledID: 0, Result: s(`42`)},
+		},
+		opts: historyOptions{showInput: false, showOutput: true, childIDs: true},
+		want: `[{"EventType":"SubOrchestrationInstanceCompleted","Result":42,"Timestamp":"` + hS2 + `","ScheduledTime":"` + hS0 + `","FunctionName":"Child","InstanceId":"c1"}]`,
+	}, {
 		name: "a running sub-orchestration stays created, without Version",
 		events: []*history.Event{
 			{Type: history.SubOrchestrationInstanceCreated, EventID: 0, Timestamp: hT0, Name: "Child", Version: "2", InstanceID: "c1", Input: s(`"x"`)},

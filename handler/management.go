@@ -32,6 +32,12 @@ func (s *server) management(base string) http.Handler {
 			s.startOrchestration(w, r, segs[1], id)
 		case "entities":
 			s.entities(w, r, segs[1:])
+		case "hub":
+			if r.Method != http.MethodGet || len(segs) != 1 {
+				notFound(w)
+				return
+			}
+			s.hubInfo(w, r)
 		case "instances":
 			switch {
 			case len(segs) == 1 && r.Method == http.MethodGet:

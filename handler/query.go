@@ -87,5 +87,8 @@ func parseStatusQuery(r *http.Request) (statusQuery, error) {
 	if q.fail500, err = queryBool(r, "returnInternalServerErrorOnFailure", false); err != nil {
 		return q, err
 	}
+	if q.history.childIDs, err = queryBool(r, "showChildInstanceIds", false); err != nil {
+		return q, err
+	}
 	return q, nil
 }

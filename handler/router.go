@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/godurable/functions/bindings"
+	"github.com/godurable/functions/dashboard"
 	"github.com/godurable/functions/durable"
 )
 
@@ -86,6 +87,10 @@ type Config struct {
 	// exists). Until then the durable routes and invocations wait for it;
 	// GET / does not.
 	Ready <-chan struct{}
+	// DisableDashboard turns off the browser dashboard served at
+	// {base}/ui/ under each management path. The page holds no data; its
+	// API calls need the key like any other client.
+	DisableDashboard bool
 }
 
 type server struct {
@@ -136,6 +141,7 @@ func prefixPath(prefix string) string {
 //	POST /{FunctionName}                               invocations (Config.Invocations)
 //	POST /{prefix}/orchestrators/{name}[/{instanceId}] HttpStart
 //	*    {base}/...                                    management API, for each ManagementPaths base
+//	GET  {base}/ui/                                    the dashboard (unless DisableDashboard)
 func New(cfg Config) http.Handler {
 	cfg = cfg.withDefaults()
 	s := &server{cfg: cfg, log: cfg.Logger}
@@ -146,6 +152,20 @@ func New(cfg Config) http.Handler {
 		r.Use(waitReady(cfg.Ready))
 		r.Post("/{function}", s.invoke)
 	})
+	if !cfg.DisableDashboard {
+		ui := dashboard.Handler()
+		for _, base := range cfg.ManagementPaths {
+			r.Get(base+"/ui", func(w http.ResponseWriter, r *http.Request) {
+				to := base + "/ui/"
+				if r.URL.RawQuery != "" {
+					to += "?" + r.URL.RawQuery
+				}
+				http.Redirect(w, r, to, http.StatusMovedPermanently)
+			})
+			r.Method(http.MethodGet, base+"/ui/*", ui)
+			r.Method(http.MethodHead, base+"/ui/*", ui)
+		}
+	}
 	r.Group(func(r chi.Router) {
 		r.Use(requireKey(cfg.APIKey), waitReady(cfg.Ready))
 		s.startRoutes(r, prefixPath(cfg.RoutePrefix))

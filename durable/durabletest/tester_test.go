@@ -235,3 +235,42 @@ func TestTheTestsOwnMistakesAreClear(t *testing.T) {
 		})
 	}
 }
+
+var (
+	greet    = durable.NewActivity("Greet", func(ctx context.Context, name string) (string, error) { return "Hello " + name, nil })
+	greetAll = durable.NewOrchestrator("GreetAll", func(ctx *durable.OrchestrationContext, names []string) ([]string, error) {
+		var out []string
+		for _, n := range names {
+			s, err := greet.Call(ctx, n).Await()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	})
+	greetTeam = durable.NewOrchestrator("GreetTeam", func(ctx *durable.OrchestrationContext, team string) ([]string, error) {
+		return greetAll.Call(ctx, []string{team + "-1", team + "-2"}).Await()
+	})
+)
+
+func TestTypedHandles(t *testing.T) {
+	r := durable.NewRegistry()
+	if err := r.Register(greet, greetAll, greetTeam); err != nil {
+		t.Fatal(err)
+	}
+	tt := durabletest.New(t, r)
+	if got := durabletest.Result(greetAll, durabletest.Execute(tt, greetAll, []string{"Ann", "Bo"})); fmt.Sprint(got) != "[Hello Ann Hello Bo]" {
+		t.Fatalf("real activity: %q", got)
+	}
+	m := durabletest.MockActivity(tt, greet, func(name string) (string, error) { return "Hi " + name, nil })
+	if got := durabletest.Result(greetAll, durabletest.Execute(tt, greetAll, []string{"Cy"})); fmt.Sprint(got) != "[Hi Cy]" || m.Calls() != 1 {
+		t.Fatalf("mocked activity: %q, %d calls", got, m.Calls())
+	}
+	child := durabletest.MockSubOrchestrator(tt, greetAll, func(names []string) ([]string, error) { return []string{fmt.Sprint(len(names))}, nil })
+	inst := durabletest.Start(tt, greetTeam, "red")
+	tt.RunUntilDone(inst)
+	if got := durabletest.Result(greetTeam, inst); fmt.Sprint(got) != "[2]" || child.Calls() != 1 || string(child.Input(0)) != `["red-1","red-2"]` {
+		t.Fatalf("mocked child: %q, calls %d, input %s", got, child.Calls(), child.Input(0))
+	}
+}
