@@ -46,9 +46,7 @@ func (w *Worker) runActivity(ctx context.Context, wi *backend.ActivityWorkItem) 
 	s := wi.Scheduled
 	now := w.clock()
 	fail := func(f *history.FailureDetails) *history.Event {
-		reason := f.ErrorMessage
-		return &history.Event{Type: history.TaskFailed, EventID: -1, Timestamp: now, TaskScheduledID: s.EventID,
-			Reason: &reason, Details: f.StackTrace, Failure: f}
+		return activityFailed(s, now, f)
 	}
 	fn, ok := w.reg.activity(s.Name)
 	if !ok {

@@ -128,7 +128,7 @@ func (b *Backend) writeHistory(ctx context.Context, st *workItemState, instanceI
 		batch := TableBatch{Table: b.names.HistoryTable(), PartitionKey: pk}
 		size := 0
 		for i < len(events) && len(batch.Ops) < maxRowsPerBatch && size <= maxBatchBytes {
-			row, err := EventRow(instanceID, executionID, first+i, events[i])
+			row, err := EventRow(instanceID, executionID, first+i, storedForm(events[i]))
 			if err != nil {
 				return fmt.Errorf("azstorage: history of %q: %w", instanceID, err)
 			}
@@ -166,4 +166,18 @@ func (b *Backend) writeHistory(ctx context.Context, st *workItemState, instanceI
 		st.sentinelETag = res[len(res)-1].ETag
 	}
 	return nil
+}
+
+// storedForm is the event as the History table holds it. A failed
+// orchestration's ExecutionCompleted keeps its Result (Durable Functions'
+// "Orchestrator function 'X' failed: …", also the instance's Output) and
+// no FailureDetails, as Durable Functions writes it; DurableTask's reading
+// of the Output (FailureDetails, else Result) then gives the same text.
+func storedForm(e *history.Event) *history.Event {
+	if e.Type == history.ExecutionCompleted && e.OrchestrationStatus == history.StatusFailed && e.Failure != nil && e.Result != nil {
+		c := *e
+		c.Failure = nil
+		return &c
+	}
+	return e
 }

@@ -3,6 +3,8 @@ package azstorage
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -437,5 +439,93 @@ func TestDeferredMessagesAreNotPoison(t *testing.T) {
 	}
 	if recs := poisonRecords(t, b); len(recs) != 0 {
 		t.Fatalf("deferred messages were moved to the poison queue: %+v", recs)
+	}
+}
+
+// Failures are stored as Durable Functions stores them: TaskFailed with
+// Reason "Activity function 'X' failed: …" and the error as .NET exception
+// JSON in Details; a failed orchestration's ExecutionCompleted with its
+// Result text and no FailureDetails, and that text as the Instances
+// Output. A TaskFailed written by a .NET worker (no FailureDetails, the
+// exception in Details) reads as the original exception.
+func TestFailureShapes(t *testing.T) {
+	b := newTestBackend(t)
+	r := durable.NewRegistry()
+	release := make(chan struct{})
+	_ = r.AddActivity("Fail", durable.Activity(func(context.Context, any) (any, error) { return nil, errors.New("boom") }))
+	_ = r.AddActivity("Remote", durable.Activity(func(ctx context.Context, _ any) (any, error) {
+		select { // a .NET worker answers instead
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil, ctx.Err()
+	}))
+	_ = r.AddOrchestrator("FailHard", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (any, error) {
+		return durable.CallActivity[any](ctx, "Fail", nil).Await()
+	}))
+	_ = r.AddOrchestrator("CallRemote", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
+		_, err := durable.CallActivity[any](ctx, "Remote", nil).Await()
+		var tf *durable.TaskFailedError
+		if !errors.As(err, &tf) {
+			return "", fmt.Errorf("want a task failure, got %v", err)
+		}
+		return tf.Details.ErrorType + "|" + tf.Details.ErrorMessage, nil
+	}))
+	runWorker(t, b, r)
+	t.Cleanup(func() { close(release) }) // before the worker stops
+	c := durable.NewClient(b, r, b.opts.TaskHub)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	id := "fail-hard"
+	if _, err := c.StartNew(ctx, "FailHard", nil, durable.WithInstanceID(id)); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.WaitForCompletion(ctx, id); err != nil || st.RuntimeStatus != durable.StatusFailed {
+		t.Fatalf("status %v %v", st, err)
+	}
+	failed := historyRowOf(t, b, id, "TaskFailed")
+	if failed["Reason"] != "Activity function 'Fail' failed: boom" {
+		t.Errorf("TaskFailed Reason = %v", failed["Reason"])
+	}
+	var exc map[string]any
+	d, _ := failed["Details"].(string)
+	if err := json.Unmarshal([]byte(d), &exc); err != nil || exc["Message"] != "boom" ||
+		exc["$type"] != "System.Exception, System.Private.CoreLib" || exc["ClassName"] == nil {
+		t.Errorf("TaskFailed Details = %v (%v)", failed["Details"], err)
+	}
+	done := historyRowOf(t, b, id, "ExecutionCompleted")
+	result, _ := done["Result"].(string)
+	if !strings.HasPrefix(result, "Orchestrator function 'FailHard' failed: ") || !strings.Contains(result, "boom") {
+		t.Errorf("ExecutionCompleted Result = %q", result)
+	}
+	if fd, ok := done["FailureDetails"]; ok && fd != "null" {
+		t.Errorf("ExecutionCompleted FailureDetails = %v, want none", fd)
+	}
+	if row := rawRow(t, b, b.names.InstancesTable(), id, ""); row["Output"] != result {
+		t.Errorf("Instances Output = %v, want %q", row["Output"], result)
+	}
+
+	id = "call-remote"
+	if _, err := c.StartNew(ctx, "CallRemote", nil, durable.WithInstanceID(id)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the call to be scheduled", func() bool {
+		rows, _ := b.queryRows(ctx, b.names.HistoryTable(), PartitionKeyFilter(id)+" and EventType eq 'TaskScheduled'", nil)
+		return len(rows) == 1
+	})
+	reason := "Activity function 'Remote' failed: Kaboom"
+	details := `{"$type":"System.InvalidOperationException, System.Private.CoreLib","ClassName":"System.InvalidOperationException",` +
+		`"Message":"Kaboom","Data":null,"InnerException":null,"HelpURL":null,"StackTraceString":"   at Remote.Run()",` +
+		`"RemoteStackTraceString":null,"RemoteStackIndex":0,"ExceptionMethod":null,"HResult":-2146233079,"Source":"Remote","WatsonBuckets":null}`
+	dotnet := &history.Event{Type: history.TaskFailed, EventID: -1, Timestamp: time.Now().UTC(), TaskScheduledID: 0, Reason: &reason, Details: &details}
+	queue, _ := b.controlQueue(id)
+	target := history.OrchestrationInstance{InstanceID: id}
+	if _, err := b.enqueue(ctx, queue, b.newMessage(dotnet, target, target, nil), 0, false); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.WaitForCompletion(ctx, id)
+	if err != nil || st.RuntimeStatus != durable.StatusCompleted || history.Deref(st.Output) != `"System.InvalidOperationException|Kaboom"` {
+		t.Fatalf("status %v output %s %v", st.RuntimeStatus, history.Deref(st.Output), err)
 	}
 }
