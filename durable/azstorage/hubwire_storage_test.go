@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 	"github.com/godurable/functions/durable"
 	"github.com/godurable/functions/durable/backend"
 	"github.com/godurable/functions/durable/history"
@@ -527,5 +530,155 @@ func TestFailureShapes(t *testing.T) {
 	st, err := c.WaitForCompletion(ctx, id)
 	if err != nil || st.RuntimeStatus != durable.StatusCompleted || history.Deref(st.Output) != `"System.InvalidOperationException|Kaboom"` {
 		t.Fatalf("status %v output %s %v", st.RuntimeStatus, history.Deref(st.Output), err)
+	}
+}
+
+// startWorker runs a worker until the returned stop is called.
+func startWorker(t *testing.T, b *Backend, r *durable.Registry) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w := durable.NewWorker(b, r, durable.WorkerOptions{Logger: testLogger(t)})
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// Legacy rewind as DurableTask.AzureStorage does it: failure rows (and the
+// TaskScheduled a TaskFailed answers) become GenericEvent rows with Reason
+// "Rewound: {type}" and their other columns kept; a failed
+// sub-orchestration's SubOrchestrationInstanceCreated keeps its type and
+// the child is rewound too (not restarted); only the deepest instance is
+// woken, by a GenericEvent whose Data is the reason; Output is left as it
+// was.
+func TestLegacyRewindMatchesDurableTask(t *testing.T) {
+	b := newTestBackend(t, func(o *Options) { o.PartitionCount = 1 })
+	r := durable.NewRegistry()
+	var calls atomic.Int32
+	_ = r.AddActivity("Flaky", durable.Activity(func(context.Context, any) (int, error) {
+		if calls.Add(1) == 1 {
+			return 0, errors.New("first call fails")
+		}
+		return 7, nil
+	}))
+	_ = r.AddOrchestrator("RewindChild", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (int, error) {
+		return durable.CallActivity[int](ctx, "Flaky", nil).Await()
+	}))
+	_ = r.AddOrchestrator("RewindParent", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (int, error) {
+		n, err := durable.CallSubOrchestrator[int](ctx, "RewindChild", nil, durable.WithChildInstanceID("rw-child")).Await()
+		return n * 2, err
+	}))
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	c := durable.NewClient(b, r, b.opts.TaskHub)
+	stop := startWorker(t, b, r)
+	id := "rw-parent"
+	if _, err := c.StartNew(ctx, "RewindParent", nil, durable.WithInstanceID(id)); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.WaitForCompletion(ctx, id); err != nil || st.RuntimeStatus != durable.StatusFailed {
+		t.Fatalf("first run: %v %v", st, err)
+	}
+	waitFor(t, "the child to fail", func() bool {
+		st, err := c.GetStatus(ctx, "rw-child")
+		return err == nil && st.RuntimeStatus == durable.StatusFailed
+	})
+	stop()
+	parentOutput := rawRow(t, b, b.names.InstancesTable(), id, "")["Output"]
+	childExec := rawRow(t, b, b.names.InstancesTable(), "rw-child", "")["ExecutionId"]
+	if err := c.Rewind(ctx, id, "try again"); err != nil {
+		t.Fatal(err)
+	}
+
+	byType := func(inst string) map[string][]map[string]any {
+		rows, err := b.queryRows(ctx, b.names.HistoryTable(), PartitionKeyFilter(inst), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]map[string]any{}
+		for _, r := range rows {
+			typ, _ := r["EventType"].(string)
+			out[typ] = append(out[typ], r)
+		}
+		return out
+	}
+	p := byType(id)
+	if len(p["SubOrchestrationInstanceFailed"]) != 0 || len(p["ExecutionCompleted"]) != 0 || len(p["SubOrchestrationInstanceCreated"]) != 1 {
+		t.Fatalf("parent rows after rewind: %v", p)
+	}
+	if created := p["SubOrchestrationInstanceCreated"][0]; created["Reason"] != "Rewound: SubOrchestrationInstanceCreated" || created["InstanceId"] != "rw-child" {
+		t.Errorf("SubOrchestrationInstanceCreated = %v", created)
+	}
+	reasons := map[string]bool{}
+	for _, g := range p["GenericEvent"] {
+		reasons[g["Reason"].(string)] = true
+		if g["Reason"] == "Rewound: SubOrchestrationInstanceFailed" && g["TaskScheduledId"] != float64(0) {
+			t.Errorf("the rewound failure lost its columns: %v", g)
+		}
+	}
+	if !reasons["Rewound: SubOrchestrationInstanceFailed"] || !reasons["Rewound: ExecutionCompleted"] {
+		t.Errorf("parent GenericEvent reasons = %v", reasons)
+	}
+	ch := byType("rw-child")
+	if len(ch["TaskScheduled"]) != 0 || len(ch["TaskFailed"]) != 0 || len(ch["GenericEvent"]) != 3 {
+		t.Fatalf("child rows after rewind: %v", ch)
+	}
+	for _, g := range ch["GenericEvent"] {
+		if g["Reason"] == "Rewound: TaskScheduled" && g["Name"] != "Flaky" {
+			t.Errorf("rewound TaskScheduled lost its columns: %v", g)
+		}
+	}
+	for _, inst := range []string{id, "rw-child"} {
+		row := rawRow(t, b, b.names.InstancesTable(), inst, "")
+		if row["RuntimeStatus"] != "Pending" {
+			t.Errorf("%s row status = %v", inst, row["RuntimeStatus"])
+		}
+	}
+	if got := rawRow(t, b, b.names.InstancesTable(), id, "")["Output"]; got != parentOutput {
+		t.Errorf("rewind changed the Output: %v, was %v", got, parentOutput)
+	}
+	// Only the child is woken, with the reason as the GenericEvent's Data.
+	peek, err := b.queue(b.names.ControlQueue(0)).PeekMessages(ctx, &azqueue.PeekMessagesOptions{NumberOfMessages: to.Ptr(int32(32))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var woken []string
+	for _, m := range peek.Messages {
+		var md map[string]any
+		_ = json.Unmarshal([]byte(*m.MessageText), &md)
+		tm, _ := md["TaskMessage"].(map[string]any)
+		ev, _ := tm["Event"].(map[string]any)
+		inst, _ := tm["OrchestrationInstance"].(map[string]any)
+		if ev["Data"] != "try again" {
+			t.Errorf("wake message event = %v", ev)
+		}
+		woken = append(woken, fmt.Sprint(inst["InstanceId"]))
+	}
+	if strings.Join(woken, ",") != "rw-child" {
+		t.Fatalf("woken instances = %v, want the child only", woken)
+	}
+
+	b2, err := New(b.c, b.opts) // a stopped backend does not start again
+	if err != nil {
+		t.Fatal(err)
+	}
+	startWorker(t, b2, r)
+	st, err := c.WaitForCompletion(ctx, id)
+	if err != nil || st.RuntimeStatus != durable.StatusCompleted || history.Deref(st.Output) != "14" {
+		t.Fatalf("after rewind: %v %s %v", st.RuntimeStatus, history.Deref(st.Output), err)
+	}
+	if got := rawRow(t, b, b.names.InstancesTable(), "rw-child", "")["ExecutionId"]; got != childExec {
+		t.Errorf("the child was restarted (execution %v, was %v), not rewound", got, childExec)
 	}
 }
