@@ -1,9 +1,9 @@
 package durable
 
 import (
-	"time"
-
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/godurable/functions/durable/replay"
 )
@@ -41,6 +41,9 @@ func CallActivity[T any](ctx *OrchestrationContext, name string, input any, opts
 // and returns its pending output.
 func CallSubOrchestrator[T any](ctx *OrchestrationContext, name string, input any, opts ...CallOption) *Task[T] {
 	o := applyCallOptions(opts)
+	if err := ctx.checkSubOrchestration(name, o.instanceID); err != nil {
+		return failedTask[T](ctx, err)
+	}
 	in, err := marshalPayload(input)
 	if err != nil {
 		return failedTask[T](ctx, fmt.Errorf("durable: input of sub-orchestration %q: %w", name, err))
@@ -53,6 +56,22 @@ func CallSubOrchestrator[T any](ctx *OrchestrationContext, name string, input an
 		return ctx.rt.CallSubOrchestrator(name, o.version, id, in)
 	}
 	return newCallTask[T](ctx, name, o, start)
+}
+
+// checkSubOrchestration refuses, as Durable Functions does, a child
+// instance id equal to this instance's or its parent's (the child's start
+// would be dropped and the call never complete), an id starting with '@'
+// (reserved for entities), and a call inside a critical section.
+func (c *OrchestrationContext) checkSubOrchestration(name, id string) error {
+	switch {
+	case id != "" && (strings.EqualFold(id, c.InstanceID()) || strings.EqualFold(id, c.ParentInstanceID())):
+		return fmt.Errorf("durable: sub-orchestration %q: %w: the instance id %q is this orchestration's or its parent's; a sub-orchestration needs an id of its own", name, ErrInvalidInput, id)
+	case strings.HasPrefix(id, "@"):
+		return fmt.Errorf("durable: sub-orchestration %q: %w: the instance id %q starts with '@', which is reserved for entities", name, ErrInvalidInput, id)
+	case c.lockSet != nil:
+		return fmt.Errorf("durable: sub-orchestration %q: %w: cannot call a sub-orchestrator while holding entity locks", name, ErrLockingRulesViolation)
+	}
+	return nil
 }
 
 func applyCallOptions(opts []CallOption) callOptions {

@@ -16,9 +16,10 @@ import (
 // Client starts and manages orchestration instances. It is safe for
 // concurrent use.
 type Client struct {
-	be       backend.Backend
-	registry *Registry
-	hub      string
+	be             backend.Backend
+	registry       *Registry
+	hub            string
+	defaultVersion string
 }
 
 // NewClient returns a client for the task hub served by be. If registry is
@@ -36,6 +37,9 @@ type StartOption func(*startOptions)
 type startOptions struct {
 	instanceID string
 	startAt    time.Time
+	version    string
+	tags       map[string]string
+	overwrite  bool
 }
 
 // WithInstanceID starts the instance under the given id instead of a
@@ -111,12 +115,17 @@ func (c *Client) StartNew(ctx context.Context, orchestrator string, input any, o
 		Name:       orchestrator,
 		Input:      in,
 		Generation: &gen,
+		Version:    c.startVersion(o.version),
+		Tags:       o.tags,
 	}
 	if !o.startAt.IsZero() {
 		t := o.startAt.UTC()
 		e.ScheduledStartTime = &t
 	}
 	dedupe := []history.OrchestrationStatus{history.StatusPending, history.StatusRunning, history.StatusSuspended}
+	if o.overwrite {
+		dedupe = nil
+	}
 	if err := c.be.CreateInstance(ctx, e, dedupe); err != nil {
 		return "", fmt.Errorf("durable: start %q as %q: %w", orchestrator, o.instanceID, err)
 	}
@@ -182,14 +191,18 @@ func (c *Client) GetStatus(ctx context.Context, instanceID string, opts ...Statu
 
 func statusFromState(st *backend.InstanceState) *InstanceStatus {
 	return &InstanceStatus{
-		Name:            st.Name,
-		InstanceID:      st.InstanceID,
-		RuntimeStatus:   st.RuntimeStatus,
-		Input:           st.Input,
-		Output:          st.Output,
-		CustomStatus:    st.CustomStatus,
-		CreatedTime:     st.CreatedTime,
-		LastUpdatedTime: st.LastUpdatedTime,
+		Name:               st.Name,
+		InstanceID:         st.InstanceID,
+		RuntimeStatus:      st.RuntimeStatus,
+		Input:              st.Input,
+		Output:             st.Output,
+		CustomStatus:       st.CustomStatus,
+		CreatedTime:        st.CreatedTime,
+		LastUpdatedTime:    st.LastUpdatedTime,
+		ExecutionID:        st.ExecutionID,
+		Version:            st.Version,
+		Tags:               st.Tags,
+		ScheduledStartTime: st.ScheduledStartTime,
 	}
 }
 

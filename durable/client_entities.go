@@ -36,11 +36,11 @@ func (c *Client) SignalEntity(ctx context.Context, entity EntityID, operation st
 	s := string(b)
 	name := "op"
 	if !at.IsZero() {
-		due := at.UTC().Format("2006-01-02T15:04:05.0000000Z")
+		due := dotNetTime(at)
 		req.Due = &due
 		b, _ = json.Marshal(req)
 		s = string(b)
-		name = "op@" + due // delayed through queue visibility, as Durable Task does
+		name = scheduledSignalName(time.Now(), at) // delayed through queue visibility, as Durable Task does
 	}
 	e := &history.Event{Type: history.EventRaised, EventID: -1, Timestamp: time.Now().UTC(), Name: name, Input: &s}
 	if err := c.be.SendEvent(ctx, history.OrchestrationInstance{InstanceID: entity.String()}, e); err != nil {
@@ -113,6 +113,21 @@ func (c *Client) ListEntities(ctx context.Context, name string, fetchState bool,
 		out.Entities = append(out.Entities, md)
 	}
 	return out, nil
+}
+
+// maxSignalDelay is how far ahead Durable Task schedules a signal through
+// queue visibility (MaximumSignalDelayTime of the Azure Storage provider);
+// the entity sends one due later back to itself when it arrives.
+const maxSignalDelay = 6 * 24 * time.Hour
+
+// scheduledSignalName is the event name of a signal due at: "op@" and the
+// time it becomes visible, at most maxSignalDelay after now, as .NET
+// writes it.
+func scheduledSignalName(now, due time.Time) string {
+	if due.Sub(now) > maxSignalDelay {
+		due = now.Add(maxSignalDelay)
+	}
+	return "op@" + dotNetTime(due)
 }
 
 func newGUIDString() string {

@@ -30,6 +30,12 @@ func sendToEntity(ctx *OrchestrationContext, target EntityID, req entityRequest)
 // result; a failed operation surfaces as *TaskFailedError. Inside a
 // critical section (LockEntities) only locked entities may be called.
 func CallEntity[T any](ctx *OrchestrationContext, entity EntityID, operation string, input any) *Task[T] {
+	if ctx.lockSet != nil && !ctx.holdsLock(entity) {
+		return failedTask[T](ctx, fmt.Errorf("durable: call %s.%s: %w: while holding locks, only locked entities can be called", entity, operation, ErrLockingRulesViolation))
+	}
+	if !ctx.rt.Owned("called entity " + entity.String()) {
+		return failedTask[T](ctx, fmt.Errorf("durable: call %s.%s: %w", entity, operation, errMultithreaded))
+	}
 	in, err := marshalPayload(input)
 	if err != nil {
 		return failedTask[T](ctx, fmt.Errorf("durable: input of %s.%s: %w", entity, operation, err))
@@ -43,6 +49,12 @@ func CallEntity[T any](ctx *OrchestrationContext, entity EntityID, operation str
 
 // SignalEntity sends a one-way operation to an entity.
 func SignalEntity(ctx *OrchestrationContext, entity EntityID, operation string, input any) error {
+	if ctx.holdsLock(entity) {
+		return fmt.Errorf("durable: signal %s.%s: %w: while holding locks, locked entities cannot be signaled", entity, operation, ErrLockingRulesViolation)
+	}
+	if !ctx.rt.Owned("signaled entity " + entity.String()) {
+		return fmt.Errorf("durable: signal %s.%s: %w", entity, operation, errMultithreaded)
+	}
 	in, err := marshalPayload(input)
 	if err != nil {
 		return fmt.Errorf("durable: input of %s.%s: %w", entity, operation, err)
@@ -87,10 +99,22 @@ func (s *entityCallSteps) advance() (bool, *string, error) {
 // the same order, so two orchestrations never deadlock), and returns a
 // release function to call when done (with defer). Other callers of those
 // entities wait until release. Locks still held when the orchestrator
-// returns, fails or panics are released then.
+// returns, fails, panics, is terminated or fails on replay are released
+// then.
+//
+// Inside a critical section, as in Durable Functions, only the locked
+// entities may be called, they may not be signaled, no further locks may
+// be taken and no sub-orchestrator called: such calls fail with
+// ErrLockingRulesViolation.
 func LockEntities(ctx *OrchestrationContext, entities ...EntityID) (release func() error, err error) {
 	if len(entities) == 0 {
 		return nil, fmt.Errorf("durable: LockEntities needs at least one entity")
+	}
+	if ctx.lockSet != nil {
+		return nil, fmt.Errorf("durable: LockEntities: %w: cannot acquire more locks when already holding some", ErrLockingRulesViolation)
+	}
+	if !ctx.rt.Owned("locked entities") {
+		return nil, fmt.Errorf("durable: LockEntities: %w", errMultithreaded)
 	}
 	set := sortedLockset(entities)
 	first := NewEntityID(set[0].Name, set[0].Key)
@@ -100,15 +124,13 @@ func LockEntities(ctx *OrchestrationContext, entities ...EntityID) (release func
 	if err := sendToEntity(ctx, first, req); err != nil {
 		return nil, err
 	}
-	if _, err := newTask[string](ctx, &entityCallSteps{name: "lock " + first.String(), wait: ctx.rt.WaitForEvent(req.ID), lock: true}).Await(); err != nil {
-		return nil, err
-	}
 	released := false
 	release = func() error {
 		if released {
 			return nil
 		}
 		released = true
+		ctx.lockSet = nil
 		rel, _ := json.Marshal(entityRelease{Parent: ctx.InstanceID(), ID: req.ID})
 		s := string(rel)
 		for _, r := range set {
@@ -116,6 +138,26 @@ func LockEntities(ctx *OrchestrationContext, entities ...EntityID) (release func
 		}
 		return nil
 	}
+	if _, err := newTask[string](ctx, &entityCallSteps{name: "lock " + first.String(), wait: ctx.rt.WaitForEvent(req.ID), lock: true}).Await(); err != nil {
+		return nil, err
+	}
+	// Held locks are released when the orchestrator returns (adapt) and
+	// when the execution is terminated or fails on replay (OnEnd).
 	ctx.locks = append(ctx.locks, release)
+	ctx.rt.OnEnd(func() { _ = release() })
+	ctx.lockSet = make([]EntityID, len(set))
+	for i, r := range set {
+		ctx.lockSet[i] = NewEntityID(r.Name, r.Key)
+	}
 	return release, nil
+}
+
+// holdsLock reports whether the orchestration holds entity's lock.
+func (c *OrchestrationContext) holdsLock(entity EntityID) bool {
+	for _, e := range c.lockSet {
+		if e.String() == entity.String() {
+			return true
+		}
+	}
+	return false
 }

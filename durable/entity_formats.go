@@ -25,6 +25,7 @@ type entityRequest struct {
 	IsLockRequest   bool            `json:"IsLockRequest"`
 	TraceContext    json.RawMessage `json:"parentTraceContext,omitempty"`
 	CreateTrace     bool            `json:"createTrace"`
+	RequestTime     *string         `json:"requestTime,omitempty"`
 }
 
 // entityRef is a lock set member: {"name":..,"key":..}.

@@ -23,8 +23,8 @@ import (
 // window are forgotten, tracked by the send and receive horizons.
 //
 // Client signals, forwarded lock requests and scheduled signals take no
-// part in the sorting; the entity deduplicates those by request id (see
-// recentRequests).
+// part in the sorting; the entity deduplicates those, and requests from
+// entities, by request id (see recentLog).
 
 // defaultReorderWindow is Durable Functions' entityMessageReorderWindowInMinutes.
 const defaultReorderWindow = 30 * time.Minute
@@ -183,6 +183,14 @@ func (s *messageSorter) label(req *entityRequest, dest string, now time.Time, wi
 	s.lastSent[dest] = ts
 }
 
+// byID reports whether the entity deduplicates req by its id: the requests
+// the sorter does not order (client signals, forwarded lock requests,
+// scheduled signals), and those from entities, whose ids a retried batch
+// sends again.
+func byID(req entityRequest, window time.Duration) bool {
+	return req.Due != nil || !sorted(req, window) || IsEntityInstance(*req.Parent)
+}
+
 // sorted reports whether the sorter orders and deduplicates req: requests
 // from orchestrations and entities, except forwarded lock requests.
 func sorted(req entityRequest, window time.Duration) bool {
@@ -319,13 +327,15 @@ func (c *OrchestrationContext) stampRequest(target string, req *entityRequest) {
 }
 
 // Client signals, forwarded lock requests and scheduled signals are not
-// sorted, so the entity deduplicates them by request id: it keeps the ids
-// it accepted within the reorder window (at most maxRecentRequests),
-// grouped by the minute that accepted them, in the scheduler state member
-// "recentRequests". A signal enqueued twice (a storage retry after a
-// response was lost) or delivered again after a checkpoint that committed
-// but was reported failed is then dropped, not applied again. .NET ignores
-// the member and drops it when it rewrites the state.
+// sorted, and an entity batch retried after its checkpoint failed sends its
+// signals again with new timestamps (but the same ids), so the entity
+// deduplicates those requests by id: it keeps the ids it accepted within
+// the reorder window (at most maxRecentRequests), grouped by the minute
+// that accepted them, in the scheduler state member "recentRequests". A
+// signal enqueued twice (a storage retry after a response was lost) or
+// delivered again after a checkpoint that committed but was reported
+// failed is then dropped, not applied again. .NET ignores the member and
+// drops it when it rewrites the state.
 
 // maxRecentRequests bounds the recorded ids of one entity (16 bytes each).
 const maxRecentRequests = 10000

@@ -52,8 +52,12 @@ func newEntityDriver(t *testing.T, id string) *entityDriver {
 				}
 			}
 			return nil, ctx.SetState(n)
-		case "later": // signals counter "x" one day later
-			return nil, ctx.SignalEntity(NewEntityID("Counter", "x"), "add", 1, SignalAt(d.now.Add(24*time.Hour)))
+		case "later": // signals counter "x" the input's number of days later
+			days, err := EntityInput[int](ctx)
+			if err != nil {
+				return nil, err
+			}
+			return nil, ctx.SignalEntity(NewEntityID("Counter", "x"), "add", 1, SignalAt(d.now.Add(time.Duration(days)*24*time.Hour)))
 		}
 		return nil, fmt.Errorf("%w: %s", ErrUnknownOperation, ctx.Operation())
 	}
@@ -260,18 +264,22 @@ func TestEntitySignalsLabelledAndSorted(t *testing.T) {
 	}
 }
 
-// An entity's scheduled signal carries its due time and goes unsorted.
+// An entity's scheduled signal carries its due time and goes unsorted;
+// its event name holds the time it is to become visible, at most 6 days
+// ahead, as .NET names it.
 func TestEntityScheduledSignal(t *testing.T) {
 	d := newEntityDriver(t, "@counter@s")
-	out := d.batch(opEvent("op", clientSignal("later", 0)))
-	if len(out) != 1 {
-		t.Fatalf("sent %+v", out)
-	}
-	var r entityRequest
-	_ = json.Unmarshal([]byte(*out[0].Event.Input), &r)
-	want := dotNetTime(d.now.Add(24 * time.Hour))
-	if r.Due == nil || *r.Due != want || out[0].Event.Name != "op@"+want || r.Timestamp != minDotNetTime {
-		t.Fatalf("scheduled signal %s named %s", *out[0].Event.Input, out[0].Event.Name)
+	for _, days := range []int{1, 8} {
+		out := d.batch(opEvent("op", clientSignal("later", days)))
+		if len(out) != 1 {
+			t.Fatalf("sent %+v", out)
+		}
+		var r entityRequest
+		_ = json.Unmarshal([]byte(*out[0].Event.Input), &r)
+		want, visible := dotNetTime(d.now.Add(time.Duration(days)*24*time.Hour)), dotNetTime(d.now.Add(time.Duration(min(days, 6))*24*time.Hour))
+		if r.Due == nil || *r.Due != want || out[0].Event.Name != "op@"+visible || r.Timestamp != minDotNetTime {
+			t.Fatalf("%d days: scheduled signal %s named %s", days, *out[0].Event.Input, out[0].Event.Name)
+		}
 	}
 }
 
@@ -351,5 +359,47 @@ func TestLocksetOrderedAsDotNet(t *testing.T) {
 	want := "account/z counter/_x counter/10 counter/9 counter/a counter/A counter/a b counter/ab counter/b counter/B counter/e counter/é counter/f"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
+}
+
+// An entity batch whose checkpoint failed after its signals were sent is
+// run again from the same state and sends them again, later; the receiver
+// applies each signal once, whichever copy comes first.
+func TestRetriedEntityBatchSignalsAppliedOnce(t *testing.T) {
+	src := newEntityDriver(t, "@counter@src2")
+	fan := func(keys ...string) *history.Event {
+		b, _ := json.Marshal(keys)
+		r := clientSignal("fanout", 0)
+		in := string(b)
+		r.Input = &in
+		return opEvent("op", r)
+	}
+	first := src.batch(fan("x"))
+	batch := []*history.Event{opEvent("op", clientSignal("add", 1)), fan("x", "x")}
+	attempt := func() []*history.Event {
+		cp := src.w.runEntityEpisode(&backend.OrchestrationWorkItem{InstanceID: src.id, History: src.hist, NewEvents: batch}, src.w.log)
+		var evs []*history.Event
+		for _, m := range cp.Outbound {
+			evs = append(evs, m.Event)
+		}
+		return evs
+	}
+	failed := attempt() // sent, but the checkpoint failed
+	src.now = src.now.Add(2 * time.Second)
+	retried := attempt()
+	if len(failed) != 2 || len(retried) != 2 || *failed[0].Input == *retried[0].Input {
+		t.Fatalf("sent %d then %d signals", len(failed), len(retried))
+	}
+	for name, order := range map[string][][]*history.Event{
+		"failed first":  {{first[0].Event}, failed, retried},
+		"retried first": {{first[0].Event}, retried, failed},
+	} {
+		x := newEntityDriver(t, "@counter@x")
+		for _, evs := range order {
+			x.batch(evs...)
+		}
+		if v := x.value(); v != 3 {
+			t.Errorf("%s: x = %d, want 3", name, v)
+		}
 	}
 }

@@ -14,7 +14,7 @@ func failureOf(err error) *history.FailureDetails {
 	var p *panicError
 	if errors.As(err, &p) {
 		stack := p.stack
-		return &history.FailureDetails{ErrorType: "panic", ErrorMessage: p.Error(), StackTrace: &stack}
+		return &history.FailureDetails{ErrorType: ErrorTypePanic, ErrorMessage: p.Error(), StackTrace: &stack}
 	}
 	return replay.FailureFromError(err)
 }

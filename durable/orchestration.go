@@ -43,8 +43,11 @@ func (e *InputError) Error() string {
 
 func (e *InputError) Unwrap() error { return e.Err }
 
+// NonRetriable: the same input fails the same way on every attempt.
+func (e *InputError) NonRetriable() bool { return true }
+
 // ErrorType names the failure in the instance's status.
-func (e *InputError) ErrorType() string { return "InputError" }
+func (e *InputError) ErrorType() string { return ErrorTypeInput }
 
 // OrchestrationContext is an orchestrator's view of its execution. Code
 // using it must be deterministic: no goroutines, wall-clock time, random
@@ -60,6 +63,7 @@ type OrchestrationContext struct {
 	guids    int
 	lastSent map[string]time.Time // entity request clock, per target
 	locks    []func() error       // releases of critical sections still held
+	lockSet  []EntityID           // the entities locked now (nil: no critical section)
 }
 
 // releaseLocks ends every critical section the orchestrator left open, as

@@ -38,6 +38,16 @@ type InstanceStatus struct {
 	LastUpdatedTime time.Time
 	// History is filled only when asked for (WithHistory).
 	History []*history.Event
+	// ExecutionID identifies the current execution (it changes on
+	// continue-as-new and when the id is started again).
+	ExecutionID string
+	// Version is the orchestration version the instance was started with.
+	Version string
+	// Tags are the instance's tags (WithTags).
+	Tags map[string]string
+	// ScheduledStartTime is set for an instance started with
+	// WithStartTime.
+	ScheduledStartTime *time.Time
 }
 
 // IsTerminal reports whether the instance has finished for good.

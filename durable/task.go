@@ -3,6 +3,7 @@ package durable
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/godurable/functions/durable/replay"
 )
@@ -22,12 +23,18 @@ type Awaitable interface {
 // Task is the pending result of a durable operation: an activity or
 // sub-orchestration call, a timer or an external event. Await blocks the
 // orchestrator until the result is known.
+//
+// A task advances by itself, whether or not the code awaits it: a failed
+// attempt of a call with a RetryPolicy schedules its retry timer when the
+// failure arrives, and an event wait times out when its timer fires, as in
+// DurableTask.Core.
 type Task[T any] struct {
-	ctx   *OrchestrationContext
-	steps taskSteps
-	done  bool
-	value T
-	err   error
+	ctx     *OrchestrationContext
+	steps   taskSteps
+	done    bool
+	value   T
+	err     error
+	watched []*replay.Future
 }
 
 // taskSteps is the state machine behind a task.
@@ -38,7 +45,29 @@ type taskSteps interface {
 }
 
 func newTask[T any](ctx *OrchestrationContext, s taskSteps) *Task[T] {
-	return &Task[T]{ctx: ctx, steps: s}
+	t := &Task[T]{ctx: ctx, steps: s}
+	t.watch()
+	return t
+}
+
+// watch subscribes the task to the futures its current step waits on, so
+// it advances as soon as one of them completes.
+func (t *Task[T]) watch() {
+	if t.done {
+		return
+	}
+	for _, f := range t.steps.futures() {
+		if !slices.Contains(t.watched, f) {
+			t.watched = append(t.watched, f)
+			f.OnDone(t.onFuture)
+		}
+	}
+}
+
+func (t *Task[T]) onFuture() {
+	if !t.progress() {
+		t.watch()
+	}
 }
 
 // failedTask is a task that failed before anything was scheduled (for
@@ -65,6 +94,7 @@ func (t *Task[T]) progress() bool {
 		return false
 	}
 	t.done = true
+	t.watched = nil
 	if err != nil {
 		t.err = err
 		return true
@@ -82,37 +112,40 @@ func (t *Task[T]) IsDone() bool { return t.progress() }
 
 // Await blocks the orchestrator until the task completes and returns its
 // result, or its error: a *TaskFailedError for a failed call, ErrTimeout
-// for an event wait that timed out.
+// for an event wait that timed out, ErrTaskCanceled for an Await that runs
+// while the orchestrator is being unloaded (in a deferred call).
 func (t *Task[T]) Await() (T, error) {
-	awaitUntil(t.ctx, []Awaitable{t}, func() bool { return t.done })
+	if !awaitUntil(t.ctx, []Awaitable{t}, func() bool { return t.done }) && !t.done {
+		var zero T
+		return zero, fmt.Errorf("durable: await during unload: %w", ErrTaskCanceled)
+	}
 	return t.value, t.err
 }
 
-// awaitUntil advances tasks and blocks on their futures until cond holds.
-func awaitUntil(ctx *OrchestrationContext, tasks []Awaitable, cond func() bool) {
-	for {
+// awaitUntil blocks until cond holds (or no task can change any more). It
+// returns false, without blocking, when the orchestrator is being unloaded.
+func awaitUntil(ctx *OrchestrationContext, tasks []Awaitable, cond func() bool) bool {
+	return ctx.rt.AwaitUntil(func() bool {
 		for _, t := range tasks {
 			t.progress()
 		}
 		if cond() {
-			return
+			return true
 		}
-		var fs []*replay.Future
 		for _, t := range tasks {
-			fs = append(fs, t.waitingOn()...)
+			if len(t.waitingOn()) > 0 {
+				return false
+			}
 		}
-		if len(fs) == 0 {
-			return // nothing left that could change the outcome
-		}
-		ctx.rt.Await(fs...)
-	}
+		return true // nothing left that could change the outcome
+	})
 }
 
 // WhenAll waits for every task to complete and returns the first error
 // among them in argument order (nil if all succeeded). Read each task's
 // value with its own Await, which then returns at once.
 func WhenAll(ctx *OrchestrationContext, tasks ...Awaitable) error {
-	awaitUntil(ctx, tasks, func() bool {
+	ok := awaitUntil(ctx, tasks, func() bool {
 		for _, t := range tasks {
 			if !t.progress() {
 				return false
@@ -120,6 +153,11 @@ func WhenAll(ctx *OrchestrationContext, tasks ...Awaitable) error {
 		}
 		return true
 	})
+	for _, t := range tasks {
+		if !ok && !t.progress() {
+			return fmt.Errorf("durable: WhenAll during unload: %w", ErrTaskCanceled)
+		}
+	}
 	for _, t := range tasks {
 		if e, ok := t.(interface{ failure() error }); ok && e.failure() != nil {
 			return e.failure()
@@ -153,7 +191,7 @@ func WhenAny(ctx *OrchestrationContext, tasks ...Awaitable) (int, error) {
 		return -1, fmt.Errorf("durable: WhenAny needs at least one task")
 	}
 	winner := -1
-	awaitUntil(ctx, tasks, func() bool {
+	ok := awaitUntil(ctx, tasks, func() bool {
 		for i, t := range tasks {
 			if t.progress() {
 				winner = i
@@ -162,6 +200,9 @@ func WhenAny(ctx *OrchestrationContext, tasks ...Awaitable) (int, error) {
 		}
 		return false
 	})
+	if !ok && winner < 0 {
+		return -1, fmt.Errorf("durable: WhenAny during unload: %w", ErrTaskCanceled)
+	}
 	return winner, nil
 }
 

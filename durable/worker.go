@@ -26,6 +26,15 @@ type WorkerOptions struct {
 	// is kept invisible (default 30 s, as DurableTask.Core); keep it well
 	// under the work-item visibility timeout.
 	ActivityRenewInterval time.Duration
+	// Versioning, when set, applies Durable Functions' orchestration
+	// versioning settings (see Versioning).
+	Versioning *Versioning
+	// OrchestratorStepLimit bounds how long orchestrator code may run
+	// between two awaits (or until it returns): a step that blocks longer
+	// (a mutex, a channel, time.Sleep, I/O) fails the instance with
+	// ErrorTypeBlocked instead of holding a worker slot forever. Default
+	// 1 minute; negative disables the limit.
+	OrchestratorStepLimit time.Duration
 	// StoreInputsInOrchestrationHistory keeps the inputs of activity and
 	// sub-orchestration calls in the orchestration's history
 	// (storeInputsInOrchestrationHistory). By default, as in Durable
@@ -68,6 +77,12 @@ func NewWorker(be backend.Backend, reg *Registry, opts WorkerOptions) *Worker {
 	}
 	if opts.ActivityRenewInterval <= 0 {
 		opts.ActivityRenewInterval = 30 * time.Second
+	}
+	switch {
+	case opts.OrchestratorStepLimit == 0:
+		opts.OrchestratorStepLimit = time.Minute
+	case opts.OrchestratorStepLimit < 0:
+		opts.OrchestratorStepLimit = 0
 	}
 	if opts.EntityMessageReorderWindow <= 0 {
 		opts.EntityMessageReorderWindow = defaultReorderWindow

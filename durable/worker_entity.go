@@ -64,7 +64,7 @@ func (w *Worker) runEntityEpisode(wi *backend.OrchestrationWorkItem, log *slog.L
 				deliver = ep.sorter.receive(req, window)
 			}
 			for _, r := range deliver {
-				if (r.Due != nil || !sorted(r, window)) && !recent.accept(r.ID, now) {
+				if byID(r, window) && !recent.accept(r.ID, now) {
 					log.Info("duplicate entity request dropped", "requestId", r.ID, "operation", history.Deref(r.Op))
 					continue
 				}
@@ -186,16 +186,19 @@ func (ep *entityEpisode) operate(req entityRequest) {
 		return // the state change of a failed operation is rolled back
 	}
 	ep.st.State = ctx.state
-	for _, s := range ctx.signal {
+	for k, s := range ctx.signal {
 		target := s.target.String()
-		out := entityRequest{Op: &s.op, Signal: true, Input: s.input, ID: newGUIDString(), Parent: &ep.self}
+		// The id is derived from the request that sends it: a batch retried
+		// after its checkpoint failed sends the same ids again, and the
+		// receiver drops what it already has.
+		out := entityRequest{Op: &s.op, Signal: true, Input: s.input, ID: uuidV5(guidNamespace, fmt.Sprintf("%s_%s_%d", ep.self, req.ID, k)), Parent: &ep.self}
 		if !s.at.IsZero() {
 			// Scheduled signals are not sorted; the receiver holds them
 			// until due.
 			due := dotNetTime(s.at)
 			out.Due = &due
 			out.Timestamp, out.Predecessor = minDotNetTime, minDotNetTime
-			ep.send(target, "", "op@"+due, out)
+			ep.send(target, "", scheduledSignalName(ep.now, s.at), out)
 			continue
 		}
 		ep.sorter.label(&out, target, ep.now, ep.window)

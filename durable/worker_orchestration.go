@@ -2,7 +2,9 @@ package durable
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/godurable/functions/durable/backend"
@@ -15,7 +17,14 @@ import (
 const maxContinueAsNewPerWorkItem = 1000
 
 func (w *Worker) processOrchestration(ctx context.Context, wi *backend.OrchestrationWorkItem) {
+	if w.versionRejected(ctx, wi) {
+		return
+	}
 	cp := w.runEpisode(wi)
+	if cp == abortedEpisode {
+		w.abandonAborted(ctx, wi)
+		return
+	}
 	if err := w.be.CompleteOrchestrationWorkItem(ctx, wi, cp); err != nil {
 		w.log.Warn("orchestration checkpoint failed; the episode will be replayed",
 			"instanceId", wi.InstanceID, "error", err)
@@ -47,31 +56,52 @@ func (w *Worker) runEpisode(wi *backend.OrchestrationWorkItem) *backend.Checkpoi
 	now := w.clock()
 	past := wi.History
 	if wi.PoisonReason != "" {
-		log.Error("failing instance: a message for it was set aside as poison", "reason", wi.PoisonReason)
 		news := append([]*history.Event{{Type: history.OrchestratorStarted, EventID: -1, Timestamp: now}}, wi.NewEvents...)
-		cp, _ := w.failEpisodeAs(started, past, news, now, "PoisonMessage", wi.PoisonReason)
+		cp, ep := w.failEpisodeAs(started, past, news, now, ErrorTypePoisonMessage, wi.PoisonReason)
+		w.logFailure(log, ep)
 		return cp
 	}
 	news := append([]*history.Event{{Type: history.OrchestratorStarted, EventID: -1, Timestamp: now}}, wi.NewEvents...)
+	if cp, failed := w.versionFailure(started, past, news, now); failed {
+		return cp
+	}
 	cp, ep := w.execute(started, past, news, now)
 	for i := 0; ep.outcome.Status == history.StatusContinuedAsNew && ep.outcome.Done; i++ {
 		sent := cp.Outbound
 		next := append([]*history.Event{{Type: history.OrchestratorStarted, EventID: -1, Timestamp: now}}, ep.continuedHistory()...)
 		if i >= maxContinueAsNewPerWorkItem {
-			log.Error("orchestrator keeps continuing as new without waiting for anything; failing it")
-			cp, _ = w.failEpisode(next[1], nil, next, now,
+			cp, ep = w.failEpisode(next[1], nil, next, now,
 				fmt.Sprintf("the orchestrator continued as new %d times in a row without waiting for anything", i))
+			w.logFailure(log, ep)
 			cp.ContinuedAsNew = true
 			return cp
 		}
 		cp, ep = w.execute(next[1], nil, next, now)
+		if cp == abortedEpisode {
+			return cp
+		}
 		cp.ContinuedAsNew = true
 		cp.Outbound = append(sent, cp.Outbound...)
 	}
-	if ep.outcome.Err != nil {
-		log.Error("orchestration failed on replay", "error", ep.outcome.Err)
-	}
+	w.logFailure(log, ep)
 	return cp
+}
+
+// logFailure logs a failed execution once, at error level, with what its
+// failure says.
+func (w *Worker) logFailure(log *slog.Logger, ep *episode) {
+	o := ep.outcome
+	if !o.Done || o.Status != history.StatusFailed || o.Failure == nil {
+		return
+	}
+	args := []any{"orchestrator", ep.started.Name, "errorType", o.Failure.ErrorType, "message", o.Failure.ErrorMessage}
+	if o.Err != nil {
+		args = append(args, "error", o.Err)
+	}
+	if o.Failure.InnerFailure != nil {
+		args = append(args, "innerMessage", o.Failure.InnerFailure.ErrorMessage)
+	}
+	log.Error("orchestration failed", args...)
 }
 
 // execute runs one execution's episode and lays out its checkpoint.
@@ -81,9 +111,13 @@ func (w *Worker) execute(started *history.Event, past, news []*history.Event, no
 		return w.failEpisode(started, past, news, now,
 			fmt.Sprintf("the orchestrator %q is not registered in this app", started.Name))
 	}
-	x := replay.New(w.adapt(fn))
+	aborted := false
+	x := replay.New(w.adapt(fn, &aborted), replay.WithStepLimit(w.opts.OrchestratorStepLimit))
+	defer x.Close()
 	out := x.Apply(past, news)
-	x.Close()
+	if aborted {
+		return abortedEpisode, &episode{started: started, now: now, outcome: &replay.Outcome{}}
+	}
 	ep := &episode{started: started, now: now, newEvents: news, outcome: out,
 		suspended: isSuspended(past, news), newExecID: w.newID, storeInputs: w.opts.StoreInputsInOrchestrationHistory}
 	return ep.checkpoint(), ep
@@ -91,7 +125,7 @@ func (w *Worker) execute(started *history.Event, past, news []*history.Event, no
 
 // failEpisode fails the execution without running user code.
 func (w *Worker) failEpisode(started *history.Event, past, news []*history.Event, now time.Time, msg string) (*backend.Checkpoint, *episode) {
-	return w.failEpisodeAs(started, past, news, now, "OrchestratorNotFound", msg)
+	return w.failEpisodeAs(started, past, news, now, ErrorTypeOrchestratorNotFound, msg)
 }
 
 func (w *Worker) failEpisodeAs(started *history.Event, past, news []*history.Event, now time.Time, errType, msg string) (*backend.Checkpoint, *episode) {
@@ -108,7 +142,7 @@ func (w *Worker) failEpisodeAs(started *history.Event, past, news []*history.Eve
 }
 
 // adapt turns a registered orchestrator into the replay engine's form.
-func (w *Worker) adapt(fn OrchestratorFunc) replay.Orchestrator {
+func (w *Worker) adapt(fn OrchestratorFunc, aborted *bool) replay.Orchestrator {
 	return func(rc *replay.Context) (*string, error) {
 		ctx := newOrchestrationContext(rc, w.log)
 		out, err := func() (any, error) {
@@ -116,6 +150,7 @@ func (w *Worker) adapt(fn OrchestratorFunc) replay.Orchestrator {
 			return fn(ctx)
 		}()
 		if err != nil {
+			*aborted = errors.Is(err, ErrSessionAborted)
 			return nil, err
 		}
 		s, err := marshalPayload(out)

@@ -51,7 +51,8 @@ type App struct {
 
 // New reads host.json and the app settings (see LoadConfig) and connects
 // the Azure Storage backend. It does not touch storage yet: Run creates the
-// task hub.
+// task hub. It refuses an app whose function.json declares a Durable
+// Functions binding (see DurableBindingError).
 func New(opts Options) (*App, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
@@ -63,6 +64,9 @@ func New(opts Options) (*App, error) {
 	}
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
+		return nil, err
+	}
+	if err := CheckFunctionJSON(cfg.AppRoot, log); err != nil {
 		return nil, err
 	}
 	registry := durable.NewRegistry()
@@ -199,9 +203,16 @@ func (a *App) Run(ctx context.Context) error {
 // Main is the whole main function of an app: it creates the app from the
 // environment, lets setup register the app's functions, and runs it until
 // SIGINT or SIGTERM. An error is logged and exits the process with status 1.
+// Run as "app replay [flags]" it replays the task hub's stored histories
+// against the app's code instead (see App.Replay) and exits.
 func Main(setup func(*App) error) {
 	log := NewLogger(os.Getenv("LOG_LEVEL"))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	if len(os.Args) > 1 && os.Args[1] == "replay" {
+		code := replayMain(ctx, log, setup, os.Args[2:])
+		stop()
+		os.Exit(code)
+	}
 	err := run(ctx, log, setup)
 	stop()
 	if err != nil {
@@ -249,6 +260,9 @@ func createTaskHub(ctx context.Context, be backend.Backend, log *slog.Logger) er
 		cancel()
 		if err == nil {
 			return nil
+		}
+		if errors.Is(err, azstorage.ErrPartitionSchemeMismatch) || errors.Is(err, azstorage.ErrPartitionCountMismatch) {
+			return fmt.Errorf("create task hub: %w", err) // retrying cannot help
 		}
 		if ctx.Err() != nil || attempt >= 10 {
 			return fmt.Errorf("create task hub: %w", err)

@@ -48,6 +48,20 @@ type Config struct {
 	LeaseInterval               time.Duration
 	LeaseRenewInterval          time.Duration
 	LeaseAcquireInterval        time.Duration
+
+	// Partition management: storageProvider.useTablePartitionManagement
+	// (default true, as Durable Functions v3) selects the Partitions
+	// table; false selects the blob leases of Durable Functions v2, or with
+	// storageProvider.useLegacyPartitionManagement its legacy blob leases.
+	UseTablePartitionManagement  bool
+	UseLegacyPartitionManagement bool
+	// The app lease: durableTask.useAppLease (default true) and
+	// durableTask.appLeaseOptions; AppName is WEBSITE_SITE_NAME, from
+	// which the app lease id derives.
+	UseAppLease bool
+	AppLease    azstorage.AppLeaseOptions
+	AppName     string
+
 	// StoreInputsInOrchestrationHistory is
 	// extensions.durableTask.storeInputsInOrchestrationHistory (default
 	// false): keep activity and sub-orchestration inputs in history.
@@ -126,7 +140,23 @@ func fromHostJSON(root string, host map[string]any, getenv func(string) string) 
 	c.ControlQueueVisibility = dur(sp, "controlQueueVisibilityTimeout", 5*time.Minute, fail)
 	c.WorkItemQueueVisibility = dur(sp, "workItemQueueVisibilityTimeout", 5*time.Minute, fail)
 	c.MaxQueuePollingInterval = dur(sp, "maxQueuePollingInterval", 30*time.Second, fail)
-	c.UseBase64QueueMessages = boolv(sp, "useBase64QueueMessages", false)
+	// Durable Functions v2 (DurableTask.AzureStorage 1.x) reads only base64
+	// queue messages and 2.x reads both, so a blob-lease hub, which v2
+	// workers may share, gets base64 unless host.json says otherwise.
+	c.UseLegacyPartitionManagement = boolv(sp, "useLegacyPartitionManagement", false)
+	c.UseTablePartitionManagement = boolv(sp, "useTablePartitionManagement", !c.UseLegacyPartitionManagement)
+	if c.UseTablePartitionManagement && c.UseLegacyPartitionManagement {
+		fail("host.json useTablePartitionManagement and useLegacyPartitionManagement cannot both be true")
+	}
+	c.UseBase64QueueMessages = boolv(sp, "useBase64QueueMessages", !c.UseTablePartitionManagement)
+	c.UseAppLease = boolv(dt, "useAppLease", true)
+	al := lookup(dt, "appLeaseOptions")
+	c.AppLease = azstorage.AppLeaseOptions{
+		RenewInterval:   dur(al, "renewInterval", 25*time.Second, fail),
+		AcquireInterval: dur(al, "acquireInterval", 300*time.Second, fail),
+		LeaseInterval:   dur(al, "leaseInterval", 60*time.Second, fail),
+	}
+	c.AppName = getenv("WEBSITE_SITE_NAME")
 	c.MaxDequeueCount = intv(sp, "maxDequeueCount", 10, fail)
 	c.LeaseInterval = dur(sp, "partitionLeaseInterval", 30*time.Second, fail)
 	c.LeaseRenewInterval = dur(sp, "partitionLeaseRenewInterval", 10*time.Second, fail)
@@ -343,8 +373,23 @@ func (c *Config) BackendOptions(log *slog.Logger) azstorage.Options {
 		LeaseInterval:           c.LeaseInterval,
 		LeaseRenewInterval:      c.LeaseRenewInterval,
 		LeaseAcquireInterval:    c.LeaseAcquireInterval,
+		PartitionManagement:     c.PartitionManagement(),
+		UseAppLease:             c.UseAppLease,
+		AppName:                 c.AppName,
+		AppLease:                c.AppLease,
 		Logger:                  log,
 	}
+}
+
+// PartitionManagement is the partition scheme the settings select.
+func (c *Config) PartitionManagement() azstorage.PartitionManagement {
+	switch {
+	case c.UseTablePartitionManagement:
+		return azstorage.TablePartitions
+	case c.UseLegacyPartitionManagement:
+		return azstorage.LegacyBlobLeases
+	}
+	return azstorage.BlobLeases
 }
 
 // WorkerOptions are the worker options these settings describe, logging

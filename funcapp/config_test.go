@@ -119,3 +119,35 @@ func TestEntityMessageReorderWindow(t *testing.T) {
 		t.Fatalf("a zero window: %v", err)
 	}
 }
+
+// Every host.json key the app reads reaches the backend and the worker.
+func TestEveryHostJSONKeyReachesBackendAndWorker(t *testing.T) {
+	dir := t.TempDir()
+	host := `{"extensions":{"durableTask":{"hubName":"Keys","maxConcurrentActivityFunctions":3,"maxConcurrentOrchestratorFunctions":5,
+	  "entityMessageReorderWindowInMinutes":7,
+	  "storageProvider":{"connectionName":"Conn","partitionCount":3,"controlQueueBatchSize":9,"controlQueueVisibilityTimeout":"00:01:00",
+	    "workItemQueueVisibilityTimeout":"00:00:40","maxQueuePollingInterval":"00:00:02","useBase64QueueMessages":true,"maxDequeueCount":4,
+	    "partitionLeaseInterval":"00:00:20","partitionLeaseRenewInterval":"00:00:05","partitionLeaseAcquireInterval":"00:00:06","workerId":"w9"}}}}`
+	if err := os.WriteFile(filepath.Join(dir, "host.json"), []byte(host), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir, "Conn": "UseDevelopmentStorage=true"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ConnectionName != "Conn" || c.ConnectionString != "UseDevelopmentStorage=true" {
+		t.Fatalf("connection %q=%q", c.ConnectionName, c.ConnectionString)
+	}
+	b := c.BackendOptions(nil)
+	if b.TaskHub != "Keys" || b.PartitionCount != 3 || b.ControlQueueBatchSize != 9 || b.ControlQueueVisibility != time.Minute ||
+		b.WorkItemQueueVisibility != 40*time.Second || b.MaxPollingInterval != 2*time.Second || !b.Base64Messages ||
+		b.MaxDequeueCount != 4 || b.LeaseInterval != 20*time.Second || b.LeaseRenewInterval != 5*time.Second ||
+		b.LeaseAcquireInterval != 6*time.Second || b.WorkerID != "w9" {
+		t.Fatalf("backend options %+v", b)
+	}
+	w := c.WorkerOptions(nil)
+	if w.MaxConcurrentActivities != 3 || w.MaxConcurrentOrchestrations != 5 || w.EntityMessageReorderWindow != 7*time.Minute ||
+		w.ActivityRenewInterval != 20*time.Second {
+		t.Fatalf("worker options %+v", w)
+	}
+}

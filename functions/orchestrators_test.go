@@ -52,7 +52,12 @@ func TestHelloCitiesActivityFailure(t *testing.T) {
 	tt.OnActivity("SayHello").ReturnError(errors.New("no network"))
 	inst := tt.Execute("HelloCities", nil)
 	f := inst.Failure()
-	if inst.RuntimeStatus() != durable.StatusFailed || f == nil || f.InnerFailure == nil || f.InnerFailure.ErrorMessage != "no network" {
+	// The orchestrator wraps the task failure ("greeting Tokyo: %w"): the
+	// failure keeps the wrapper's message, with the task failure, and the
+	// activity's own failure below it, as inner failures.
+	if inst.RuntimeStatus() != durable.StatusFailed || f == nil || !strings.HasPrefix(f.ErrorMessage, "greeting Tokyo: ") ||
+		f.InnerFailure == nil || f.InnerFailure.ErrorType != durable.ErrorTypeTaskFailed ||
+		f.InnerFailure.InnerFailure == nil || f.InnerFailure.InnerFailure.ErrorMessage != "no network" {
 		t.Fatalf("status %s, failure %+v", inst.RuntimeStatus(), f)
 	}
 	var failed *durable.OrchestrationFailedError

@@ -577,6 +577,27 @@ func Register(reg *durable.Registry, env *Env) error {
 		}
 		return "hello from autostarted orchestration", nil
 	}))
+	// AbortSession: the orchestrator's first episode and the activity's
+	// first run abort their work items; both run again and the
+	// orchestration never sees the aborts.
+	orch("AbortSessionOrchestration", durable.Orchestrator(func(ctx *durable.OrchestrationContext, in string) (bool, error) {
+		if env.firstTime("AbortSessionOrchestration") {
+			return false, durable.ErrSessionAborted
+		}
+		if _, err := durable.CallActivity[string](ctx, "AbortSessionActivity", in).Await(); err != nil {
+			return false, fmt.Errorf("test failed: the activity's abort reached the orchestration: %w", err)
+		}
+		return !env.firstTime("AbortSessionOrchestration") && !env.firstTime("AbortSessionActivity"), nil
+	}))
+	act("AbortSessionActivity", durable.Activity(func(ctx context.Context, in string) (string, error) {
+		if env.firstTime("AbortSessionActivity") {
+			return "", durable.ErrSessionAborted
+		}
+		return in, nil
+	}))
+	orch("CurrentVersion", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
+		return ctx.Version(), nil
+	}))
 	return errors.Join(errs...)
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/godurable/functions/durable"
 	"github.com/godurable/functions/durable/azstorage"
+	"github.com/godurable/functions/durable/history"
 	"github.com/godurable/functions/internal/testazurite"
 )
 
@@ -401,3 +402,13 @@ func (h *host) deleteInstanceRow(id string) {
 }
 
 type azstorageOptions = azstorage.Options
+
+// historyEvents reads an instance's history.
+func (h *host) historyEvents(id string) []*history.Event {
+	h.t.Helper()
+	evs, err := h.be.GetHistory(context.Background(), id)
+	if err != nil {
+		h.t.Fatalf("history of %s: %v", id, err)
+	}
+	return evs
+}

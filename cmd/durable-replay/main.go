@@ -19,7 +19,7 @@
 //
 // This command checks the sample app of package functions. For your own
 // app, build the same twenty lines against your registry (or call
-// durabletest.ReplayCommand from a subcommand of your app).
+// replaycheck.Command from a subcommand of your app).
 package main
 
 import (
@@ -32,7 +32,7 @@ import (
 	"github.com/godurable/functions/durable"
 	"github.com/godurable/functions/durable/azstorage"
 	"github.com/godurable/functions/durable/backend"
-	"github.com/godurable/functions/durable/durabletest"
+	"github.com/godurable/functions/durable/replaycheck"
 	"github.com/godurable/functions/funcapp"
 	"github.com/godurable/functions/functions"
 )
@@ -47,7 +47,7 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, reg *durable.Registry, getenv func(string) string, stdout, stderr io.Writer) int {
-	return durabletest.ReplayCommand(ctx, args, durabletest.CommandOptions{
+	return replaycheck.Command(ctx, args, replaycheck.CommandOptions{
 		Registry: reg, Stdout: stdout, Stderr: stderr,
 		OpenTaskHub: func(ctx context.Context, connection, taskHub string) (backend.Backend, error) {
 			return openTaskHub(connection, taskHub, getenv)

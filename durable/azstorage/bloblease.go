@@ -166,7 +166,8 @@ type leaseBalancer struct {
 	mayKeep func(queue string) bool // nil: always
 	// acquired and released run on the loops' goroutines. released's
 	// lost is true when the lease was lost rather than given up.
-	acquired func(queue string)
+	// acquired's stolen is true when the lease was taken from a live owner.
+	acquired func(queue string, stolen bool)
 	released func(queue string, lost bool)
 
 	mu    sync.Mutex
@@ -306,7 +307,7 @@ func (lb *leaseBalancer) takeOne(ctx context.Context, l *blobLease, verb string)
 	lb.owned[l.PartitionID] = l
 	lb.mu.Unlock()
 	if lb.acquired != nil {
-		lb.acquired(l.PartitionID)
+		lb.acquired(l.PartitionID, verb == "stole")
 	}
 	return true
 }

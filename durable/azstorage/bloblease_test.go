@@ -667,3 +667,47 @@ func TestAppLease(t *testing.T) {
 		t.Errorf("app lease info after the swap = %s", got)
 	}
 }
+
+// Legacy blob leases: one lease per queue in default/, two workers split
+// the queues and each reads only the queues whose lease it holds.
+func TestLegacyBlobLeasesSplit(t *testing.T) {
+	c := testClients(t)
+	hub := uniqueHub("Leg")
+	opts := func(w string) Options {
+		o := blobOpts(hub, w)
+		o.PartitionManagement = LegacyBlobLeases
+		return o
+	}
+	w1 := newBackendFor(t, c, opts("go-1"))
+	deleteHubAtEnd(t, w1)
+	if err := w1.CreateTaskHub(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w2 := newBackendFor(t, c, opts("go-2"))
+	startBackend(t, w1)
+	startBackend(t, w2)
+	waitLong(t, "a 2/2 split", 20*time.Second, func() bool {
+		noOverlap(t, w1, w2)
+		return len(ownedQueues(w1)) == 2 && len(ownedQueues(w2)) == 2
+	})
+	for _, w := range []*Backend{w1, w2} {
+		for _, q := range ownedQueues(w) {
+			got, state := getBlob(t, c, w.names.LeasesContainer(), "default/"+q)
+			if !strings.Contains(got, `"Owner":"`+w.opts.WorkerID+`"`) || state != lease.StateTypeLeased {
+				t.Errorf("default/%s = %s (%s)", q, got, state)
+			}
+		}
+	}
+	pager := c.Blob.NewListBlobsFlatPager(w1.names.LeasesContainer(), nil)
+	for pager.More() {
+		page, err := pager.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page.Segment.BlobItems {
+			if n := *it.Name; n != "taskhub.json" && !strings.HasPrefix(n, "default/") {
+				t.Errorf("unexpected lease blob %s", n)
+			}
+		}
+	}
+}

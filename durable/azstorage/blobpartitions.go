@@ -60,13 +60,32 @@ func newBlobPartitionManager(b *Backend) *blobPartitionManager {
 	o := b.opts
 	main := leaseTimings{acquire: o.LeaseAcquireInterval, renew: o.LeaseRenewInterval, lease: o.LeaseInterval}
 	if o.PartitionManagement == LegacyBlobLeases {
+		// The owner of a stolen lease reads on until its next renewal
+		// fails, so a thief waits that long (and a margin) before reading;
+		// DurableTask's legacy manager does not wait, and the two overlap.
+		wait := o.LeaseRenewInterval + max(2*time.Second, o.LeaseRenewInterval/2)
 		m.intent = &leaseBalancer{b: b, dir: "default", me: o.WorkerID, t: main, steal: true,
-			acquired: m.listen,
+			acquired: func(q string, stolen bool) {
+				if !stolen {
+					m.listen(q)
+					return
+				}
+				go func() {
+					select {
+					case <-time.After(wait):
+					case <-m.done():
+						return
+					}
+					if m.intent.holds(q) {
+						m.listen(q)
+					}
+				}()
+			},
 			released: func(q string, _ bool) { m.stopListening(q) }}
 		return m
 	}
 	m.intent = &leaseBalancer{b: b, dir: "intent", me: o.WorkerID, t: main, steal: true,
-		acquired: func(q string) {
+		acquired: func(q string, _ bool) {
 			if m.ownship.holds(q) {
 				m.listen(q)
 			}
@@ -81,7 +100,7 @@ func newBlobPartitionManager(b *Backend) *blobPartitionManager {
 		mayKeep: func(q string) bool {
 			return m.intent.holds(q) || m.owns(q) || m.busy(q)
 		},
-		acquired: func(q string) {
+		acquired: func(q string, _ bool) {
 			if m.intent.holds(q) {
 				m.listen(q)
 			}
@@ -127,6 +146,13 @@ func (m *blobPartitionManager) listen(queue string) {
 		defer close(l.done)
 		m.b.pollPartition(lctx, idx)
 	}()
+}
+
+// done is closed when run's context ends.
+func (m *blobPartitionManager) done() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.ctx.Done()
 }
 
 func (m *blobPartitionManager) owns(queue string) bool {

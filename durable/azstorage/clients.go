@@ -54,6 +54,9 @@ func NewClients(a *Account, o ClientOptions) (*Clients, error) {
 		o.Transport = defaultHTTPClient
 	}
 	co := azcore.ClientOptions{Retry: retry, PerCallPolicies: o.PerCall, PerRetryPolicies: o.PerRetry, Transport: o.Transport}
+	tablePerCall := append(append([]policy.Policy{}, o.PerCall...), asciiBodyPolicy{})
+	tco := co
+	tco.PerCallPolicies = tablePerCall
 	c := &Clients{Account: a}
 	var err error
 	if a.Key != nil {
@@ -68,7 +71,7 @@ func NewClients(a *Account, o ClientOptions) (*Clients, error) {
 		if err != nil {
 			return nil, fmt.Errorf("azstorage: table credential: %w", err)
 		}
-		if c.Table, err = aztables.NewServiceClientWithSharedKey(a.TableEndpoint+"/", tcred, &aztables.ClientOptions{ClientOptions: co}); err != nil {
+		if c.Table, err = aztables.NewServiceClientWithSharedKey(a.TableEndpoint+"/", tcred, &aztables.ClientOptions{ClientOptions: tco}); err != nil {
 			return nil, fmt.Errorf("azstorage: table client: %w", err)
 		}
 		bcred, err := azblob.NewSharedKeyCredential(a.Name, keyString(a))
@@ -82,7 +85,7 @@ func NewClients(a *Account, o ClientOptions) (*Clients, error) {
 		if c.Queue, err = azqueue.NewServiceClientWithNoCredential(a.withSAS(a.QueueEndpoint+"/"), &azqueue.ClientOptions{ClientOptions: co}); err != nil {
 			return nil, fmt.Errorf("azstorage: queue client: %w", err)
 		}
-		if c.Table, err = aztables.NewServiceClientWithNoCredential(a.withSAS(a.TableEndpoint+"/"), &aztables.ClientOptions{ClientOptions: co}); err != nil {
+		if c.Table, err = aztables.NewServiceClientWithNoCredential(a.withSAS(a.TableEndpoint+"/"), &aztables.ClientOptions{ClientOptions: tco}); err != nil {
 			return nil, fmt.Errorf("azstorage: table client: %w", err)
 		}
 		if c.Blob, err = azblob.NewClientWithNoCredential(a.withSAS(a.BlobEndpoint+"/"), &azblob.ClientOptions{ClientOptions: co}); err != nil {
@@ -93,7 +96,7 @@ func NewClients(a *Account, o ClientOptions) (*Clients, error) {
 	if a.Key != nil {
 		perRetry = append(perRetry, &tableSharedKeyPolicy{account: a})
 	}
-	c.batch = runtime.NewPipeline("azstorage", "v1", runtime.PipelineOptions{PerCall: o.PerCall, PerRetry: perRetry},
+	c.batch = runtime.NewPipeline("azstorage", "v1", runtime.PipelineOptions{PerCall: tablePerCall, PerRetry: perRetry},
 		&policy.ClientOptions{Retry: retry, Transport: o.Transport})
 	return c, nil
 }

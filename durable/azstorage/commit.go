@@ -19,11 +19,15 @@ func (b *Backend) CompleteOrchestrationWorkItem(ctx context.Context, wi *backend
 	if st == nil {
 		return fmt.Errorf("azstorage: work item for %q was not fetched from this backend", wi.InstanceID)
 	}
+	if st.ended.Load() {
+		return fmt.Errorf("azstorage: work item for %q was already completed or abandoned: %w", wi.InstanceID, backend.ErrWorkItemLost)
+	}
 	err := b.commit(ctx, wi, st, cp)
 	if err != nil {
 		b.cache.drop(wi.InstanceID) // replay from storage next time
 		return err
 	}
+	st.ended.Store(true)
 	b.endSession(st.ctx, st.session)
 	return nil
 }
@@ -138,6 +142,9 @@ func (b *Backend) AbandonOrchestrationWorkItem(ctx context.Context, wi *backend.
 	st := stateOf(wi)
 	if st == nil {
 		return fmt.Errorf("azstorage: work item for %q was not fetched from this backend", wi.InstanceID)
+	}
+	if !st.ended.CompareAndSwap(false, true) {
+		return fmt.Errorf("azstorage: work item for %q was already completed or abandoned: %w", wi.InstanceID, backend.ErrWorkItemLost)
 	}
 	var errs []error
 	for _, m := range st.messages {

@@ -4,7 +4,9 @@
 // shared with .NET Durable Functions apps and inspected with their tools.
 //
 // A task hub is control queues {hub}-control-00…NN (the partitions,
-// leased through the {Hub}Partitions table), the {hub}-workitems queue for
+// leased through the {Hub}Partitions table, or with PartitionManagement
+// BlobLeases through blob leases in {hub}-leases as Durable Functions v2
+// keeps them), the {hub}-workitems queue for
 // activities, the {Hub}History and {Hub}Instances tables, and the
 // {hub}-largemessages blob container for payloads too large for a queue
 // message or a table column.

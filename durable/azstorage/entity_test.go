@@ -467,3 +467,108 @@ func TestScheduledSignalArrivingEarlyIsRescheduled(t *testing.T) {
 		t.Fatalf("%+v %v", md, err)
 	}
 }
+
+// An entity's signals to another entity carry the ordering labels .NET's
+// message sorter expects, and both sides keep the sorter's state in
+// storage: the sender its clock per target (LastSentToInstance), the
+// receiver the last request delivered per sender.
+func TestEntitySignalsLabelledInStorage(t *testing.T) {
+	b := newTestBackend(t)
+	r := entityRegistry(t)
+	_ = r.AddEntity("Fanner", func(ctx *durable.EntityContext) (any, error) {
+		for i := 0; i < 3; i++ {
+			if err := ctx.SignalEntity(durable.NewEntityID("Counter", "fanned"), "add", 1); err != nil {
+				return nil, err
+			}
+		}
+		return nil, ctx.SetState("done")
+	})
+	runWorker(t, b, r)
+	c := durable.NewClient(b, r, b.opts.TaskHub)
+	ctx := context.Background()
+	if err := c.SignalEntity(ctx, durable.NewEntityID("Fanner", "f"), "go", nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for n, _ := counterValue(t, c, "fanned"); n != 3; n, _ = counterValue(t, c, "fanned") {
+		if time.Now().After(deadline) {
+			t.Fatalf("counter = %d, want 3 (a .NET-style sorter drops equal timestamps)", n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	type sorterState struct {
+		LastSentToInstance   map[string]string `json:"LastSentToInstance"`
+		ReceivedFromInstance map[string]struct {
+			Last        string `json:"Last"`
+			ExecutionID string `json:"ExecutionId"`
+		} `json:"ReceivedFromInstance"`
+		ReceiveHorizon string `json:"ReceiveHorizon"`
+		SendHorizon    string `json:"SendHorizon"`
+	}
+	sorterOf := func(id string) sorterState {
+		row := rawRow(t, b, b.names.InstancesTable(), id, "")
+		var st struct {
+			Sorter sorterState `json:"sorter"`
+		}
+		if err := json.Unmarshal([]byte(row["Input"].(string)), &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Sorter
+	}
+	sent, got := sorterOf("@fanner@f"), sorterOf("@counter@fanned")
+	last := sent.LastSentToInstance["@counter@fanned"]
+	if last == "" || sent.SendHorizon == "" {
+		t.Fatalf("sender's sorter %+v", sent)
+	}
+	from, ok := got.ReceivedFromInstance["@fanner@f"]
+	if !ok || from.Last != last || from.ExecutionID != "" || got.ReceiveHorizon == "" {
+		t.Fatalf("receiver's sorter %+v, sender's last %s", got, last)
+	}
+}
+
+// LockEntities asks the entities in .NET's order of entity ids: keys
+// compared linguistically ("a" < "B" < "c"), not by bytes ("B" < "a").
+// The lock request, recorded as the orchestration's EventSent row, goes to
+// the first entity of that order and lists the lock set so.
+func TestLockOrderInHistory(t *testing.T) {
+	b := newTestBackend(t)
+	r := entityRegistry(t)
+	_ = r.AddOrchestrator("LockMixedCase", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
+		release, err := durable.LockEntities(ctx, durable.NewEntityID("Counter", "c"), durable.NewEntityID("Counter", "B"), durable.NewEntityID("Counter", "a"))
+		if err != nil {
+			return "", err
+		}
+		return "locked", release()
+	}))
+	runWorker(t, b, r)
+	c := durable.NewClient(b, r, b.opts.TaskHub)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	id, err := c.StartNew(ctx, "LockMixedCase", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.WaitForCompletion(ctx, id); err != nil || st.RuntimeStatus != durable.StatusCompleted {
+		t.Fatalf("%+v %v", st, err)
+	}
+	rows, err := b.queryRows(ctx, b.names.HistoryTable(), PartitionKeyFilter(id), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range rows {
+		if row["EventType"] != "EventSent" || row["Name"] != "op" {
+			continue
+		}
+		var req struct {
+			Lockset []struct{ Key string } `json:"lockset"`
+		}
+		if err := json.Unmarshal([]byte(row["Input"].(string)), &req); err != nil {
+			t.Fatal(err)
+		}
+		if row["InstanceId"] != "@counter@a" || len(req.Lockset) != 3 || req.Lockset[0].Key != "a" || req.Lockset[1].Key != "B" || req.Lockset[2].Key != "c" {
+			t.Fatalf("lock request to %v: %s", row["InstanceId"], row["Input"])
+		}
+		return
+	}
+	t.Fatalf("no lock request in the history of %s", id)
+}

@@ -3,6 +3,7 @@ package azstorage
 import (
 	"container/list"
 	"sync"
+	"time"
 
 	"github.com/godurable/functions/durable/history"
 )
@@ -17,6 +18,8 @@ import (
 type historyCache struct {
 	mu      sync.Mutex
 	max     int
+	idle    time.Duration            // entries unused this long are dropped (0: never)
+	now     func() time.Time         // the clock (tests replace it)
 	entries map[string]*list.Element // of *cachedHistory
 	lru     *list.List               // front: most recently used
 }
@@ -25,16 +28,36 @@ type cachedHistory struct {
 	instanceID string
 	partition  int
 	h          storedHistory
+	used       time.Time
 }
 
-func newHistoryCache(max int) *historyCache {
-	return &historyCache{max: max, entries: map[string]*list.Element{}, lru: list.New()}
+func newHistoryCache(max int, idle time.Duration) *historyCache {
+	return &historyCache{max: max, idle: idle, now: time.Now, entries: map[string]*list.Element{}, lru: list.New()}
+}
+
+// expireLocked drops the entries unused for longer than the idle timeout
+// (Durable Task's extended-session idle timeout). The LRU list's back is
+// the least recently used, so it stops at the first fresh entry.
+func (c *historyCache) expireLocked() {
+	if c.idle <= 0 {
+		return
+	}
+	cutoff := c.now().Add(-c.idle)
+	for el := c.lru.Back(); el != nil; el = c.lru.Back() {
+		e := el.Value.(*cachedHistory)
+		if e.used.After(cutoff) {
+			return
+		}
+		c.lru.Remove(el)
+		delete(c.entries, e.instanceID)
+	}
 }
 
 // has reports whether an instance's history is cached.
 func (c *historyCache) has(instanceID string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.expireLocked()
 	_, ok := c.entries[instanceID]
 	return ok
 }
@@ -43,10 +66,12 @@ func (c *historyCache) has(instanceID string) bool {
 func (c *historyCache) get(instanceID string) (*storedHistory, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.expireLocked()
 	el, ok := c.entries[instanceID]
 	if !ok {
 		return nil, false
 	}
+	el.Value.(*cachedHistory).used = c.now()
 	c.lru.MoveToFront(el)
 	h := el.Value.(*cachedHistory).h
 	h.events = append([]*history.Event(nil), h.events...)
@@ -58,7 +83,8 @@ func (c *historyCache) get(instanceID string) (*storedHistory, bool) {
 func (c *historyCache) put(instanceID string, partition int, h storedHistory) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := &cachedHistory{instanceID: instanceID, partition: partition, h: h}
+	c.expireLocked()
+	e := &cachedHistory{instanceID: instanceID, partition: partition, h: h, used: c.now()}
 	if el, ok := c.entries[instanceID]; ok {
 		el.Value = e
 		c.lru.MoveToFront(el)

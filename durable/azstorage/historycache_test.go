@@ -3,6 +3,7 @@ package azstorage
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/godurable/functions/durable/history"
 )
@@ -21,7 +22,7 @@ func cachedIDs(c *historyCache, ids ...string) string {
 // (read or written); entries are copies, and a partition's entries go
 // together.
 func TestHistoryCacheEvictsTheLeastRecentlyUsed(t *testing.T) {
-	c := newHistoryCache(2)
+	c := newHistoryCache(2, 0)
 	ev := func(n int) storedHistory {
 		return storedHistory{events: []*history.Event{{EventID: n}}, executionID: fmt.Sprint("e", n)}
 	}
@@ -55,5 +56,24 @@ func TestHistoryCacheEvictsTheLeastRecentlyUsed(t *testing.T) {
 	c.drop("c")
 	if c.lru.Len() != 0 || len(c.entries) != 0 {
 		t.Fatalf("%d list entries, %d map entries left", c.lru.Len(), len(c.entries))
+	}
+}
+
+func TestHistoryCacheDropsIdleEntries(t *testing.T) {
+	c := newHistoryCache(10, time.Minute)
+	now := time.Unix(1000, 0)
+	c.now = func() time.Time { return now }
+	c.put("a", 0, storedHistory{executionID: "x"})
+	c.put("b", 0, storedHistory{executionID: "y"})
+	now = now.Add(40 * time.Second)
+	if _, ok := c.get("a"); !ok { // a is used again
+		t.Fatal("a expired early")
+	}
+	now = now.Add(30 * time.Second) // b unused for 70 s, a for 30 s
+	if c.has("b") {
+		t.Fatal("b outlived the idle timeout")
+	}
+	if !c.has("a") {
+		t.Fatal("a expired although it was used 30 s ago")
 	}
 }

@@ -39,15 +39,15 @@ const (
 	LegacyBlobLeases
 )
 
-// String names the scheme the way host.json selects it.
+// String names the scheme and the host.json setting that selects it.
 func (p PartitionManagement) String() string {
 	switch p {
 	case TablePartitions:
-		return "table partitions ({Hub}Partitions table, useTablePartitionManagement: true)"
+		return "table partitions (useTablePartitionManagement: true)"
 	case BlobLeases:
-		return "blob leases ({hub}-leases intent/ownership, useTablePartitionManagement: false)"
+		return "blob leases (useTablePartitionManagement: false)"
 	case LegacyBlobLeases:
-		return "legacy blob leases ({hub}-leases default/, useLegacyPartitionManagement: true)"
+		return "legacy blob leases (useLegacyPartitionManagement: true)"
 	}
 	return fmt.Sprintf("PartitionManagement(%d)", int(p))
 }
@@ -163,8 +163,8 @@ func (b *Backend) readHubLayout(ctx context.Context) (*hubLayout, error) {
 	now := time.Now().UTC()
 	for _, r := range rows {
 		pl := leaseFromRow(r)
-		if b.names.ControlQueueIndex(pl.Queue) < 0 && !strings.HasPrefix(pl.Queue, b.names.lc()+"-control-") {
-			continue
+		if !strings.HasPrefix(pl.Queue, b.names.lc()+"-control-") {
+			continue // any control queue counts, also one beyond the configured count
 		}
 		l.tableRows++
 		if pl.CurrentOwner != "" && pl.CurrentOwner != b.opts.WorkerID && now.Before(pl.ExpiresAt) {
@@ -223,12 +223,12 @@ func (b *Backend) checkPartitionScheme(ctx context.Context) error {
 			continue
 		}
 		if w := l.live(other); w != "" {
-			return fmt.Errorf("%w: task hub %s is configured for %s, but worker %q holds a lease of %s right now; "+
-				"give every app of this hub the same partition settings", ErrPartitionSchemeMismatch, hub, want, w, other)
+			return fmt.Errorf("%w: task hub %s is configured for %s, but worker %q holds one of its %s right now (%s); "+
+				"give this app the partition settings of the hub's other apps", ErrPartitionSchemeMismatch, hub, want, w, other, b.schemeArtifact(other))
 		}
 		if !l.has(want) {
-			return fmt.Errorf("%w: task hub %s is configured for %s, but storage holds the leases of %s (%s); "+
-				"use the same partition settings as the hub's other apps, or delete those leases if no worker uses them anymore",
+			return fmt.Errorf("%w: task hub %s is configured for %s, but it is managed with %s (found %s); "+
+				"give this app the partition settings of the hub's other apps, or delete those leases if no worker uses them anymore",
 				ErrPartitionSchemeMismatch, hub, want, other, b.schemeArtifact(other))
 		}
 		b.log.Warn("task hub holds the leases of two partition managements; no worker of the other one holds a lease now",

@@ -64,7 +64,13 @@ func (b *Backend) repairFinishedRow(ctx context.Context, instanceID string, h *s
 	if err == nil && found && st.RuntimeStatus == status && strings.EqualFold(st.ExecutionID, h.executionID) {
 		return nil
 	}
-	row := CheckpointInstanceRow(b.opts.TaskHub, instanceID, h.executionID, h.events, backend.InstanceUpdate{CompletedTime: end.Timestamp})
+	upd := backend.InstanceUpdate{CompletedTime: end.Timestamp}
+	if end.Type == history.ExecutionCompleted && end.Failure != nil && end.Result != nil {
+		// The checkpoint wrote the engine's failure text (the completion's
+		// Result) as the Output; the repaired row shows the same.
+		upd.Output = end.Result
+	}
+	row := CheckpointInstanceRow(b.opts.TaskHub, instanceID, h.executionID, h.events, upd)
 	delete(row, "CustomStatus")
 	if err := b.mergeInstanceRow(ctx, instanceID, row, "repair"); err != nil {
 		return err
@@ -85,6 +91,9 @@ func (b *Backend) readInstanceRow(ctx context.Context, instanceID string) (row m
 	}
 	if err := json.Unmarshal(resp.Value, &row); err != nil {
 		return nil, "", false, fmt.Errorf("azstorage: decode instance row of %q: %w", instanceID, err)
+	}
+	if err := b.restoreTags(ctx, row); err != nil {
+		return nil, "", false, err
 	}
 	return row, resp.ETag, true, nil
 }
@@ -129,6 +138,9 @@ func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedu
 	if blob != "" {
 		newRow["Input"] = b.blobURL(blob) // the whole start message is in that blob
 	} else if err := b.offloadInstanceColumns(ctx, newRow); err != nil {
+		return err
+	}
+	if err := b.offloadTags(ctx, newRow); err != nil {
 		return err
 	}
 	body, err := json.Marshal(newRow)
@@ -274,15 +286,3 @@ func (b *Backend) GetHistory(ctx context.Context, instanceID string) ([]*history
 }
 
 var azcoreETagAny = azcore.ETagAny
-
-func instanceFromJSON(raw []byte) (*backend.InstanceState, error) {
-	var row map[string]any
-	if err := json.Unmarshal(raw, &row); err != nil {
-		return nil, fmt.Errorf("azstorage: decode instance row: %w", err)
-	}
-	st, err := RowToInstanceState(row)
-	if err != nil {
-		return nil, fmt.Errorf("azstorage: instance row %v: %w", row["PartitionKey"], err)
-	}
-	return st, nil
-}

@@ -118,7 +118,7 @@ func (b *Backend) offloadInstanceColumns(ctx context.Context, row map[string]any
 		}
 		row[p] = b.blobURL(name)
 	}
-	return nil
+	return b.offloadTags(ctx, row)
 }
 
 // blobURL is a large-message blob's URL as DurableTask writes it: the

@@ -64,7 +64,7 @@ func (b *Backend) QueryInstances(ctx context.Context, q backend.InstanceQuery) (
 	}
 	out := &backend.InstancePage{}
 	for _, raw := range page.Entities {
-		st, err := instanceFromJSON(raw)
+		st, err := b.decodeInstanceRow(ctx, raw)
 		if err != nil {
 			return nil, err
 		}

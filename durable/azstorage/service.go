@@ -51,6 +51,11 @@ type Options struct {
 	// HistoryCacheSize bounds how many instances' histories are kept in
 	// memory between episodes (default 2000; negative disables).
 	HistoryCacheSize int
+	// ExtendedSessionIdleTimeout drops an instance's cached history after
+	// it went unused this long, as Durable Task ends an idle extended
+	// session (extendedSessionIdleTimeoutInSeconds); 0 keeps entries until
+	// the size bound or a partition move evicts them.
+	ExtendedSessionIdleTimeout time.Duration
 
 	// MaxDequeueCount is how often a message may be delivered before it
 	// is moved to the {hub}-poison queue (default 10).
@@ -170,12 +175,15 @@ func New(clients *Clients, opts Options) (*Backend, error) {
 		sessions:   map[string]*session{},
 		pollers:    map[int]*pollBackoff{},
 		actBackoff: newPollBackoff(opts.MaxPollingInterval),
-		cache:      newHistoryCache(opts.HistoryCacheSize),
+		cache:      newHistoryCache(opts.HistoryCacheSize, opts.ExtendedSessionIdleTimeout),
 	}
 	for i := 0; i < opts.PartitionCount; i++ {
 		b.pollers[i] = newPollBackoff(opts.MaxPollingInterval)
 	}
 	b.parts = newPartitioner(b)
+	if opts.PartitionManagement != TablePartitions && !opts.Base64Messages {
+		b.log.Info("blob lease partitions with raw JSON queue messages: Durable Functions v2 workers sharing this hub cannot read them (useBase64QueueMessages)")
+	}
 	return b, nil
 }
 

@@ -3,6 +3,7 @@ package azstorage
 import (
 	"context"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/godurable/functions/durable/backend"
@@ -167,6 +168,7 @@ type workItemState struct {
 	episode      int    // OrchestratorStarted events so far
 	ctx          context.Context
 	blobs        executionBlobs // large-message blobs of the execution's history rows
+	ended        atomic.Bool    // completed or abandoned: the work item is no longer held
 }
 
 func stateOf(wi *backend.OrchestrationWorkItem) *workItemState {

@@ -89,6 +89,12 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 			} else {
 				later = append(later, m) // its request's checkpoint has not landed yet
 			}
+		case isEntityResponse(m, s.instanceID) && e.Name != "" && !hasEventSentFor(h.events, e.Name):
+			if !hasStart && m.dequeueCount > 5 {
+				keep = append(keep, m) // nothing will ever answer; the episode drops it
+			} else {
+				later = append(later, m) // its request's checkpoint has not landed yet
+			}
 		default:
 			keep = append(keep, m)
 		}

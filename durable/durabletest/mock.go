@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/godurable/functions/durable/history"
 	"github.com/godurable/functions/durable/replay"
@@ -14,9 +15,11 @@ import (
 // it does with Return, ReturnError or Do; without any, a call fails the
 // test. It records every call's input.
 type Mock struct {
+	tt         *Tester
 	kind, name string
 	mu         sync.Mutex
 	do         func(input json.RawMessage) (any, error)
+	delay      time.Duration
 	calls      []json.RawMessage
 }
 
@@ -41,7 +44,7 @@ func (tt *Tester) mock(m map[string]*Mock, kind, name string) *Mock {
 	}
 	k := strings.ToLower(name)
 	if m[k] == nil {
-		m[k] = &Mock{kind: kind, name: name}
+		m[k] = &Mock{tt: tt, kind: kind, name: name}
 	}
 	return m[k]
 }
@@ -93,6 +96,26 @@ func Func[In, Out any](fn func(input In) (Out, error)) func(json.RawMessage) (an
 		}
 		return fn(in)
 	}
+}
+
+// Expect makes the test fail, when it ends, unless the mock was called
+// exactly n times.
+func (m *Mock) Expect(n int) *Mock {
+	m.tt.t.Cleanup(func() {
+		if got := m.Calls(); got != n {
+			m.tt.t.Errorf("durabletest: the %s mock %q was called %d times, expected %d", m.kind, m.name, got, n)
+		}
+	})
+	return m
+}
+
+// Delay makes every call take d of virtual time: its result reaches the
+// orchestration d after the call (a timer racing the call can win).
+func (m *Mock) Delay(d time.Duration) *Mock {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.delay = d
+	return m
 }
 
 // Calls is how often the mock was called.

@@ -26,8 +26,8 @@
 //		}
 //	}
 //
-// Replay and ReplayHistories check stored histories against the current
-// code before it is deployed (see replay.go).
+// Replay checks a stored history against the current code in a test (see
+// package replaycheck for the checks before a deployment).
 package durabletest
 
 import (
@@ -35,7 +35,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sort"
 	"strings"
@@ -66,7 +65,8 @@ type config struct {
 func WithStartTime(t time.Time) Option { return func(c *config) { c.start = t.UTC() } }
 
 // WithLogger sends the engine's and the orchestrations' logs to l
-// (default: discarded).
+// (default: warnings and errors to the test's log, shown when it fails or
+// with -v).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // WithMaxSteps bounds how many work items one call (Execute, RunUntilDone,
@@ -110,11 +110,11 @@ func New(t testing.TB, reg *durable.Registry, opts ...Option) *Tester {
 		o(&cfg)
 	}
 	if cfg.logger == nil {
-		cfg.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		cfg.logger = slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	tt := &Tester{t: t, reg: reg, cfg: cfg, now: cfg.start,
 		activityMocks: map[string]*Mock{}, orchMocks: map[string]*Mock{}, ids: map[string]int{}}
-	tt.be = memory.New(memory.Options{Clock: func() time.Time { return tt.now }})
+	tt.be = memory.New(memory.Options{Clock: func() time.Time { return tt.now }, StampArrivals: true})
 	tt.worker = durable.NewWorker(&observer{Backend: tt.be, tt: tt}, reg, durable.WorkerOptions{
 		Logger: cfg.logger, Clock: func() time.Time { return tt.now },
 		MaxConcurrentOrchestrations: 1, MaxConcurrentActivities: 1, ActivityRenewInterval: time.Hour,
@@ -230,6 +230,11 @@ func (tt *Tester) SignalEntity(id durable.EntityID, operation string, input any)
 	}
 }
 
+// SignalEntityAfter sends the signal when virtual time reaches now+d.
+func (tt *Tester) SignalEntityAfter(d time.Duration, id durable.EntityID, operation string, input any) {
+	tt.After(d, func() { tt.SignalEntity(id, operation, input) })
+}
+
 // EntityState reads an entity's state; ok is false when the entity does
 // not exist (never signaled, or deleted).
 func EntityState[T any](tt *Tester, id durable.EntityID) (state T, ok bool) {
@@ -322,9 +327,20 @@ func (tt *Tester) runActivity(aw *backend.ActivityWorkItem) {
 		reason := ferr.ErrorMessage
 		res = &history.Event{Type: history.TaskFailed, EventID: -1, Timestamp: tt.now, TaskScheduledID: aw.Scheduled.EventID, Reason: &reason, Failure: ferr}
 	}
-	if err := tt.be.CompleteActivityWorkItem(context.Background(), aw, res); err != nil {
-		tt.t.Fatalf("durabletest: completing mocked activity %q: %v", aw.Scheduled.Name, err)
+	finish := func() {
+		if err := tt.be.CompleteActivityWorkItem(context.Background(), aw, res); err != nil {
+			tt.t.Fatalf("durabletest: completing mocked activity %q: %v", aw.Scheduled.Name, err)
+		}
 	}
+	m.mu.Lock()
+	delay := m.delay
+	m.mu.Unlock()
+	if delay > 0 {
+		res.Timestamp = tt.now.Add(delay)
+		tt.After(delay, finish) // the work item stays taken until then
+		return
+	}
+	finish()
 }
 
 // activityInput unwraps Durable Functions' one-element input array.
@@ -392,6 +408,14 @@ func (tt *Tester) completeMocked(wi *backend.OrchestrationWorkItem, start *histo
 	if err := tt.be.CompleteOrchestrationWorkItem(context.Background(), wi, cp); err != nil {
 		tt.t.Fatalf("durabletest: completing mocked orchestrator %q: %v", start.Name, err)
 	}
+}
+
+// testLog writes log lines to the test's log.
+type testLog struct{ t testing.TB }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 // observer is the backend the worker sees: the memory backend, with the

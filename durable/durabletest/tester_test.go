@@ -2,6 +2,7 @@ package durabletest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/godurable/functions/durable"
 	"github.com/godurable/functions/durable/durabletest"
+	"github.com/godurable/functions/durable/history"
 )
 
 func registry(t *testing.T) *durable.Registry {
@@ -166,9 +168,12 @@ func TestMocksRecordAndReplaceActivities(t *testing.T) {
 // fakeT records what a Tester reports about a test's own mistakes.
 type fakeT struct {
 	testing.TB
-	mu     sync.Mutex
-	errors []string
+	mu       sync.Mutex
+	errors   []string
+	cleanups []func()
 }
+
+func (f *fakeT) Cleanup(fn func()) { f.cleanups = append(f.cleanups, fn) }
 
 func (f *fakeT) Helper() {}
 func (f *fakeT) Errorf(format string, args ...any) {
@@ -185,6 +190,9 @@ func report(t *testing.T, body func(t testing.TB)) string {
 	done := make(chan struct{})
 	go func() { defer close(done); body(f) }()
 	<-done
+	for i := len(f.cleanups) - 1; i >= 0; i-- {
+		f.cleanups[i]()
+	}
 	return strings.Join(f.errors, "\n")
 }
 
@@ -272,5 +280,84 @@ func TestTypedHandles(t *testing.T) {
 	tt.RunUntilDone(inst)
 	if got := durabletest.Result(greetTeam, inst); fmt.Sprint(got) != "[2]" || child.Calls() != 1 || string(child.Input(0)) != `["red-1","red-2"]` {
 		t.Fatalf("mocked child: %q, calls %d, input %s", got, child.Calls(), child.Input(0))
+	}
+}
+
+func TestExpectAndScheduledSignals(t *testing.T) {
+	got := report(t, func(ft testing.TB) {
+		tt := durabletest.New(ft, registry(t))
+		tt.OnActivity("Double").Return(4).Expect(2)
+		tt.Execute("DoubleIt", 2)
+	})
+	if !strings.Contains(got, `the activity mock "Double" was called 1 times, expected 2`) {
+		t.Fatalf("reported %q", got)
+	}
+	r := durable.NewRegistry()
+	_ = r.AddEntity("Tally", durable.EntityOperations(map[string]func(*durable.EntityContext, int, json.RawMessage) (int, any, error){
+		"add": func(ctx *durable.EntityContext, n int, in json.RawMessage) (int, any, error) {
+			var d int
+			err := json.Unmarshal(in, &d)
+			return n + d, nil, err
+		},
+	}))
+	tt := durabletest.New(t, r)
+	id := durable.NewEntityID("Tally", "a")
+	tt.SignalEntityAfter(time.Hour, id, "add", 2)
+	tt.SignalEntityAfter(3*time.Hour, id, "add", 5)
+	tt.Advance(2 * time.Hour)
+	if n, ok := durabletest.EntityState[int](tt, id); !ok || n != 2 {
+		t.Fatalf("after 2h: %d %v", n, ok)
+	}
+	tt.Advance(time.Hour)
+	if n, _ := durabletest.EntityState[int](tt, id); n != 7 {
+		t.Fatalf("after 3h: %d", n)
+	}
+	// Instances are created at the virtual time.
+	tt2 := durabletest.New(t, registry(t))
+	tt2.Advance(time.Hour)
+	inst := tt2.Execute("DoubleIt", 1)
+	if c := inst.Status().CreatedTime; !c.Equal(durabletest.DefaultStartTime.Add(time.Hour)) {
+		t.Fatalf("created at %s", c)
+	}
+}
+
+func TestHistoryTimesAreVirtual(t *testing.T) {
+	tt := durabletest.New(t, registry(t))
+	inst := tt.Start("Waits", nil)
+	inst.RaiseEventAfter(5*time.Hour, "Go", "x")
+	tt.RunUntilDone(inst)
+	for _, e := range inst.History() {
+		if e.Timestamp.Before(durabletest.DefaultStartTime) || e.Timestamp.After(durabletest.DefaultStartTime.Add(5*time.Hour)) {
+			t.Fatalf("%s at %s, outside the virtual test time", e.Type, e.Timestamp)
+		}
+		if e.Type == history.EventRaised && !e.Timestamp.Equal(durabletest.DefaultStartTime.Add(5*time.Hour)) {
+			t.Fatalf("the event was raised at %s", e.Timestamp)
+		}
+	}
+}
+
+func TestMockDelayRacesATimer(t *testing.T) {
+	r := durable.NewRegistry()
+	_ = r.AddOrchestrator("Race", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
+		call := durable.CallActivity[string](ctx, "Slow", nil)
+		timer := durable.CreateTimer(ctx, ctx.CurrentUTCDateTime().Add(time.Hour))
+		i, err := durable.WhenAny(ctx, call, timer)
+		if err != nil {
+			return "", err
+		}
+		if i == 1 {
+			return "timeout", nil
+		}
+		return call.Await()
+	}))
+	tt := durabletest.New(t, r)
+	tt.OnActivity("Slow").Return("fast enough").Delay(2 * time.Hour)
+	if got := durabletest.Output[string](tt.Execute("Race", nil)); got != "timeout" {
+		t.Fatalf("2h call against a 1h timer: %q", got)
+	}
+	tt.OnActivity("Slow").Delay(30 * time.Minute)
+	start := tt.Now()
+	if got := durabletest.Output[string](tt.Execute("Race", nil)); got != "fast enough" || tt.Now().Sub(start) != 30*time.Minute {
+		t.Fatalf("30m call against a 1h timer: %q after %v", got, tt.Now().Sub(start))
 	}
 }

@@ -36,12 +36,17 @@ type Options struct {
 	// wall clock (UTC). A test clock must call Backend.Notify after it
 	// moves, so that blocked fetches look again.
 	Clock func() time.Time
+	// StampArrivals gives the events that clients send (CreateInstance,
+	// SendEvent) the backend's clock as their timestamp, so that a test
+	// on a virtual clock sees virtual times throughout the history.
+	StampArrivals bool
 }
 
 // Backend is an in-memory backend.Backend. Create it with New; all methods
 // are safe for concurrent use.
 type Backend struct {
 	clock func() time.Time
+	stamp bool
 
 	mu        sync.Mutex
 	changed   chan struct{} // closed and replaced on every change
@@ -95,6 +100,7 @@ func New(opts Options) *Backend {
 	}
 	return &Backend{
 		clock:     opts.Clock,
+		stamp:     opts.StampArrivals,
 		changed:   make(chan struct{}),
 		instances: map[string]*instance{},
 		locked:    map[string]bool{},
@@ -485,6 +491,9 @@ func (b *Backend) applyLocked(wi *backend.OrchestrationWorkItem, cp *backend.Che
 		b.sendLocked(m.Target, self, m.Event, m.VisibleAt, now)
 	}
 	st := &inst.state
+	// A client's start keeps the creation time CreateInstance gave it
+	// (the backend's clock, which a test may have set).
+	created := st.RuntimeStatus == history.StatusPending && strings.EqualFold(st.ExecutionID, self.ExecutionID) && !st.CreatedTime.IsZero()
 	st.ExecutionID = self.ExecutionID
 	st.LastUpdatedTime = now
 	st.CustomStatus = cp.State.CustomStatus
@@ -492,7 +501,9 @@ func (b *Backend) applyLocked(wi *backend.OrchestrationWorkItem, cp *backend.Che
 		switch e.Type {
 		case history.ExecutionStarted:
 			st.Name, st.Version, st.Input = e.Name, e.Version, e.Input
-			st.CreatedTime = orNow(e.Timestamp, now)
+			if !created {
+				st.CreatedTime = orNow(e.Timestamp, now)
+			}
 			st.Tags = e.Tags
 			st.ScheduledStartTime = e.ScheduledStartTime
 			if e.Generation != nil {
@@ -673,6 +684,9 @@ func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedu
 		gen = inst.state.Generation + 1
 	}
 	e := start.Clone()
+	if b.stamp {
+		e.Timestamp = now
+	}
 	e.Generation = &gen
 	start.Generation = &gen
 	visible := now
@@ -703,6 +717,10 @@ func (b *Backend) SendEvent(ctx context.Context, to history.OrchestrationInstanc
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.stamp {
+		e = e.Clone()
+		e.Timestamp = b.Now()
+	}
 	b.sendLocked(to, history.OrchestrationInstance{}, e, time.Time{}, b.Now())
 	b.notifyLocked()
 	return nil

@@ -3,20 +3,41 @@ package replay
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/godurable/functions/durable/history"
 )
 
-// ErrNonDeterministic is wrapped by the error that describes a replay
-// mismatch between history and the orchestrator's code.
-var ErrNonDeterministic = errors.New("non-deterministic orchestration")
+// Errors that explain a Failed outcome caused by the engine rather than by
+// the orchestrator's own error or panic; Outcome.Err wraps one of them.
+var (
+	// ErrNonDeterministic: the code did not replay its history the same way.
+	ErrNonDeterministic = errors.New("non-deterministic orchestration")
+	// ErrMultithreaded: the orchestration context was used from a goroutine
+	// other than the orchestrator's own.
+	ErrMultithreaded = errors.New("multithreaded execution in an orchestrator")
+	// ErrBlocked: a step of the orchestrator's code ran longer than the step
+	// limit without returning or awaiting a durable task.
+	ErrBlocked = errors.New("orchestrator blocked")
+	// ErrGoexit: the orchestrator's goroutine ended through runtime.Goexit.
+	ErrGoexit = errors.New("orchestrator goroutine exited")
+)
 
-// NonDeterministicErrorType is the ErrorType recorded for replay mismatches,
-// the name DurableTask.Core uses.
-const NonDeterministicErrorType = "NonDeterministicOrchestrationException"
+// The ErrorType recorded in the failure details of each engine failure.
+const (
+	// NonDeterministicErrorType is the name DurableTask.Core uses.
+	NonDeterministicErrorType = "NonDeterministicOrchestrationException"
+	MultithreadedErrorType    = "MultithreadedExecution"
+	BlockedErrorType          = "OrchestratorBlocked"
+	GoexitErrorType           = "OrchestratorGoexit"
+	// PanicErrorType marks a recovered panic; the stack is the failure's
+	// StackTrace.
+	PanicErrorType = "panic"
+)
 
 // Orchestrator is an orchestrator function in its raw form: it returns its
 // output as JSON text (nil for null) or an error that fails the instance.
@@ -35,12 +56,13 @@ type Outcome struct {
 	// CompletionID is the EventID of the ExecutionCompleted event.
 	CompletionID int
 	// ContinueAsNew: Output is the new execution's input; CarryOver the
-	// unconsumed external events it keeps.
+	// external events it keeps.
 	CarryOver []*history.Event
 	// CustomStatus is the custom status after the episode.
 	CustomStatus *string
 	// Err explains a Failed outcome caused by the engine rather than the
-	// code (non-determinism); it wraps ErrNonDeterministic.
+	// code; it wraps ErrNonDeterministic, ErrMultithreaded, ErrBlocked or
+	// ErrGoexit.
 	Err error
 }
 
@@ -48,6 +70,15 @@ type continueAsNew struct {
 	input          *string
 	preserveEvents bool
 }
+
+// Option configures an Executor.
+type Option func(*Executor)
+
+// WithStepLimit bounds how long one step of the orchestrator's code (from
+// a resume to its next await or return) may run; a step that takes longer
+// fails the instance with ErrBlocked instead of holding the caller
+// forever. 0 means no limit.
+func WithStepLimit(d time.Duration) Option { return func(x *Executor) { x.stepLimit = d } }
 
 // Executor replays one execution of an orchestration. It keeps the
 // orchestrator's coroutine between calls to Apply, so a cached executor can
@@ -58,99 +89,137 @@ type Executor struct {
 	co  *coroutine
 	ctx *Context
 
+	stepLimit time.Duration
+	misuse    *misuseDetector
+	execGID   int64 // the goroutine running Apply or Close
+	// mu guards owner, and every change the context makes to the
+	// executor: once the executor takes control back from a coroutine it
+	// abandoned, that coroutine can change nothing.
+	mu    sync.Mutex
+	owner int64 // the goroutine allowed to use the context now
+
 	started   *history.Event
 	now       time.Time
 	replaying bool
+	unloading bool // the coroutine is being unwound
 	nextID    int
+	maxPastID int // the highest EventID in the history being replayed
 
 	pending map[int]*Action // scheduled, not yet matched with history
+	held    map[int]*Action // scheduled before a suspension, sent on resume
 	open    map[int]*Future // awaiting a completion, by sequence number
 
-	waiters  map[string][]*Future // event waits by lowercased name, oldest first
-	buffered []*history.Event     // raised events nobody waited for, oldest first
+	waiters  []*Future        // event waits, oldest first
+	buffered []*history.Event // raised events nobody waited for, oldest first
+	carry    []*history.Event // events raised after ContinueAsNew was called
 
 	suspended     bool
 	heldBack      []*history.Event // events received while suspended
-	blockedOn     []*Future
+	blockedOn     func() bool
 	customStatus  *string
 	continueAsNew *continueAsNew
+	finalizers    []func()
+	// keepFrom: after an engine failure only actions with at least this
+	// sequence number (those of the finalizers) are sent; -1 keeps all.
+	keepFrom int
 
-	done    bool
-	outcome Outcome
+	done        bool
+	historyDone bool // the execution's completion is already in history
+	outcome     Outcome
 }
 
 // New returns an executor for fn.
-func New(fn Orchestrator) *Executor {
+func New(fn Orchestrator, opts ...Option) *Executor {
 	x := &Executor{
-		fn:      fn,
-		co:      newCoroutine(),
-		pending: map[int]*Action{},
-		open:    map[int]*Future{},
-		waiters: map[string][]*Future{},
+		fn:        fn,
+		co:        newCoroutine(),
+		misuse:    newMisuseDetector(),
+		pending:   map[int]*Action{},
+		held:      map[int]*Action{},
+		open:      map[int]*Future{},
+		maxPastID: -1,
+		keepFrom:  -1,
+	}
+	for _, o := range opts {
+		o(x)
 	}
 	x.ctx = &Context{x: x}
 	return x
 }
 
 // Close unwinds the orchestrator's coroutine if it is still blocked; its
-// deferred calls run.
-func (x *Executor) Close() { x.co.unwind() }
+// deferred calls run, with the replay-safe logger silent and every Await
+// returning at once. Close never blocks longer than the step limit.
+func (x *Executor) Close() {
+	x.execGID = curGID()
+	x.setOwner(x.execGID)
+	x.unwind()
+}
 
 // Apply replays past (events already in history) and then runs new (the
 // episode's inbound events), returning the episode's outcome. Events are
-// applied in order. Apply may be called again with later episodes' events
-// (past empty) as long as the previous outcome was committed.
+// applied in order; every event is applied, also after the execution ended
+// (a later scheduling event in history must still match, and external
+// events after a continue-as-new go to the next execution). Apply may be
+// called again with later episodes' events (past empty) as long as the
+// previous outcome was committed.
 func (x *Executor) Apply(past, new []*history.Event) *Outcome {
+	x.execGID = curGID()
+	x.setOwner(x.execGID)
+	for _, e := range past {
+		if isScheduling(e.Type) && e.EventID > x.maxPastID {
+			x.maxPastID = e.EventID
+		}
+	}
 	x.replaying = true
 	for _, e := range past {
-		if x.done {
-			break
-		}
 		x.process(e)
 	}
 	x.replaying = false
-	for i, e := range new {
-		if x.done {
-			x.carryRest(new[i:])
-			break
-		}
+	for _, e := range new {
 		x.process(e)
 	}
+	if what := x.misuse.detected(); what != "" && !x.done {
+		x.failMisuse(what)
+	}
 	return x.collect()
-}
-
-// carryRest adds the external events of an episode that were not reached
-// because the execution continued as new (preserving events) to the
-// events the next execution receives.
-func (x *Executor) carryRest(rest []*history.Event) {
-	if x.outcome.Status != history.StatusContinuedAsNew || x.continueAsNew == nil || !x.continueAsNew.preserveEvents {
-		return
-	}
-	for _, e := range rest {
-		if e.Type == history.EventRaised {
-			x.outcome.CarryOver = append(x.outcome.CarryOver, e)
-		}
-	}
 }
 
 // collect gathers the new actions and the completion.
 func (x *Executor) collect() *Outcome {
 	out := x.outcome
 	out.CustomStatus = x.customStatus
-	if !(x.done && out.Err != nil) { // a failed replay emits no actions
-		for _, a := range x.pending {
+	for _, a := range x.pending {
+		if x.keepFrom < 0 || a.ID >= x.keepFrom {
 			out.Actions = append(out.Actions, a)
 		}
-		sort.Slice(out.Actions, func(i, j int) bool { return out.Actions[i].ID < out.Actions[j].ID })
 	}
+	sort.Slice(out.Actions, func(i, j int) bool { return out.Actions[i].ID < out.Actions[j].ID })
 	x.pending = map[int]*Action{} // what the checkpoint writes is history from now on
 	if x.done {
-		x.co.unwind()
+		x.unwind()
 	}
 	return &out
 }
 
+// unwind ends a blocked coroutine through runtime.Goexit; its deferred
+// calls run while the executor reports IsReplaying and Await returns at
+// once.
+func (x *Executor) unwind() {
+	if !x.co.started || x.co.abandoned || x.co.done {
+		return
+	}
+	x.unloading = true
+	x.setOwner(x.co.gid.Load())
+	x.co.step(false, x.stepLimit, nil)
+	x.setOwner(x.execGID)
+}
+
 func (x *Executor) process(e *history.Event) {
+	if x.done {
+		x.processAfterDone(e)
+		return
+	}
 	if x.suspended && e.Type != history.ExecutionResumed && e.Type != history.ExecutionTerminated &&
 		e.Type != history.OrchestratorStarted && e.Type != history.OrchestratorCompleted &&
 		e.Type != history.ExecutionSuspended && !isScheduling(e.Type) {
@@ -162,40 +231,59 @@ func (x *Executor) process(e *history.Event) {
 		x.now = e.Timestamp.UTC()
 	case history.ExecutionStarted:
 		x.start(e)
-	case history.TaskScheduled:
-		x.match(e, ScheduleTask)
-	case history.TimerCreated:
-		x.match(e, CreateTimer)
-	case history.SubOrchestrationInstanceCreated:
-		x.match(e, CreateSubOrchestration)
-	case history.EventSent:
-		x.match(e, SendEvent)
+	case history.TaskScheduled, history.TimerCreated, history.SubOrchestrationInstanceCreated, history.EventSent:
+		x.match(e)
 	case history.TaskCompleted, history.SubOrchestrationInstanceCompleted:
 		x.complete(e.TaskScheduledID, e.Result, nil)
 	case history.TaskFailed, history.SubOrchestrationInstanceFailed:
-		x.complete(e.TaskScheduledID, nil, failureOf(e))
+		x.complete(e.TaskScheduledID, nil, failureOfEvent(e))
 	case history.TimerFired:
 		x.complete(e.TimerID, nil, nil)
 	case history.EventRaised:
 		x.raise(e)
 	case history.ExecutionTerminated:
+		x.runFinalizers()
 		x.finish(history.StatusTerminated, e.Input, nil, nil)
 	case history.ExecutionSuspended:
 		x.suspended = true
+		// As DurableTask.Core: actions taken before the suspension are
+		// held back until the instance resumes.
+		for id, a := range x.pending {
+			x.held[id] = a
+		}
+		x.pending = map[int]*Action{}
 	case history.ExecutionResumed:
 		x.suspended = false
+		for id, a := range x.held {
+			x.pending[id] = a
+		}
+		x.held = map[int]*Action{}
 		held := x.heldBack
 		x.heldBack = nil
 		for _, h := range held {
-			if x.done {
-				break
-			}
 			x.process(h)
 		}
 	case history.ExecutionCompleted, history.ContinueAsNew:
 		// A finished execution in history: nothing further runs.
-		x.done = true
+		x.done, x.historyDone = true, true
 		x.outcome = Outcome{Done: true, Status: e.OrchestrationStatus, Output: e.Result, Failure: e.Failure, CompletionID: e.EventID}
+	}
+}
+
+// processAfterDone applies an event that comes after the execution ended
+// in this episode: scheduling events in history must still match what the
+// code did (code that returns early fails on non-determinism, as in
+// DurableTask.Core), and external events after a continue-as-new are
+// carried into the next execution.
+func (x *Executor) processAfterDone(e *history.Event) {
+	if x.historyDone || x.outcome.Err != nil {
+		return
+	}
+	switch {
+	case isScheduling(e.Type):
+		x.match(e)
+	case e.Type == history.EventRaised && x.outcome.Status == history.StatusContinuedAsNew:
+		x.outcome.CarryOver = append(x.outcome.CarryOver, e)
 	}
 }
 
@@ -207,7 +295,19 @@ func isScheduling(t history.EventType) bool {
 	return false
 }
 
-func failureOf(e *history.Event) *history.FailureDetails {
+func kindOf(t history.EventType) ActionKind {
+	switch t {
+	case history.TaskScheduled:
+		return ScheduleTask
+	case history.TimerCreated:
+		return CreateTimer
+	case history.SubOrchestrationInstanceCreated:
+		return CreateSubOrchestration
+	}
+	return SendEvent
+}
+
+func failureOfEvent(e *history.Event) *history.FailureDetails {
 	if e.Failure != nil {
 		return e.Failure
 	}
@@ -224,13 +324,21 @@ func (x *Executor) start(e *history.Event) {
 	}
 	x.started = e
 	x.co.start(x.run)
-	x.afterStep()
+	x.runStep()
+}
+
+func (x *Executor) setOwner(gid int64) {
+	x.mu.Lock()
+	x.owner = gid
+	x.mu.Unlock()
 }
 
 // run is the coroutine body.
 func (x *Executor) run() {
 	out, err := x.fn(x.ctx)
-	if x.done {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.owner != curGID() || x.done { // abandoned, or ended meanwhile
 		return
 	}
 	switch {
@@ -239,19 +347,90 @@ func (x *Executor) run() {
 	case x.continueAsNew != nil:
 		x.finish(history.StatusContinuedAsNew, x.continueAsNew.input, nil, nil)
 		if x.continueAsNew.preserveEvents {
-			x.outcome.CarryOver = append([]*history.Event(nil), x.buffered...)
+			x.outcome.CarryOver = append(x.outcome.CarryOver, x.buffered...)
 		}
+		x.outcome.CarryOver = append(x.outcome.CarryOver, x.carry...)
 	default:
 		x.finish(history.StatusCompleted, out, nil, nil)
 	}
 }
 
-// afterStep handles a coroutine that stopped by panicking.
+// runStep hands control to the coroutine until it blocks or ends, and
+// turns a step that went wrong into the instance's failure.
+func (x *Executor) runStep() {
+	x.setOwner(x.co.gid.Load())
+	r := x.co.step(true, x.stepLimit, x.misuse.ch)
+	x.setOwner(x.execGID)
+	switch r {
+	case stepTimedOut:
+		if what := x.misuse.detected(); what != "" {
+			x.failMisuse(what)
+			return
+		}
+		x.engineFailure(BlockedErrorType, fmt.Sprintf(
+			"The orchestrator's code ran for more than %v without returning or awaiting a durable task. "+
+				"Orchestrator code must not block: no mutexes, channels, time.Sleep or I/O; use durable timers and activities instead.",
+			x.stepLimit), ErrBlocked)
+	case stepMisused:
+		x.failMisuse(x.misuse.detected())
+	default:
+		x.afterStep()
+	}
+}
+
+// afterStep handles a coroutine that stopped by panicking or by
+// runtime.Goexit, and context misuse reported during the step.
 func (x *Executor) afterStep() {
-	if x.co.done && x.co.panicked != nil && !x.done {
+	if what := x.misuse.detected(); what != "" {
+		x.failMisuse(what)
+		return
+	}
+	if !x.co.done || x.done {
+		return
+	}
+	switch {
+	case x.co.panicked != nil:
 		msg := fmt.Sprint(x.co.panicked)
 		stack := x.co.panicStack
-		x.finish(history.StatusFailed, nil, &history.FailureDetails{ErrorType: "panic", ErrorMessage: msg, StackTrace: &stack}, nil)
+		x.finish(history.StatusFailed, nil, &history.FailureDetails{ErrorType: PanicErrorType, ErrorMessage: msg, StackTrace: &stack}, nil)
+	case !x.co.returned:
+		msg := "The orchestrator's goroutine ended through runtime.Goexit (for example testing.T.FailNow or a Goexit call) before the orchestrator returned."
+		x.finish(history.StatusFailed, nil, &history.FailureDetails{ErrorType: GoexitErrorType, ErrorMessage: msg, IsNonRetriable: true},
+			fmt.Errorf("%w: %s", ErrGoexit, msg))
+	}
+}
+
+func (x *Executor) failMisuse(what string) {
+	msg := "Multithreaded execution was detected: the orchestrator's code " + what +
+		" from a goroutine other than the orchestrator's own. Orchestrator code must not use the orchestration context " +
+		"from goroutines it starts; schedule tasks and combine them with WhenAll or WhenAny instead."
+	x.engineFailure(MultithreadedErrorType, msg, fmt.Errorf("%w: %s", ErrMultithreaded, msg))
+}
+
+// engineFailure fails the execution for a reason found by the engine. The
+// actions the code took in this episode are dropped; finalizers still run
+// and their actions (lock releases) are sent, with sequence numbers after
+// every one in history.
+func (x *Executor) engineFailure(errType, msg string, err error) {
+	if x.done {
+		if x.historyDone || x.outcome.Err != nil {
+			return
+		}
+		x.done = false // the completion came from code that did not replay its history
+	}
+	x.nextID = max(x.nextID, x.maxPastID+1)
+	x.keepFrom = x.nextID
+	x.runFinalizers()
+	x.finish(history.StatusFailed, nil, &history.FailureDetails{ErrorType: errType, ErrorMessage: msg, IsNonRetriable: true}, err)
+}
+
+// runFinalizers runs the code registered with Context.OnEnd, once, on the
+// executor's goroutine.
+func (x *Executor) runFinalizers() {
+	fs := x.finalizers
+	x.finalizers = nil
+	for _, f := range fs {
+		x.safeCall(f)
 	}
 }
 
@@ -264,7 +443,20 @@ func (x *Executor) finish(status history.OrchestrationStatus, output *string, fa
 	x.nextID++
 }
 
-// schedule is called by the coroutine for every new action.
+// safeCall runs code of the layers above on the executor's goroutine (a
+// future's callback, a finalizer): a panic there fails the instance
+// instead of the process.
+func (x *Executor) safeCall(fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			stack := string(debug.Stack())
+			x.finish(history.StatusFailed, nil, &history.FailureDetails{ErrorType: PanicErrorType, ErrorMessage: fmt.Sprint(r), StackTrace: &stack}, nil)
+		}
+	}()
+	fn()
+}
+
+// schedule is called for every new action.
 func (x *Executor) schedule(a *Action) *Future {
 	a.ID = x.nextID
 	x.nextID++
@@ -280,7 +472,8 @@ func (x *Executor) schedule(a *Action) *Future {
 
 // match checks a scheduling event from history against the action the code
 // took with the same sequence number.
-func (x *Executor) match(e *history.Event, kind ActionKind) {
+func (x *Executor) match(e *history.Event) {
+	kind := kindOf(e.Type)
 	a, ok := x.pending[e.EventID]
 	if !ok {
 		x.nonDeterministic(fmt.Sprintf(
@@ -304,12 +497,15 @@ func (x *Executor) match(e *history.Event, kind ActionKind) {
 }
 
 func (x *Executor) nonDeterministic(msg string) {
-	err := fmt.Errorf("%w: %s", ErrNonDeterministic, msg)
-	x.finish(history.StatusFailed, nil, &history.FailureDetails{
-		ErrorType:      NonDeterministicErrorType,
-		ErrorMessage:   "Non-deterministic workflow detected: " + msg,
-		IsNonRetriable: true,
-	}, err)
+	x.engineFailure(NonDeterministicErrorType, "Non-deterministic workflow detected: "+msg,
+		fmt.Errorf("%w: %s", ErrNonDeterministic, msg))
+}
+
+// resolve completes f and runs its callbacks.
+func (x *Executor) resolve(f *Future, result *string, failure *history.FailureDetails) {
+	for _, cb := range f.set(result, failure) {
+		x.safeCall(cb)
+	}
 }
 
 // complete resolves the future of action id and lets the orchestrator run.
@@ -321,44 +517,70 @@ func (x *Executor) complete(id int, result *string, failure *history.FailureDeta
 		return
 	}
 	delete(x.open, id)
-	f.resolve(result, failure)
+	x.resolve(f, result, failure)
 	x.wake()
 }
 
+// Event names match case-insensitively by one rule, strings.EqualFold,
+// for buffered events and waiters alike.
 func (x *Executor) waitForEvent(name string) *Future {
 	f := &Future{ID: -1, Name: name}
-	key := strings.ToLower(name)
 	for i, e := range x.buffered {
 		if strings.EqualFold(e.Name, name) {
 			x.buffered = append(x.buffered[:i:i], x.buffered[i+1:]...)
-			f.resolve(e.Input, nil)
+			f.set(e.Input, nil)
 			return f
 		}
 	}
-	x.waiters[key] = append(x.waiters[key], f)
+	x.waiters = append(x.waiters, f)
 	return f
 }
 
-func (x *Executor) raise(e *history.Event) {
-	key := strings.ToLower(e.Name)
-	ws := x.waiters[key]
-	if len(ws) == 0 {
-		x.buffered = append(x.buffered, e)
+func (x *Executor) cancelWait(f *Future) {
+	if f.done {
 		return
 	}
-	f := ws[len(ws)-1] // newest waiter first, as Durable Functions does
-	x.waiters[key] = ws[:len(ws)-1]
-	f.resolve(e.Input, nil)
-	x.wake()
+	for i, w := range x.waiters {
+		if w == f {
+			x.waiters = append(x.waiters[:i:i], x.waiters[i+1:]...)
+			break
+		}
+	}
+	f.done, f.canceled = true, true
+	f.callbacks = nil
 }
 
-// awaitAny runs on the coroutine: it blocks until one of fs is done.
-func (x *Executor) awaitAny(fs []*Future) {
-	for !anyDone(fs) {
-		x.blockedOn = fs
+func (x *Executor) raise(e *history.Event) {
+	if x.continueAsNew != nil {
+		// As DurableTask.Core: once the code asked to continue as new,
+		// events go to the next execution.
+		x.carry = append(x.carry, e)
+		return
+	}
+	for i := len(x.waiters) - 1; i >= 0; i-- { // newest waiter first, as Durable Functions does
+		f := x.waiters[i]
+		if strings.EqualFold(f.Name, e.Name) {
+			x.waiters = append(x.waiters[:i:i], x.waiters[i+1:]...)
+			x.resolve(f, e.Input, nil)
+			x.wake()
+			return
+		}
+	}
+	x.buffered = append(x.buffered, e)
+}
+
+// await runs on the coroutine: it blocks until ready holds. It returns
+// false at once, without blocking, while the coroutine is being unwound.
+func (x *Executor) await(ready func() bool) bool {
+	for !ready() {
+		if x.unloading {
+			return false
+		}
+		x.blockedOn = ready
 		x.co.block()
 	}
 	x.blockedOn = nil
+	return true
 }
 
 func anyDone(fs []*Future) bool {
@@ -370,42 +592,14 @@ func anyDone(fs []*Future) bool {
 	return len(fs) == 0
 }
 
-// wake resumes the coroutine if what it waits for is done.
+// wake resumes the coroutine if what it waits for is ready.
 func (x *Executor) wake() {
-	if x.done || x.co.done || x.blockedOn == nil || !anyDone(x.blockedOn) {
+	if x.done || x.co.abandoned || x.co.done || x.blockedOn == nil {
 		return
 	}
-	x.co.step()
-	x.afterStep()
-}
-
-// FailureFromError converts an orchestrator's error into failure details.
-// Errors that carry their own details (a method FailureDetails()
-// *history.FailureDetails) keep them; others get their Go type as ErrorType.
-func FailureFromError(err error) *history.FailureDetails {
-	var d interface {
-		FailureDetails() *history.FailureDetails
+	ready := false
+	x.safeCall(func() { ready = x.blockedOn() })
+	if ready && !x.done {
+		x.runStep()
 	}
-	if errors.As(err, &d) {
-		if fd := d.FailureDetails(); fd != nil {
-			return fd
-		}
-	}
-	var t interface{ ErrorType() string }
-	typ := ""
-	if errors.As(err, &t) {
-		typ = t.ErrorType()
-	} else {
-		typ = goErrorType(err)
-	}
-	return &history.FailureDetails{ErrorType: typ, ErrorMessage: err.Error()}
-}
-
-func goErrorType(err error) string {
-	t := fmt.Sprintf("%T", err)
-	switch t {
-	case "*errors.errorString", "*fmt.wrapError", "*fmt.wrapErrors", "*errors.joinError":
-		return "error"
-	}
-	return t
 }

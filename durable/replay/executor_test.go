@@ -181,9 +181,9 @@ func TestNonDeterminismOnMissingAction(t *testing.T) {
 	x := New(fn)
 	defer x.Close()
 	out := x.Apply(hist, nil)
-	// The code finished before reaching the scheduled event: what counts is
-	// that replay does not silently accept a history it cannot produce.
-	if out.Status != history.StatusCompleted && !errors.Is(out.Err, ErrNonDeterministic) {
+	// The code finished before reaching the scheduled event: replay does
+	// not accept a history it cannot produce.
+	if out.Status != history.StatusFailed || !errors.Is(out.Err, ErrNonDeterministic) {
 		t.Fatalf("outcome = %+v", out)
 	}
 	fn2 := func(c *Context) (*string, error) {

@@ -14,6 +14,10 @@ type Future struct {
 	result   *string
 	failure  *history.FailureDetails
 	canceled bool
+	// dead futures were handed to a goroutine that misused the context:
+	// they never complete and take no callbacks.
+	dead      bool
+	callbacks []func()
 }
 
 // Done reports whether the outcome is known.
@@ -25,9 +29,28 @@ func (f *Future) Result() (result *string, failure *history.FailureDetails, canc
 	return f.result, f.failure, f.canceled
 }
 
-func (f *Future) resolve(result *string, failure *history.FailureDetails) {
+// OnDone registers fn to run as soon as the future completes, whether or
+// not the orchestrator is awaiting it; a done future runs fn at once. The
+// executor runs fn while it processes the completing event, before the
+// orchestrator resumes, so fn may schedule further actions (a retry, a
+// timer's next hop) deterministically. fn must not block.
+func (f *Future) OnDone(fn func()) {
+	switch {
+	case f.dead:
+	case f.done:
+		fn()
+	default:
+		f.callbacks = append(f.callbacks, fn)
+	}
+}
+
+// set records the outcome and returns the callbacks to run.
+func (f *Future) set(result *string, failure *history.FailureDetails) []func() {
 	if f.done {
-		return
+		return nil
 	}
 	f.done, f.result, f.failure = true, result, failure
+	cbs := f.callbacks
+	f.callbacks = nil
+	return cbs
 }

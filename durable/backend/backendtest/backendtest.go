@@ -63,6 +63,9 @@ func Run(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 		{"PurgeInstance/RemovesAndErrInstanceNotFound", testPurge},
 		{"RewindInstance/FailedRunsAgain", testRewind},
 		{"RewindInstance/Errors", testRewindErrors},
+		{"Fetch/ContextErrorWhenIdle", testFetchIdle},
+		{"CompleteOrchestrationWorkItem/ErrWorkItemLostWhenNotHeld", testCompleteTwice},
+		{"CompleteActivityWorkItem/SecondResultNotRecorded", testCompleteActivityTwice},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -716,5 +719,62 @@ func testRewindErrors(t *testing.T, be backend.Backend) {
 	id, _ := started(t, be, "running")
 	if err := be.RewindInstance(ctx, id, "r"); err == nil {
 		t.Fatal("rewind of a Running instance succeeded")
+	}
+}
+
+func testFetchIdle(t *testing.T, be backend.Backend) {
+	for name, fetch := range map[string]func(ctx context.Context) error{
+		"FetchOrchestrationWorkItem": func(ctx context.Context) error { _, err := be.FetchOrchestrationWorkItem(ctx); return err },
+		"FetchActivityWorkItem":      func(ctx context.Context) error { _, err := be.FetchActivityWorkItem(ctx); return err },
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		err := fetch(ctx)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("%s on an idle task hub: err = %v, want the context's error", name, err)
+		}
+	}
+}
+
+func testCompleteTwice(t *testing.T, be backend.Backend) {
+	id := newID("twice")
+	create(t, be, id, "Orch")
+	wi := fetchOrch(t, be)
+	cp := episode(wi, history.StatusRunning)
+	complete(t, be, wi, cp)
+	err := be.CompleteOrchestrationWorkItem(context.Background(), wi, episode(wi, history.StatusRunning))
+	if !errors.Is(err, backend.ErrWorkItemLost) {
+		h, _ := be.GetHistory(context.Background(), id)
+		t.Fatalf("completing a work item a second time: err = %v, want ErrWorkItemLost; history is now %s", err, types(h))
+	}
+	if err := be.AbandonOrchestrationWorkItem(context.Background(), wi, 0); !errors.Is(err, backend.ErrWorkItemLost) {
+		t.Fatalf("abandoning a completed work item: err = %v, want ErrWorkItemLost", err)
+	}
+	if h, _ := be.GetHistory(context.Background(), id); types(h) != "OrchestratorStarted,ExecutionStarted,OrchestratorCompleted" {
+		t.Fatalf("history after the refused second commit = %s", types(h))
+	}
+}
+
+// A second completion of an activity work item (a worker that lost it and
+// ran it again) may be refused or accepted, but its result never reaches
+// the history twice.
+func testCompleteActivityTwice(t *testing.T, be backend.Backend) {
+	id, _ := started(t, be, "acttwice")
+	aw := fetchActivity(t, be)
+	res := &history.Event{Type: history.TaskCompleted, EventID: -1, Timestamp: time.Now().UTC(), TaskScheduledID: 0, Result: history.Str("1")}
+	if err := be.CompleteActivityWorkItem(context.Background(), aw, res); err != nil {
+		t.Fatal(err)
+	}
+	_ = be.CompleteActivityWorkItem(context.Background(), aw, res)
+	raise(t, be, history.OrchestrationInstance{InstanceID: id}, "after")
+	seen := ""
+	for !strings.Contains(seen, "EventRaised") {
+		wi := fetchOrch(t, be)
+		seen += types(wi.NewEvents) + ","
+		complete(t, be, wi, episode(wi, history.StatusRunning))
+	}
+	h, _ := be.GetHistory(context.Background(), id)
+	if n := strings.Count(types(h), "TaskCompleted"); n != 1 {
+		t.Fatalf("history has %d TaskCompleted events: %s", n, types(h))
 	}
 }

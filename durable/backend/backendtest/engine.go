@@ -162,7 +162,15 @@ func runEngine(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 		fn   func(t *testing.T, e *engine, failures *atomic.Int32)
 	}{
 		{"Engine/ActivitiesInSequence", func(t *testing.T, e *engine, _ *atomic.Int32) {
-			expectOutput(t, e.wait(e.start("Hellos", []string{"Tokyo", "London"})), durable.StatusCompleted, `["Hello Tokyo!","Hello London!"]`)
+			id := e.start("Hellos", []string{"Tokyo", "London"})
+			expectOutput(t, e.wait(id), durable.StatusCompleted, `["Hello Tokyo!","Hello London!"]`)
+			h, err := e.be.GetHistory(context.Background(), id)
+			want := "OrchestratorStarted,ExecutionStarted,TaskScheduled,OrchestratorCompleted," +
+				"OrchestratorStarted,TaskCompleted,TaskScheduled,OrchestratorCompleted," +
+				"OrchestratorStarted,TaskCompleted,ExecutionCompleted,OrchestratorCompleted"
+			if err != nil || types(h) != want {
+				t.Fatalf("history:\n got %s\nwant %s (%v)", types(h), want, err)
+			}
 		}},
 		{"Engine/EventBeforeTimeout", func(t *testing.T, e *engine, _ *atomic.Int32) {
 			id := e.start("WaitOrTimeout", 60000)

@@ -1,4 +1,4 @@
-package durabletest_test
+package replaycheck_test
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"github.com/godurable/functions/durable/backend"
 	"github.com/godurable/functions/durable/durabletest"
 	"github.com/godurable/functions/durable/history"
+	"github.com/godurable/functions/durable/replaycheck"
 	"github.com/godurable/functions/handler"
 )
 
@@ -77,7 +78,7 @@ func runBusy(t *testing.T) (*durabletest.Tester, *durabletest.Instance, *durable
 
 func TestExportFileRoundTrip(t *testing.T) {
 	tt, done, waiting := runBusy(t)
-	hs, err := durabletest.LoadHistories(context.Background(), tt.Backend(), durabletest.Selection{InstanceIDs: []string{done.ID()}, Running: true})
+	hs, err := replaycheck.LoadHistories(context.Background(), tt.Backend(), replaycheck.Selection{InstanceIDs: []string{done.ID()}, Running: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,26 +86,26 @@ func TestExportFileRoundTrip(t *testing.T) {
 		t.Fatalf("loaded %d histories: %+v", len(hs), hs)
 	}
 	var buf bytes.Buffer
-	if err := durabletest.WriteHistories(&buf, hs); err != nil {
+	if err := replaycheck.WriteHistories(&buf, hs); err != nil {
 		t.Fatal(err)
 	}
-	back, err := durabletest.ReadHistories(&buf)
+	back, err := replaycheck.ReadHistories(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range durabletest.ReplayAll(busy(t, false), back) {
+	for _, r := range replaycheck.CheckAll(busy(t, false), back) {
 		if r.Mismatch != nil || r.Err != nil || r.Skipped != "" || r.Events == 0 {
 			t.Fatalf("unchanged code: %+v", r)
 		}
 	}
-	results := durabletest.ReplayAll(busy(t, true), back)
+	results := replaycheck.CheckAll(busy(t, true), back)
 	if m := results[0].Mismatch; m == nil || m.InstanceID != done.ID() || m.Event.Type != history.TaskScheduled || m.Event.Name != "Square" {
 		t.Fatalf("renamed activity, completed instance: %+v", results[0])
 	}
 	if results[1].Mismatch != nil {
 		t.Fatalf("the waiting instance has not reached the renamed call yet, but: %v", results[1].Mismatch)
 	}
-	if _, err := durabletest.ReadHistories(strings.NewReader(`{"history":[]}`)); err == nil {
+	if _, err := replaycheck.ReadHistories(strings.NewReader(`{"history":[]}`)); err == nil {
 		t.Fatal("a record without an instance id was read")
 	}
 }
@@ -117,21 +118,21 @@ func TestStatusJSONFromTheHTTPAPI(t *testing.T) {
 	if rec.Code != 200 {
 		t.Fatalf("status API: %d %s", rec.Code, rec.Body)
 	}
-	hs, err := durabletest.ParseStatusJSON(rec.Body.Bytes())
+	hs, err := replaycheck.ParseStatusJSON(rec.Body.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(hs) != 1 || hs[0].InstanceID != done.ID() || !hs[0].Approximate {
 		t.Fatalf("parsed %+v", hs)
 	}
-	if m, err := durabletest.ReplayHistory(busy(t, false), hs[0].InstanceID, hs[0].History); m != nil || err != nil {
+	if m, err := replaycheck.Check(busy(t, false), hs[0].InstanceID, hs[0].History); m != nil || err != nil {
 		t.Fatalf("unchanged code: %v, %v\nrebuilt history: %s", m, err, types(hs[0].History))
 	}
-	m, err := durabletest.ReplayHistory(busy(t, true), hs[0].InstanceID, hs[0].History)
+	m, err := replaycheck.Check(busy(t, true), hs[0].InstanceID, hs[0].History)
 	if err != nil || m == nil || m.Event.Name != "Square" || !strings.Contains(m.Reason, "Cube") {
 		t.Fatalf("renamed activity: %v, %v", m, err)
 	}
-	if _, err := durabletest.ParseStatusJSON([]byte(`{"instanceId":"x"}`)); err == nil || !strings.Contains(err.Error(), "showHistory=true") {
+	if _, err := replaycheck.ParseStatusJSON([]byte(`{"instanceId":"x"}`)); err == nil || !strings.Contains(err.Error(), "showHistory=true") {
 		t.Fatalf("status without history: %v", err)
 	}
 }
@@ -140,13 +141,13 @@ func TestLoadHistoriesByQuery(t *testing.T) {
 	tt, done, waiting := runBusy(t)
 	tt.SignalEntity(durable.NewEntityID("Nobody", "k"), "op", nil) // entities are left out
 	tt.RunUntilIdle()
-	hs, err := durabletest.LoadHistories(context.Background(), tt.Backend(), durabletest.Selection{
+	hs, err := replaycheck.LoadHistories(context.Background(), tt.Backend(), replaycheck.Selection{
 		Query: &backend.InstanceQuery{InstanceIDPrefix: "Busy-", RuntimeStatus: []history.OrchestrationStatus{history.StatusCompleted}}})
 	if err != nil || len(hs) != 1 || hs[0].InstanceID != done.ID() {
 		t.Fatalf("query: %+v, %v", hs, err)
 	}
 	_ = waiting
-	if _, err := durabletest.LoadHistories(context.Background(), tt.Backend(), durabletest.Selection{InstanceIDs: []string{"nobody"}}); !errors.Is(err, backend.ErrInstanceNotFound) {
+	if _, err := replaycheck.LoadHistories(context.Background(), tt.Backend(), replaycheck.Selection{InstanceIDs: []string{"nobody"}}); !errors.Is(err, backend.ErrInstanceNotFound) {
 		t.Fatalf("unknown instance: %v", err)
 	}
 }
@@ -177,13 +178,13 @@ func TestReplayCommandReadsStatusJSON(t *testing.T) {
 		{busy(t, true), 1, "MISMATCH instance Busy-1 (Busy): history event"},
 	} {
 		var out, errOut strings.Builder
-		code := durabletest.ReplayCommand(context.Background(), []string{"-status-json", file}, durabletest.CommandOptions{Registry: c.reg, Stdout: &out, Stderr: &errOut})
+		code := replaycheck.Command(context.Background(), []string{"-status-json", file}, replaycheck.CommandOptions{Registry: c.reg, Stdout: &out, Stderr: &errOut})
 		if code != c.code || !strings.Contains(out.String(), c.want) {
 			t.Fatalf("exit %d (want %d):\n%s%s", code, c.code, out.String(), errOut.String())
 		}
 	}
 	var errOut strings.Builder
-	if code := durabletest.ReplayCommand(context.Background(), []string{"-running"}, durabletest.CommandOptions{Registry: busy(t, false), Stderr: &errOut}); code != 2 {
+	if code := replaycheck.Command(context.Background(), []string{"-running"}, replaycheck.CommandOptions{Registry: busy(t, false), Stderr: &errOut}); code != 2 {
 		t.Fatalf("a task hub source without OpenTaskHub: exit %d", code)
 	}
 }

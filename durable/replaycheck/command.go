@@ -1,4 +1,4 @@
-package durabletest
+package replaycheck
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"github.com/godurable/functions/durable/history"
 )
 
-// CommandOptions wires ReplayCommand to an app.
+// CommandOptions wires Command to an app.
 type CommandOptions struct {
 	// Registry holds the app's current orchestrators.
 	Registry *durable.Registry
@@ -32,12 +32,13 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-// ReplayCommand is the replay command line (see cmd/durable-replay): it
-// replays stored histories against the registry's current code and
-// reports each instance whose history the code no longer reproduces. It
-// returns the exit code: 0 when everything replays clean, 1 when there is
-// a mismatch or a history could not be read or replayed, 2 for bad usage.
-func ReplayCommand(ctx context.Context, args []string, o CommandOptions) int {
+// Command is the replay command line (cmd/durable-replay, funcapp's
+// replay subcommand): it replays stored histories against the registry's
+// current code and reports each instance whose history the code no longer
+// reproduces. args are the flags, without the command name. It returns
+// the exit code: 0 when everything replays clean, 1 when there is a
+// mismatch or a history could not be read or replayed, 2 for bad usage.
+func Command(ctx context.Context, args []string, o CommandOptions) int {
 	if o.Stdout == nil {
 		o.Stdout = os.Stdout
 	}
@@ -177,7 +178,7 @@ func ReplayCommand(ctx context.Context, args []string, o CommandOptions) int {
 	}
 
 	mismatches, skipped := 0, 0
-	for _, r := range ReplayAll(o.Registry, hs) {
+	for _, r := range CheckAll(o.Registry, hs) {
 		switch {
 		case r.Err != nil:
 			failed++

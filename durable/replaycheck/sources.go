@@ -1,4 +1,4 @@
-package durabletest
+package replaycheck
 
 import (
 	"bufio"
@@ -33,7 +33,7 @@ func WriteHistories(w io.Writer, hs []StoredHistory) error {
 	enc := json.NewEncoder(w)
 	for _, h := range hs {
 		if err := enc.Encode(h); err != nil {
-			return fmt.Errorf("durabletest: export %s: %w", h.InstanceID, err)
+			return fmt.Errorf("replaycheck: export %s: %w", h.InstanceID, err)
 		}
 	}
 	return nil
@@ -50,10 +50,10 @@ func ReadHistories(r io.Reader) ([]StoredHistory, error) {
 			return out, nil
 		}
 		if err != nil {
-			return out, fmt.Errorf("durabletest: export file, record %d: %w", n, err)
+			return out, fmt.Errorf("replaycheck: export file, record %d: %w", n, err)
 		}
 		if h.InstanceID == "" {
-			return out, fmt.Errorf("durabletest: export file, record %d: no instanceId", n)
+			return out, fmt.Errorf("replaycheck: export file, record %d: no instanceId", n)
 		}
 		out = append(out, h)
 	}
@@ -90,7 +90,7 @@ func LoadHistories(ctx context.Context, be backend.Backend, sel Selection) ([]St
 		for {
 			p, err := be.QueryInstances(ctx, q)
 			if err != nil {
-				return nil, fmt.Errorf("durabletest: list instances: %w", err)
+				return nil, fmt.Errorf("replaycheck: list instances: %w", err)
 			}
 			for _, st := range p.Instances {
 				ids = append(ids, st.InstanceID)
@@ -111,11 +111,11 @@ func LoadHistories(ctx context.Context, be backend.Backend, sel Selection) ([]St
 		seen[id] = true
 		h, err := be.GetHistory(ctx, id)
 		if err != nil {
-			return out, fmt.Errorf("durabletest: history of %s: %w", id, err)
+			return out, fmt.Errorf("replaycheck: history of %s: %w", id, err)
 		}
 		if len(h) == 0 {
 			if _, err := be.GetInstance(ctx, id, false); errors.Is(err, backend.ErrInstanceNotFound) {
-				return out, fmt.Errorf("durabletest: instance %s: %w", id, err)
+				return out, fmt.Errorf("replaycheck: instance %s: %w", id, err)
 			}
 		}
 		name := names[id]
@@ -129,8 +129,8 @@ func LoadHistories(ctx context.Context, be backend.Backend, sel Selection) ([]St
 	return out, nil
 }
 
-// ReplayResult is the verdict on one stored history.
-type ReplayResult struct {
+// Result is the verdict on one stored history.
+type Result struct {
 	InstanceID string
 	Name       string
 	Events     int
@@ -142,17 +142,17 @@ type ReplayResult struct {
 }
 
 // ReplayAll replays every history against the orchestrators in reg.
-func ReplayAll(reg *durable.Registry, hs []StoredHistory) []ReplayResult {
-	out := make([]ReplayResult, 0, len(hs))
+func CheckAll(reg *durable.Registry, hs []StoredHistory) []Result {
+	out := make([]Result, 0, len(hs))
 	for _, h := range hs {
-		r := ReplayResult{InstanceID: h.InstanceID, Name: h.Name, Events: len(h.History)}
+		r := Result{InstanceID: h.InstanceID, Name: h.Name, Events: len(h.History)}
 		switch {
 		case durable.IsEntityInstance(h.InstanceID):
 			r.Skipped = "an entity"
 		case len(h.History) == 0:
 			r.Skipped = "no history yet (not started)"
 		default:
-			r.Mismatch, r.Err = ReplayHistory(reg, h.InstanceID, h.History)
+			r.Mismatch, r.Err = Check(reg, h.InstanceID, h.History)
 			if r.Mismatch != nil && h.Approximate {
 				r.Mismatch.Reason += " (history rebuilt from the status API: calls scheduled in the same episode are numbered in the order they finished)"
 			}
@@ -179,28 +179,28 @@ func ReplayAll(reg *durable.Registry, hs []StoredHistory) []ReplayResult {
 func ParseStatusJSON(data []byte) ([]StoredHistory, error) {
 	var raw json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("durabletest: status JSON: %w", err)
+		return nil, fmt.Errorf("replaycheck: status JSON: %w", err)
 	}
 	var list []statusDoc
 	if t := strings.TrimSpace(string(raw)); strings.HasPrefix(t, "[") {
 		if err := json.Unmarshal(raw, &list); err != nil {
-			return nil, fmt.Errorf("durabletest: status JSON: %w", err)
+			return nil, fmt.Errorf("replaycheck: status JSON: %w", err)
 		}
 	} else {
 		var one statusDoc
 		if err := json.Unmarshal(raw, &one); err != nil {
-			return nil, fmt.Errorf("durabletest: status JSON: %w", err)
+			return nil, fmt.Errorf("replaycheck: status JSON: %w", err)
 		}
 		list = []statusDoc{one}
 	}
 	var out []StoredHistory
 	for i, d := range list {
 		if d.HistoryEvents == nil {
-			return out, fmt.Errorf("durabletest: status JSON %d (%s) has no historyEvents: fetch it with ?showHistory=true&showHistoryOutput=true", i, d.InstanceID)
+			return out, fmt.Errorf("replaycheck: status JSON %d (%s) has no historyEvents: fetch it with ?showHistory=true&showHistoryOutput=true", i, d.InstanceID)
 		}
 		h, err := rebuildHistory(d)
 		if err != nil {
-			return out, fmt.Errorf("durabletest: status JSON %d (%s): %w", i, d.InstanceID, err)
+			return out, fmt.Errorf("replaycheck: status JSON %d (%s): %w", i, d.InstanceID, err)
 		}
 		out = append(out, StoredHistory{InstanceID: d.InstanceID, Name: d.Name, History: h, Approximate: true})
 	}
