@@ -682,3 +682,31 @@ func TestLegacyRewindMatchesDurableTask(t *testing.T) {
 		t.Errorf("the child was restarted (execution %v, was %v), not rewound", got, childExec)
 	}
 }
+
+// A client start whose input is too large for a column but small enough
+// for a queue message writes the Pending row as DurableTask does: Input ""
+// and InputBlobName naming "{id}/history--Input-{random}-Input.json.gz";
+// status reads still return the input.
+func TestPendingRowLargeInputUsesInputBlobName(t *testing.T) {
+	b := newTestBackend(t)
+	ctx := context.Background()
+	c := durable.NewClient(b, nil, b.opts.TaskHub)
+	input := strings.Repeat("a", 31000)
+	id := "pending-large"
+	if _, err := c.StartNew(ctx, "Anything", input, durable.WithInstanceID(id)); err != nil {
+		t.Fatal(err)
+	}
+	row := rawRow(t, b, b.names.InstancesTable(), id, "")
+	name, _ := row["InputBlobName"].(string)
+	if row["Input"] != "" || !strings.HasPrefix(name, id+"/history--Input-") || !strings.HasSuffix(name, "-Input.json.gz") {
+		t.Fatalf("Input = %.60v…, InputBlobName = %q", row["Input"], name)
+	}
+	st, err := c.GetStatus(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(input)
+	if got := history.Deref(st.Input); got != string(want) {
+		t.Fatalf("status input has %d bytes, want %d", len(got), len(want))
+	}
+}

@@ -95,6 +95,7 @@ func (b *Backend) readInstanceRow(ctx context.Context, instanceID string) (row m
 	if err := b.restoreTags(ctx, row); err != nil {
 		return nil, "", false, err
 	}
+	b.inputBlobAsURL(row)
 	return row, resp.ETag, true, nil
 }
 
@@ -137,7 +138,10 @@ func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedu
 	newRow := PendingInstanceRow(b.opts.TaskHub, start)
 	if blob != "" {
 		newRow["Input"] = b.blobURL(blob) // the whole start message is in that blob
-	} else if err := b.offloadInstanceColumns(ctx, newRow); err != nil {
+	} else if _, err := b.offloadLargeProperties(ctx, newRow); err != nil {
+		// An input too large for a column but not for a queue message:
+		// Input "" and InputBlobName, as DurableTask's SetNewExecutionAsync
+		// writes it.
 		return err
 	}
 	if err := b.offloadTags(ctx, newRow); err != nil {
@@ -286,3 +290,14 @@ func (b *Backend) GetHistory(ctx context.Context, instanceID string) ([]*history
 }
 
 var azcoreETagAny = azcore.ETagAny
+
+// inputBlobAsURL reads an Instances row whose Input is in a blob named by
+// InputBlobName (a client-created row, see CreateInstance) as if Input
+// held the blob's URL, the form every reader dereferences.
+func (b *Backend) inputBlobAsURL(row map[string]any) {
+	if name, _ := row["Input"+blobNameColumnSuffix].(string); name != "" {
+		if v, _ := row["Input"].(string); v == "" {
+			row["Input"] = b.blobURL(name)
+		}
+	}
+}
