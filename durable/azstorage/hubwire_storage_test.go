@@ -39,14 +39,15 @@ func countBlobs(t *testing.T, b *Backend, prefix string) []string {
 	return names
 }
 
-// One episode that writes 60 history rows of almost 30,000 three-byte
-// characters each (5 MB as UTF-8, more than a table transaction takes)
-// is split into batches by size, and the orchestration completes.
+// One episode that writes 95 history rows of 14,900 three-byte characters
+// each (4.2 MB as UTF-8, more than a table transaction takes, though under
+// 99 rows and under 3 MB counted in UTF-16) is split into batches by
+// size, and the orchestration completes.
 func TestLargeNonASCIIEpisodeIsSplitBySize(t *testing.T) {
 	b := newTestBackend(t)
 	r := durable.NewRegistry()
-	const n = 60
-	text := strings.Repeat("漢", 28000)
+	const n = 95
+	text := strings.Repeat("漢", 14900) // queue messages stay under 45 KiB
 	if err := r.AddOrchestrator("Broadcast", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (int, error) {
 		for i := 0; i < n; i++ {
 			if err := ctx.SendEvent("nobody-"+string(rune('a'+i%26)), "Big", text); err != nil {
@@ -59,7 +60,7 @@ func TestLargeNonASCIIEpisodeIsSplitBySize(t *testing.T) {
 	}
 	runWorker(t, b, r)
 	c := durable.NewClient(b, r, b.opts.TaskHub)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	id := "broadcast"
 	if _, err := c.StartNew(ctx, "Broadcast", nil, durable.WithInstanceID(id)); err != nil {
