@@ -140,9 +140,20 @@ func uniqueHub(prefix string) string {
 // historyTypes reads the History rows of an instance with the raw SDK.
 func (a *app) historyTypes(id string) []string {
 	a.t.Helper()
+	var types []string
+	for _, row := range a.historyRows(id) {
+		types = append(types, row["EventType"].(string))
+	}
+	return types
+}
+
+// historyRows reads the History rows of an instance (the sentinel left
+// out) with the raw SDK.
+func (a *app) historyRows(id string) []map[string]any {
+	a.t.Helper()
 	filter := azstorage.PartitionKeyFilter(id)
 	p := a.clients.Table.NewClient(a.hub + "History").NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
-	var types []string
+	var rows []map[string]any
 	for p.More() {
 		page, err := p.NextPage(context.Background())
 		if err != nil {
@@ -152,11 +163,11 @@ func (a *app) historyTypes(id string) []string {
 			var row map[string]any
 			_ = json.Unmarshal(raw, &row)
 			if row["RowKey"] != "sentinel" {
-				types = append(types, row["EventType"].(string))
+				rows = append(rows, row)
 			}
 		}
 	}
-	return types
+	return rows
 }
 
 func TestHelloCitiesThroughTheHostProtocol(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -184,11 +185,7 @@ func (lb *leaseBalancer) holds(queue string) bool {
 // run takes and renews until ctx ends; then it releases every lease it
 // holds (with a fresh context, bounded by the lease interval).
 func (lb *leaseBalancer) run(ctx context.Context) {
-	lb.mu.Lock()
-	if lb.owned == nil {
-		lb.owned = map[string]*blobLease{}
-	}
-	lb.mu.Unlock()
+	lb.init()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -200,6 +197,45 @@ func (lb *leaseBalancer) run(ctx context.Context) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lb.t.lease)
 	defer cancel()
 	lb.releaseAll(rctx)
+}
+
+func (lb *leaseBalancer) init() {
+	lb.mu.Lock()
+	defer lb.mu.Unlock()
+	if lb.owned == nil {
+		lb.owned = map[string]*blobLease{}
+	}
+}
+
+// adopt takes back, by renewing them, the leases this worker id still
+// holds from before a restart, as DurableTask's balancer does on start.
+func (lb *leaseBalancer) adopt(ctx context.Context) {
+	lb.init()
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	all, err := lb.b.listLeases(rctx, lb.dir)
+	if err != nil {
+		lb.b.log.Warn("reading blob leases at start failed", "leases", lb.dir, "error", err)
+		return
+	}
+	for _, l := range all {
+		if !l.leased || !strings.EqualFold(l.owner(), lb.me) || lb.b.names.ControlQueueIndex(l.PartitionID) < 0 {
+			continue
+		}
+		if lb.mayAcq != nil && !lb.mayAcq(l.PartitionID) {
+			continue
+		}
+		if err := lb.b.renewBlobLease(rctx, l); err != nil {
+			continue
+		}
+		lb.b.log.Info("kept blob lease from before a restart", "leases", lb.dir, "queue", l.PartitionID, "worker", lb.me)
+		lb.mu.Lock()
+		lb.owned[l.PartitionID] = l
+		lb.mu.Unlock()
+		if lb.acquired != nil {
+			lb.acquired(l.PartitionID, false)
+		}
+	}
 }
 
 func (lb *leaseBalancer) loop(ctx context.Context, every time.Duration, f func(context.Context) error) {

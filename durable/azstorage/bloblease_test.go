@@ -1,6 +1,7 @@
 package azstorage
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -709,5 +711,73 @@ func TestLegacyBlobLeasesSplit(t *testing.T) {
 				t.Errorf("unexpected lease blob %s", n)
 			}
 		}
+	}
+}
+
+// A worker restarted under the same id keeps the leases it still holds
+// (renewing them with the token their content names) instead of waiting
+// for them to expire.
+func TestRestartedWorkerKeepsItsLeases(t *testing.T) {
+	c := testClients(t)
+	hub := uniqueHub("Re")
+	prepareDotNetHub(t, c, hub, 4)
+	lc := strings.ToLower(hub)
+	before := newDotNetWorker(t, c, hub, "go-1") // what the crashed go-1 left behind
+	before.hold(lc+"-control-00", lc+"-control-01")
+	b := newBackendFor(t, c, blobOpts(hub, "go-1"))
+	deleteHubAtEnd(t, b)
+	start := time.Now()
+	startBackend(t, b)
+	waitLong(t, "go-1 to read every partition", 10*time.Second, func() bool { return len(ownedQueues(b)) == 4 })
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("took %v: the leases were left to expire", d)
+	}
+	got, _ := getBlob(t, c, lc+"-leases", "ownership/"+lc+"-control-00")
+	if !strings.Contains(got, `"Token":"`+before.tokens["ownership/"+lc+"-control-00"]+`"`) {
+		t.Errorf("the kept lease was re-acquired instead: %s", got)
+	}
+}
+
+// An event raised by a DurableTask.AzureStorage 1.x client arrives as the
+// base64 of its MessageData JSON (the fixture, byte for byte); a waiting
+// orchestration on a blob lease hub receives it.
+func TestDotNetBase64EventIsProcessed(t *testing.T) {
+	c := testClients(t)
+	o := blobOpts(uniqueHub("Ev"), "go-1")
+	o.Base64Messages = true
+	b := newBackendFor(t, c, o)
+	deleteHubAtEnd(t, b)
+	ctx := context.Background()
+	if err := b.CreateTaskHub(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := durable.NewRegistry()
+	if err := r.AddOrchestrator("WaitApproval", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (map[string]any, error) {
+		return durable.WaitForExternalEvent[map[string]any](ctx, "Approval").Await()
+	})); err != nil {
+		t.Fatal(err)
+	}
+	runWorker(t, b, r)
+	client := durable.NewClient(b, r, o.TaskHub)
+	if _, err := client.StartNew(ctx, "WaitApproval", nil, durable.WithInstanceID("abc")); err != nil {
+		t.Fatal(err)
+	}
+	waitLong(t, "the orchestration to run", 20*time.Second, func() bool {
+		st, err := client.GetStatus(ctx, "abc")
+		return err == nil && st.RuntimeStatus == durable.StatusRunning
+	})
+	fixture, err := os.ReadFile("testdata/spec_raise_event.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := base64.StdEncoding.EncodeToString(bytes.TrimSpace(fixture))
+	if _, err := b.queue(b.names.ControlQueue(PartitionIndex("abc", 4))).EnqueueMessage(ctx, body, nil); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := client.WaitForCompletion(wctx, "abc")
+	if err != nil || st.RuntimeStatus != durable.StatusCompleted || !strings.Contains(deref(st.Output), `Zoë \u003cadmin\u003e`) && !strings.Contains(deref(st.Output), `Zoë <admin>`) {
+		t.Fatalf("status %+v, %v", st, err)
 	}
 }

@@ -113,6 +113,12 @@ func (m *blobPartitionManager) run(ctx context.Context) {
 	m.mu.Lock()
 	m.ctx = ctx
 	m.mu.Unlock()
+	// Leases still held under this worker id (a restart) are kept, intent
+	// first so that ownership may follow.
+	m.intent.adopt(ctx)
+	if m.ownship != nil {
+		m.ownship.adopt(ctx)
+	}
 	var wg sync.WaitGroup
 	if m.ownship != nil {
 		wg.Add(1)
