@@ -488,10 +488,10 @@ func TestFailuresAreLogged(t *testing.T) {
 	d.run()
 	log := buf.String()
 	for _, want := range []string{
-		`level=ERROR msg="activity failed" activity=NotThere instanceId=inst taskId=0 errorType=ActivityNotFound`,
-		`level=WARN msg="activity failed" activity=Square instanceId=inst taskId=1 errorType=InputError`,
-		`level=WARN msg="activity failed" activity=Fail instanceId=inst taskId=2 errorType=error message="always fails"`,
-		`level=ERROR msg="orchestration failed" instanceId=inst orchestrator=Crash errorType=TaskFailedError`,
+		`level=ERROR msg="activity failed" activity=NotThere instanceId=inst executionId=exec0 taskId=0 errorType=ActivityNotFound`,
+		`level=WARN msg="activity failed" activity=Square instanceId=inst executionId=exec0 taskId=1 errorType=InputError`,
+		`level=WARN msg="activity failed" activity=Fail instanceId=inst executionId=exec0 taskId=2 errorType=error message="always fails"`,
+		`level=ERROR msg="orchestration failed" instanceId=inst executionId=exec0 name=Crash orchestrator=Crash errorType=TaskFailedError`,
 	} {
 		if strings.Count(log, want) != 1 {
 			t.Errorf("want once in the log: %s\nlog:\n%s", want, log)

@@ -11,6 +11,7 @@ import (
 	"github.com/godurable/functions/durable/backend"
 	"github.com/godurable/functions/durable/history"
 	"github.com/godurable/functions/durable/replay"
+	"github.com/godurable/functions/internal/telemetry"
 )
 
 // maxContinueAsNewPerWorkItem bounds how many executions one work item may
@@ -21,6 +22,7 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *backend.Orchestra
 	if w.versionRejected(ctx, wi) {
 		return
 	}
+	began := time.Now()
 	cp, err := w.safeRunEpisode(wi)
 	if err != nil {
 		// User code cannot get here (its panics fail the instance); this is
@@ -38,7 +40,7 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *backend.Orchestra
 		w.abandonAborted(ctx, wi)
 		return
 	}
-	spans := traceEpisode(wi, cp, w.clock())
+	observed := observeEpisode(wi, cp, w.clock())
 	err = w.be.CompleteOrchestrationWorkItem(ctx, wi, cp)
 	w.sessions.settle(wi.InstanceID, err == nil)
 	if err != nil {
@@ -49,7 +51,7 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *backend.Orchestra
 		}
 		return
 	}
-	spans.Emit()
+	observed.committed(time.Since(began))
 }
 
 // safeRunEpisode runs runEpisode, turning a panic into an error so that a
@@ -78,6 +80,7 @@ func (w *Worker) runEpisode(wi *backend.OrchestrationWorkItem) *backend.Checkpoi
 		log.Warn("dropping messages for an instance that has not started", "messages", len(wi.NewEvents))
 		return &backend.Checkpoint{}
 	}
+	log = w.log.With(telemetry.InstanceAttrs(started)...)
 	if isFinished(wi.History) {
 		log.Info("dropping messages for a finished execution", "messages", len(wi.NewEvents))
 		return &backend.Checkpoint{}
