@@ -142,8 +142,8 @@ func fromHostJSON(root string, host map[string]any, getenv func(string) string) 
 	}
 	c.PartitionCount = intv(sp, "partitionCount", DefaultPartitionCount, fail)
 	c.ControlQueueBatchSize = intv(sp, "controlQueueBatchSize", 32, fail)
-	c.ControlQueueVisibility = dur(sp, "controlQueueVisibilityTimeout", 5*time.Minute, fail)
-	c.WorkItemQueueVisibility = dur(sp, "workItemQueueVisibilityTimeout", 5*time.Minute, fail)
+	c.ControlQueueVisibility = dur(sp, "controlQueueVisibilityTimeout", 30*time.Second, fail)
+	c.WorkItemQueueVisibility = dur(sp, "workItemQueueVisibilityTimeout", 30*time.Second, fail)
 	c.MaxQueuePollingInterval = dur(sp, "maxQueuePollingInterval", 30*time.Second, fail)
 	// Durable Functions v2 (DurableTask.AzureStorage 1.x) reads only base64
 	// queue messages and 2.x reads both, so a blob-lease hub, which v2

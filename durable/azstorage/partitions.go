@@ -149,7 +149,7 @@ func (m *partitionManager) round(ctx context.Context) (busy bool, err error) {
 		switch {
 		case (l.CurrentOwner == "" && l.NextOwner == "") || !now.Before(l.ExpiresAt) || (l.CurrentOwner == "" && l.NextOwner == m.me):
 			l.CurrentOwner, l.NextOwner, l.IsDraining = m.me, "", false
-			l.OwnedSince, l.LastRenewal, l.ExpiresAt = now, now, now.Add(time.Minute)
+			l.OwnedSince, l.LastRenewal, l.ExpiresAt = now, now, now.Add(m.b.opts.LeaseInterval)
 			changed = true
 		case l.CurrentOwner != m.me:
 			if l.NextOwner == "" && l.IsDraining {
