@@ -59,7 +59,7 @@ func TestLargeNonASCIIEpisodeIsSplitBySize(t *testing.T) {
 		t.Fatal(err)
 	}
 	runWorker(t, b, r)
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	id := "broadcast"
@@ -130,7 +130,7 @@ func TestEntityWithLargeStateLeavesBoundedBlobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	runWorker(t, b, r)
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	ctx := context.Background()
 	id := durable.NewEntityID("Big", "one")
 	const ops = 100
@@ -275,7 +275,7 @@ func runParent(t *testing.T, b *Backend, r *durable.Registry, id string, store b
 	if err := b.CreateInstance(ctx, start, nil); err != nil {
 		t.Fatal(err)
 	}
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
 	st, err := c.WaitForCompletion(wctx, id)
@@ -396,7 +396,7 @@ func TestDeferredMessagesAreNotPoison(t *testing.T) {
 		return durable.CallActivity[string](ctx, "SayHello", "you").Await()
 	}))
 	runWorker(t, b, r)
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 
 	// A result for call 0, which the instance has not scheduled yet.
 	id := "early-response"
@@ -477,7 +477,7 @@ func TestFailureShapes(t *testing.T) {
 	}))
 	runWorker(t, b, r)
 	t.Cleanup(func() { close(release) }) // before the worker stops
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -582,7 +582,7 @@ func TestLegacyRewindMatchesDurableTask(t *testing.T) {
 	}))
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	stop := startWorker(t, b, r)
 	id := "rw-parent"
 	if _, err := c.StartNew(ctx, "RewindParent", nil, durable.WithInstanceID(id)); err != nil {
@@ -691,7 +691,7 @@ func TestLegacyRewindMatchesDurableTask(t *testing.T) {
 func TestPendingRowLargeInputUsesInputBlobName(t *testing.T) {
 	b := newTestBackend(t)
 	ctx := context.Background()
-	c := durable.NewClient(b, nil, b.opts.TaskHub)
+	c := durable.NewClient(b, nil)
 	input := strings.Repeat("a", 31000)
 	id := "pending-large"
 	if _, err := c.StartNew(ctx, "Anything", input, durable.WithInstanceID(id)); err != nil {
