@@ -98,7 +98,7 @@ func TestStartSettlesALateRowWrite(t *testing.T) {
 	// one attempt is cut off and applied 300 ms later, after the read-back.
 	b, p := newProxiedBackend(t, func(o *Options) { o.StartWriteTimeout = 2 * time.Second })
 	runWorker(t, b, helloRegistry(t))
-	c := durable.NewClient(b, nil, b.opts.TaskHub)
+	c := durable.NewClient(b, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	p.Set(storageproxy.Config{Rate: 1, Faults: []storageproxy.Fault{storageproxy.Late}, Only: "table.insert", Limit: 1})
