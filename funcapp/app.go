@@ -75,7 +75,7 @@ func New(opts Options) (*App, error) {
 			"every instance is lost when the process ends (demos only)")
 		mem := memory.New(memory.Options{})
 		return &App{cfg: cfg, log: log, ln: opts.Listener, store: mem, registry: registry,
-			client: durable.NewClient(mem, registry, cfg.TaskHub), invocations: map[string]handler.InvocationFunc{}}, nil
+			client: cfg.newClient(mem, registry), invocations: map[string]handler.InvocationFunc{}}, nil
 	}
 	acct, err := azstorage.ParseConnectionString(cfg.ConnectionName, cfg.ConnectionString)
 	if err != nil {
@@ -96,7 +96,7 @@ func New(opts Options) (*App, error) {
 		be:          be,
 		store:       be,
 		registry:    registry,
-		client:      durable.NewClient(be, registry, cfg.TaskHub),
+		client:      cfg.newClient(be, registry),
 		invocations: map[string]handler.InvocationFunc{},
 	}, nil
 }
