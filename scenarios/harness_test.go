@@ -412,3 +412,17 @@ func (h *host) historyEvents(id string) []*history.Event {
 	}
 	return evs
 }
+
+// insertInstanceRow inserts an Instances row (it must not exist).
+func (h *host) insertInstanceRow(id string, cols map[string]any) {
+	h.t.Helper()
+	tc := h.clis.Table.NewClient(h.names.InstancesTable())
+	row := map[string]any{"PartitionKey": azstorage.EscapePartitionKey(id), "RowKey": ""}
+	for k, v := range cols {
+		row[k] = v
+	}
+	body, _ := json.Marshal(row)
+	if _, err := tc.AddEntity(context.Background(), body, nil); err != nil {
+		h.t.Fatalf("insert Instances row of %s: %v", id, err)
+	}
+}
