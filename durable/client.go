@@ -1,6 +1,7 @@
 package durable
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -88,7 +89,12 @@ func marshalPayload(v any) (*string, error) {
 // input (any JSON-marshalable value; nil for none; a json.RawMessage is sent
 // as is) and returns its instance id. It fails with ErrUnknownFunction for
 // an orchestrator the registry does not know and with ErrInstanceExists when
-// an instance with the requested id is still pending, running or suspended.
+// an instance with the requested id is still pending, running or suspended
+// — unless that instance runs the same orchestrator with the same input:
+// such a start is the same request repeated (a client retrying after a
+// lost answer) and succeeds, naming the existing instance. It fails with
+// ErrUnavailable when storage failed transiently and nothing was started;
+// retrying is then safe.
 func (c *Client) StartNew(ctx context.Context, orchestrator string, input any, opts ...StartOption) (string, error) {
 	var o startOptions
 	for _, opt := range opts {
@@ -97,7 +103,8 @@ func (c *Client) StartNew(ctx context.Context, orchestrator string, input any, o
 	if c.registry != nil && !c.registry.HasOrchestrator(orchestrator) {
 		return "", fmt.Errorf("durable: start %q: %w: no orchestrator is registered under that name", orchestrator, ErrUnknownFunction)
 	}
-	if o.instanceID == "" {
+	explicitID := o.instanceID != ""
+	if !explicitID {
 		o.instanceID = NewInstanceID()
 	}
 	if err := ValidateInstanceID(o.instanceID); err != nil {
@@ -131,9 +138,41 @@ func (c *Client) StartNew(ctx context.Context, orchestrator string, input any, o
 	err = c.be.CreateInstance(ctx, e, dedupe)
 	traced(err)
 	if err != nil {
+		if explicitID && errors.Is(err, ErrInstanceExists) && c.sameStart(ctx, o.instanceID, orchestrator, in) {
+			// The same request again (a client retrying after a lost
+			// answer): it is answered as the first one was.
+			return o.instanceID, nil
+		}
 		return "", fmt.Errorf("durable: start %q as %q: %w", orchestrator, o.instanceID, err)
 	}
 	return o.instanceID, nil
+}
+
+// sameStart reports whether the instance that exists under id runs the
+// same orchestrator with the same input, so that starting it again with
+// that id is the same request repeated.
+func (c *Client) sameStart(ctx context.Context, id, orchestrator string, input *string) bool {
+	st, err := c.be.GetInstance(ctx, id, true)
+	if err != nil || st.Name != orchestrator {
+		return false
+	}
+	return sameJSON(st.Input, input)
+}
+
+// sameJSON compares two stored JSON payloads, ignoring insignificant
+// whitespace; nil and "null" are the same.
+func sameJSON(a, b *string) bool {
+	norm := func(p *string) string {
+		if p == nil {
+			return "null"
+		}
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, []byte(*p)); err != nil {
+			return *p
+		}
+		return buf.String()
+	}
+	return norm(a) == norm(b)
 }
 
 // ValidateInstanceID checks an instance id supplied by a caller.

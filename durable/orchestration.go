@@ -139,7 +139,10 @@ func PreserveUnprocessedEvents() ContinueAsNewOption { return func(b *bool) { *b
 
 // ContinueAsNew restarts the orchestration with a fresh history and the
 // given input once the orchestrator function returns (its return value is
-// then ignored).
+// then ignored). External events raised after the call, including those
+// later in the same batch of messages, go to the new execution, as in
+// DurableTask.Core; with PreserveUnprocessedEvents the events that arrived
+// earlier and were never consumed go too.
 func (c *OrchestrationContext) ContinueAsNew(input any, opts ...ContinueAsNewOption) error {
 	s, err := marshalPayload(input)
 	if err != nil {

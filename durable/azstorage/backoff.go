@@ -3,6 +3,7 @@ package azstorage
 import (
 	"context"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,7 +14,13 @@ type pollBackoff struct {
 	max    time.Duration
 	misses int
 	wake   chan struct{}
+	// hurryUntil (unix nanoseconds) caps the delay at hurriedPollDelay
+	// until then: see hurry.
+	hurryUntil atomic.Int64
 }
+
+// hurriedPollDelay is the longest idle delay while a poller hurries.
+const hurriedPollDelay = time.Second
 
 const minPollDelay = 50 * time.Millisecond
 
@@ -35,6 +42,15 @@ func (b *pollBackoff) poke() {
 	}
 }
 
+// hurry keeps the idle delay short (at most a second) for d: messages
+// are expected to become visible within that time — those a crashed
+// worker held, once their visibility timeout ends — and should not wait
+// out a long idle backoff. It also cuts the current wait short.
+func (b *pollBackoff) hurry(d time.Duration) {
+	b.hurryUntil.Store(time.Now().Add(d).UnixNano())
+	b.poke()
+}
+
 // delay is the wait after the current run of empty polls.
 func (b *pollBackoff) delay() time.Duration {
 	if b.misses == 0 {
@@ -42,7 +58,11 @@ func (b *pollBackoff) delay() time.Duration {
 	}
 	exp := min(b.misses-1, 20)
 	d := time.Duration(float64(minPollDelay) * (0.8 + 0.4*rand.Float64()) * float64(uint64(1)<<exp))
-	return min(max(d, minPollDelay), b.max)
+	limit := b.max
+	if time.Now().UnixNano() < b.hurryUntil.Load() {
+		limit = min(limit, hurriedPollDelay)
+	}
+	return min(max(d, minPollDelay), limit)
 }
 
 // wait records an empty poll and sleeps; it returns early when poked (and

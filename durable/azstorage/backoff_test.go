@@ -51,3 +51,22 @@ func TestLocalEnqueueWakesIdlePollers(t *testing.T) {
 		t.Fatalf("an idle worker took %v to run HelloCities; local enqueues must wake the pollers", took)
 	}
 }
+
+// While hurried, an idle poller waits at most a second; afterwards the
+// backoff grows to its maximum again.
+func TestHurriedBackoffStaysShort(t *testing.T) {
+	b := newPollBackoff(30 * time.Second)
+	b.misses = 15
+	if d := b.delay(); d != 30*time.Second {
+		t.Fatalf("idle delay %v, want the 30 s cap", d)
+	}
+	b.hurry(200 * time.Millisecond)
+	b.misses = 15
+	if d := b.delay(); d > hurriedPollDelay {
+		t.Fatalf("hurried delay %v, want at most %v", d, hurriedPollDelay)
+	}
+	time.Sleep(250 * time.Millisecond)
+	if d := b.delay(); d != 30*time.Second {
+		t.Fatalf("delay after the hurry %v, want the 30 s cap again", d)
+	}
+}

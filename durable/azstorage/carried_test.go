@@ -157,7 +157,7 @@ func TestAbandonedCarriedResultIsSentToTheControlQueue(t *testing.T) {
 	out := `"Hello!"`
 	done := &history.Event{Type: history.TaskCompleted, EventID: -1, Timestamp: time.Now().UTC(), TaskScheduledID: 0, Result: &out}
 	control, _ := b.controlQueue(self.InstanceID)
-	carried := &queueMessage{queue: work.queue, id: work.id, popReceipt: work.popReceipt, text: work.text,
+	carried := &queueMessage{queue: work.queue, id: work.id, msgLock: work.msgLock, text: work.text,
 		data: b.newMessage(done, self, self, nil), dequeueCount: 1, carriedTo: control}
 	if err := b.abandonMessage(ctx, carried, 0); err != nil {
 		t.Fatal(err)
