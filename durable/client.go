@@ -24,11 +24,32 @@ type Client struct {
 	defaultVersion string
 }
 
-// NewClient returns a client for the task hub served by be. If registry is
-// not nil, StartNew refuses orchestrator names it does not know.
-func NewClient(be backend.Backend, registry *Registry, taskHub string) *Client {
-	return &Client{be: be, registry: registry, hub: taskHub}
+// NewClient returns a client for the task hub served by be, named as the
+// backend names it (a backend with a TaskHubName method, as the Azure
+// Storage backend has) unless WithTaskHubName says otherwise. If registry
+// is not nil, StartNew refuses orchestrator names it does not know.
+func NewClient(be backend.Backend, registry *Registry, opts ...ClientOption) *Client {
+	var o clientOptions
+	if named, ok := be.(interface{ TaskHubName() string }); ok {
+		o.taskHub = named.TaskHubName()
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return &Client{be: be, registry: registry, hub: o.taskHub}
 }
+
+// ClientOption configures NewClient.
+type ClientOption func(*clientOptions)
+
+type clientOptions struct {
+	taskHub string
+}
+
+// WithTaskHubName names the task hub in the client's answers (status URLs,
+// the management API) where the backend does not know its name, as the
+// in-memory backend does not.
+func WithTaskHubName(name string) ClientOption { return func(o *clientOptions) { o.taskHub = name } }
 
 // TaskHubName is the name of the task hub this client works on.
 func (c *Client) TaskHubName() string { return c.hub }

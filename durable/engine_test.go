@@ -586,7 +586,7 @@ func TestRuntimePanicAbandonsTheWorkItem(t *testing.T) {
 	var buf syncBuffer
 	h := &panicOnce{Handler: slog.NewTextHandler(&buf, nil), msg: "orchestration failed"}
 	w := NewWorker(be, reg, WorkerOptions{Logger: slog.New(h), Clock: func() time.Time { return now }})
-	c := NewClient(be, reg, "hub")
+	c := NewClient(be, reg, WithTaskHubName("hub"))
 	ctx := context.Background()
 	id, err := c.StartNew(ctx, "Fails", nil)
 	if err != nil {

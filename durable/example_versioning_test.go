@@ -30,7 +30,7 @@ func ExampleWithVersion() {
 	go func() { done <- w.Run(wctx) }()
 	defer func() { stop(); <-done }()
 
-	client := durable.NewClient(be, reg, "ExampleHub")
+	client := durable.NewClient(be, reg)
 	client.UseVersioning(v) // StartNew without WithVersion starts 2.0
 	for _, opts := range [][]durable.StartOption{nil, {durable.WithVersion("1.5")}, {durable.WithVersion("3.0")}} {
 		id, err := client.StartNew(ctx, "Which", nil, opts...)

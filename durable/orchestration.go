@@ -131,11 +131,17 @@ func (c *OrchestrationContext) SetCustomStatus(v any) error {
 }
 
 // ContinueAsNewOption configures ContinueAsNew.
-type ContinueAsNewOption func(*bool)
+type ContinueAsNewOption func(*continueAsNewOptions)
+
+type continueAsNewOptions struct {
+	preserveEvents bool
+}
 
 // PreserveUnprocessedEvents delivers external events that arrived but were
 // not consumed to the new execution.
-func PreserveUnprocessedEvents() ContinueAsNewOption { return func(b *bool) { *b = true } }
+func PreserveUnprocessedEvents() ContinueAsNewOption {
+	return func(o *continueAsNewOptions) { o.preserveEvents = true }
+}
 
 // ContinueAsNew restarts the orchestration with a fresh history and the
 // given input once the orchestrator function returns (its return value is
@@ -148,11 +154,11 @@ func (c *OrchestrationContext) ContinueAsNew(input any, opts ...ContinueAsNewOpt
 	if err != nil {
 		return fmt.Errorf("durable: continue-as-new input of %q: %w", c.InstanceID(), err)
 	}
-	preserve := false
-	for _, o := range opts {
-		o(&preserve)
+	var o continueAsNewOptions
+	for _, opt := range opts {
+		opt(&o)
 	}
-	c.rt.ContinueAsNew(s, preserve)
+	c.rt.ContinueAsNew(s, o.preserveEvents)
 	return nil
 }
 

@@ -9,8 +9,8 @@ import (
 
 // newClient is the app's client on be: it starts the configured default
 // version.
-func (c *Config) newClient(be backend.Backend, reg *durable.Registry) *durable.Client {
-	client := durable.NewClient(be, reg, c.TaskHub)
+func (c *Config) newClient(be backend.Backend, reg *durable.Registry, opts ...durable.ClientOption) *durable.Client {
+	client := durable.NewClient(be, reg, opts...)
 	if c.Versioning != nil {
 		client.UseVersioning(*c.Versioning)
 	}

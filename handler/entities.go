@@ -114,7 +114,7 @@ func (s *server) listEntities(w http.ResponseWriter, r *http.Request, name strin
 	if token == "null" {
 		token = ""
 	}
-	page, err := s.cfg.Durable.ListEntities(r.Context(), name, fetch, top, token)
+	page, err := s.cfg.Durable.ListEntities(r.Context(), durable.EntityQuery{Name: name, FetchState: fetch, PageSize: top, ContinuationToken: token})
 	if err != nil {
 		badArguments(w, err.Error())
 		return

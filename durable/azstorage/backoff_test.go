@@ -35,7 +35,7 @@ func TestLocalEnqueueWakesIdlePollers(t *testing.T) {
 	r := helloRegistry(t)
 	runWorker(t, b, r)
 	time.Sleep(8 * time.Second) // long enough for the backoff to reach several seconds
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()

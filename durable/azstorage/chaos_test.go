@@ -76,7 +76,7 @@ func TestChaosMixedLoadUnderFaults(t *testing.T) {
 	b, p := newProxiedBackend(t, chaosOptions)
 	r := chaosRegistry(t)
 	runWorker(t, b, r)
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	ctx, cancel := context.WithTimeout(context.Background(), chaosDuration(t)+3*time.Minute)
 	defer cancel()
 

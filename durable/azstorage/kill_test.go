@@ -152,7 +152,7 @@ func TestKilledWorkerRecoversWithinSeconds(t *testing.T) {
 				}
 				time.Sleep(200 * time.Millisecond)
 			}
-			c := durable.NewClient(b, nil, hub)
+			c := durable.NewClient(b, nil)
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
 			var ids []string

@@ -60,7 +60,7 @@ func newProxiedBackend(t *testing.T, mutate ...func(*Options)) (*Backend, *stora
 func TestStartResolvesAmbiguousRowWrites(t *testing.T) {
 	b, p := newProxiedBackend(t, func(o *Options) { o.StartWriteTimeout = 2 * time.Second })
 	runWorker(t, b, helloRegistry(t))
-	c := durable.NewClient(b, nil, b.opts.TaskHub)
+	c := durable.NewClient(b, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for _, f := range []storageproxy.Fault{storageproxy.AfterApply, storageproxy.Reset, storageproxy.Hold} {
@@ -97,7 +97,7 @@ func TestStartResolvesAmbiguousRowWrites(t *testing.T) {
 func TestFailedStartLeavesNoLastingOrphan(t *testing.T) {
 	b, p := newProxiedBackend(t, func(o *Options) { o.StartWriteTimeout = 2 * time.Second })
 	runWorker(t, b, helloRegistry(t))
-	c := durable.NewClient(b, nil, b.opts.TaskHub)
+	c := durable.NewClient(b, nil)
 	ctx := context.Background()
 	id := "orphan"
 	p.Set(storageproxy.Config{Rate: 1, Faults: []storageproxy.Fault{storageproxy.Reset}, Only: "queue.enqueue"})
@@ -134,7 +134,7 @@ func TestFailedStartLeavesNoLastingOrphan(t *testing.T) {
 // succeeds; with another input it is refused.
 func TestExplicitIDStartIsIdempotent(t *testing.T) {
 	b := newTestBackend(t)
-	c := durable.NewClient(b, nil, b.opts.TaskHub)
+	c := durable.NewClient(b, nil)
 	ctx := context.Background()
 	if _, err := c.StartNew(ctx, "HelloCities", map[string]int{"n": 1}, durable.WithInstanceID("idem")); err != nil {
 		t.Fatal(err)

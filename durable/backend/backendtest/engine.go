@@ -125,7 +125,7 @@ func startEngine(t *testing.T, be backend.Backend, r *durable.Registry) *engine 
 			t.Errorf("worker: %v", err)
 		}
 	})
-	return &engine{t: t, be: be, client: durable.NewClient(be, r, "conformance")}
+	return &engine{t: t, be: be, client: durable.NewClient(be, r, durable.WithTaskHubName("conformance"))}
 }
 
 func (e *engine) start(name string, input any) string {
