@@ -97,6 +97,7 @@ func (b *Backend) readInstanceRow(ctx context.Context, instanceID string) (row m
 	if err := b.restoreTags(ctx, row); err != nil {
 		return nil, "", false, err
 	}
+	b.inputBlobAsURL(row)
 	return row, resp.ETag, true, nil
 }
 
@@ -195,3 +196,14 @@ func (b *Backend) GetHistory(ctx context.Context, instanceID string) ([]*history
 }
 
 var azcoreETagAny = azcore.ETagAny
+
+// inputBlobAsURL reads an Instances row whose Input is in a blob named by
+// InputBlobName (a client-created row, see CreateInstance) as if Input
+// held the blob's URL, the form every reader dereferences.
+func (b *Backend) inputBlobAsURL(row map[string]any) {
+	if name, _ := row["Input"+blobNameColumnSuffix].(string); name != "" {
+		if v, _ := row["Input"].(string); v == "" {
+			row["Input"] = b.blobURL(name)
+		}
+	}
+}

@@ -180,6 +180,7 @@ type Backend struct {
 	actBackoff *pollBackoff
 	cache      *historyCache
 	runCtx     atomic.Pointer[context.Context] // the background context of Start
+	deferrals  deferralLog                     // messages this process put back on purpose
 }
 
 var _ backend.Backend = (*Backend)(nil)
