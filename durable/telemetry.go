@@ -37,6 +37,12 @@ func observeEpisode(wi *backend.OrchestrationWorkItem, cp *backend.Checkpoint, n
 			o.ended = e.OrchestrationStatus.String()
 		}
 	}
+	for _, e := range cp.NewEvents {
+		if e.Type == history.OrchestratorStarted {
+			now = e.Timestamp // the episode's time, as its events have it
+			break
+		}
+	}
 	o.spans = traceEpisode(wi, cp, started, now)
 	return o
 }
