@@ -74,7 +74,7 @@ func TestStoragePolicyRecordsTries(t *testing.T) {
 			_ = resp.Body.Close()
 		}
 	}
-	send(fakeTransport{status: http.StatusNotFound})        // one try, not an error
+	send(fakeTransport{status: http.StatusNotFound})           // one try, not an error
 	send(fakeTransport{status: http.StatusServiceUnavailable}) // retried: two tries, two errors
 	send(fakeTransport{err: errors.New("connection refused")}) // two tries, two errors
 	var rm metricdata.ResourceMetrics
