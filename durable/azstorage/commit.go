@@ -61,7 +61,7 @@ func (b *Backend) commit(ctx context.Context, wi *backend.OrchestrationWorkItem,
 			st.blobs.names = append(replaced, st.blobs.names...)
 			return err
 		}
-		if err := b.updateInstanceRow(ctx, wi.InstanceID, self.ExecutionID, cp, st.blobs.offloaded); err != nil {
+		if err := b.updateInstanceRow(ctx, wi.InstanceID, self.ExecutionID, cp, st.blobs.offloaded, st.instanceRow); err != nil {
 			st.blobs.names = append(replaced, st.blobs.names...)
 			return err
 		}

@@ -16,9 +16,12 @@ func (b *Backend) instances() *aztables.Client { return b.c.Table.NewClient(b.na
 
 // updateInstanceRow merges an episode's status into the Instances row
 // (spec §5.2, checkpoint writer).
-func (b *Backend) updateInstanceRow(ctx context.Context, instanceID, executionID string, cp *backend.Checkpoint, offloaded map[*history.Event][]LargeProperty) error {
+func (b *Backend) updateInstanceRow(ctx context.Context, instanceID, executionID string, cp *backend.Checkpoint, offloaded map[*history.Event][]LargeProperty, guard *rowETag) error {
 	row := CheckpointInstanceRow(b.opts.TaskHub, instanceID, executionID, cp.NewEvents, cp.State)
 	b.pointAtHistoryBlobs(row, cp.NewEvents, offloaded)
+	if guard != nil {
+		return b.writeGuardedRow(ctx, instanceID, row, guard)
+	}
 	return b.mergeInstanceRow(ctx, instanceID, row, "update")
 }
 

@@ -190,6 +190,13 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 	wi.Provider = &workItemState{session: s, messages: keep, executionID: h.executionID, historyLen: len(h.events),
 		sentinelETag: h.sentinelETag, episode: countEvents(h.events, history.OrchestratorStarted), ctx: ctx,
 		blobs: executionBlobs{names: h.blobs}}
+	if b.opts.UseInstanceTableETag {
+		guard, err := b.readRowETag(ctx, s.instanceID)
+		if err != nil {
+			return nil, err
+		}
+		wi.Provider.(*workItemState).instanceRow = guard
+	}
 	return wi, nil
 }
 

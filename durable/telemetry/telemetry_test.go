@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	collmetrics "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
@@ -322,5 +324,99 @@ func TestLogsCarryTraceIDsAndReachTheHost(t *testing.T) {
 	}
 	if len(resp.Logs) != 2 || resp.Logs[0] != "own line" || resp.Logs[1] != "WARN queue item looks odd item=7" {
 		t.Errorf("Logs %q", resp.Logs)
+	}
+}
+
+// Entity operations: a call is a client span under the orchestration with
+// the operation's server span below it; a signal is a producer span with
+// the operation's consumer span below it. A failed operation's span says
+// why.
+func TestEntityOperationSpans(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tel := setup(t, telemetry.Options{Getenv: noEnv, SpanExporter: exp})
+	reg := durable.NewRegistry()
+	if err := reg.AddEntity("Counter", func(ctx *durable.EntityContext) (any, error) {
+		if ctx.Operation() == "boom" {
+			return nil, errors.New("counter exploded")
+		}
+		return "ok", nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.AddOrchestrator("OTelEntity", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
+		counter := durable.NewEntityID("Counter", "c1")
+		if err := durable.SignalEntity(ctx, counter, "reset", nil); err != nil {
+			return "", err
+		}
+		if _, err := durable.CallEntity[string](ctx, counter, "boom", nil).Await(); err == nil {
+			return "", errors.New("boom did not fail")
+		}
+		return durable.CallEntity[string](ctx, counter, "add", 1).Await()
+	})); err != nil {
+		t.Fatal(err)
+	}
+	be := memory.New(memory.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	w := durable.NewWorker(be, reg, durable.WorkerOptions{Logger: quiet()})
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	client := durable.NewClient(be, reg)
+	id, err := client.StartNew(ctx, "OTelEntity", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	if st, err := client.WaitForCompletion(wctx, id); err != nil || st.RuntimeStatus != durable.StatusCompleted {
+		t.Fatalf("%v %v", st, err)
+	}
+	if err := tel.ForceFlush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	spans := exp.GetSpans()
+	byID := map[trace.SpanID]tracetest.SpanStub{}
+	for _, s := range spans {
+		byID[s.SpanContext.SpanID()] = s
+	}
+	count := map[string]int{}
+	var orch tracetest.SpanStub
+	for _, s := range spans {
+		count[s.Name+"/"+s.SpanKind.String()]++
+		if s.Name == "orchestration:OTelEntity" {
+			orch = s
+		}
+	}
+	for _, want := range []string{"entity:counter:add/client", "entity:counter:add/server", "entity:counter:boom/client",
+		"entity:counter:boom/server", "entity:counter:reset/producer", "entity:counter:reset/consumer"} {
+		if count[want] != 1 {
+			t.Errorf("%d spans %s (all: %v)", count[want], want, count)
+		}
+	}
+	for _, s := range spans {
+		if !strings.HasPrefix(s.Name, "entity:") {
+			continue
+		}
+		p, ok := byID[s.Parent.SpanID()]
+		if !ok {
+			t.Errorf("%s %s has no parent among the spans", s.Name, s.SpanKind)
+			continue
+		}
+		switch s.SpanKind {
+		case trace.SpanKindClient, trace.SpanKindProducer:
+			if p.SpanContext.SpanID() != orch.SpanContext.SpanID() {
+				t.Errorf("%s %s's parent is %s, not the orchestration", s.Name, s.SpanKind, p.Name)
+			}
+		case trace.SpanKindServer, trace.SpanKindConsumer:
+			if p.Name != s.Name || (p.SpanKind != trace.SpanKindClient && p.SpanKind != trace.SpanKindProducer) {
+				t.Errorf("%s %s's parent is %s %s", s.Name, s.SpanKind, p.Name, p.SpanKind)
+			}
+			if s.Name == "entity:counter:boom" && (s.Status.Code != codes.Error || attr(s, "durabletask.entity.error_message") == "") {
+				t.Errorf("failed operation span: %v %v", s.Status, s.Attributes)
+			}
+			if attr(s, "durabletask.task.instance_id") != "@counter@c1" {
+				t.Errorf("entity span attributes %v", s.Attributes)
+			}
+		}
 	}
 }

@@ -218,12 +218,13 @@ func (ep *Episode) CreateSubOrchestration(created, start *history.Event) {
 
 // SendEvent gives an event sent to target the orchestration's trace
 // context and emits its orchestration_event span (Producer). Events to
-// and from entities have no span, as in DurableTask.Core.
+// and from entities have no span of their own, as in DurableTask.Core:
+// the entity traces the operation.
 func (ep *Episode) SendEvent(raised *history.Event, target string, now time.Time) {
-	if isEntity(target) || isEntity(ep.instanceID()) {
-		return
-	}
 	raised.ParentTraceContext = traceContext(ep.orch)
+	if isEntity(target) || isEntity(ep.instanceID()) {
+		return // the entity traces the request it receives
+	}
 	attrs := []attribute.KeyValue{strAttr(AttrType, TypeEvent), strAttr(AttrName, raised.Name),
 		strAttr(AttrInstanceID, ep.instanceID()), strAttr(AttrEventTargetID, target)}
 	if ep.started.Instance != nil {
@@ -316,4 +317,12 @@ func (ep *Episode) Emit() {
 		f()
 	}
 	ep.pending = nil
+}
+
+// CarryContext gives an event a client sends the trace context of the
+// span in ctx, if any.
+func CarryContext(ctx context.Context, e *history.Event) {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && e.ParentTraceContext == nil {
+		e.ParentTraceContext = traceContext(sc)
+	}
 }
