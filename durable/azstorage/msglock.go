@@ -32,8 +32,8 @@ type msgLock struct {
 	visibility time.Duration
 	renewedAt  time.Time // when the current invisibility period began (request sent)
 	heldSince  time.Time
-	lost       bool      // the receipt is no longer valid: the message is out of this worker's hands
-	done       bool      // deleted, abandoned or released: no more renewals
+	lost       bool // the receipt is no longer valid: the message is out of this worker's hands
+	done       bool // deleted, abandoned or released: no more renewals
 }
 
 // heldMessages are the locks the renewal loop keeps alive.
