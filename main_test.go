@@ -151,7 +151,7 @@ func (a *app) historyTypes(id string) []string {
 // out) with the raw SDK.
 func (a *app) historyRows(id string) []map[string]any {
 	a.t.Helper()
-	filter := azstorage.PartitionKeyFilter(id)
+	filter := "PartitionKey eq '" + azstorage.EscapePartitionKey(id) + "'"
 	p := a.clients.Table.NewClient(a.hub + "History").NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
 	var rows []map[string]any
 	for p.More() {

@@ -54,7 +54,7 @@ func validBlobLease(what string, d time.Duration) error {
 // DurableTask.AzureStorage derives it. Every worker of one app uses the
 // same id, so all of them run while their app holds the lease.
 func AppLeaseID(appName string) string {
-	return fmt.Sprintf("%08x-0000-0000-0000-000000000000", FNV1a32(appName))
+	return fmt.Sprintf("%08x-0000-0000-0000-000000000000", fnv1a32(appName))
 }
 
 // appLeaseInfo is the content of {hub}-appleaseinfo.

@@ -338,7 +338,7 @@ func TestBlobLeaseHubIsCreatedAsDotNetDoes(t *testing.T) {
 	if !strings.HasPrefix(info, `{"TaskHubName":"`+hub+`","CreatedAt":"`) || !strings.HasSuffix(info, `","PartitionCount":4}`) {
 		t.Errorf("taskhub.json = %s", info)
 	}
-	if _, err := ParseDotNetTime(ti["CreatedAt"].(string)); err != nil {
+	if _, err := parseDotNetTime(ti["CreatedAt"].(string)); err != nil {
 		t.Errorf("CreatedAt: %v", err)
 	}
 	for _, dir := range []string{"intent", "ownership"} {
@@ -600,7 +600,7 @@ func TestAppLeaseID(t *testing.T) {
 	if got := AppLeaseID(""); got != "811c9dc5-0000-0000-0000-000000000000" {
 		t.Errorf("AppLeaseID(\"\") = %s", got)
 	}
-	if got, want := AppLeaseID("app-a"), fmt.Sprintf("%08x-0000-0000-0000-000000000000", FNV1a32("app-a")); got != want {
+	if got, want := AppLeaseID("app-a"), fmt.Sprintf("%08x-0000-0000-0000-000000000000", fnv1a32("app-a")); got != want {
 		t.Errorf("AppLeaseID(app-a) = %s, want %s", got, want)
 	}
 }

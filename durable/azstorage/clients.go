@@ -29,8 +29,8 @@ type ClientOptions struct {
 	Transport policy.Transporter
 }
 
-// DefaultRetry is the retry policy used unless ClientOptions says otherwise.
-func DefaultRetry() policy.RetryOptions {
+// defaultRetry is the retry policy used unless ClientOptions says otherwise.
+func defaultRetry() policy.RetryOptions {
 	return policy.RetryOptions{MaxRetries: 3, TryTimeout: 30 * time.Second, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 2 * time.Second}
 }
 
@@ -46,7 +46,7 @@ type Clients struct {
 
 // NewClients builds clients for an account.
 func NewClients(a *Account, o ClientOptions) (*Clients, error) {
-	retry := DefaultRetry()
+	retry := defaultRetry()
 	if o.Retry != nil {
 		retry = *o.Retry
 	}

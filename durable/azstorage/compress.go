@@ -7,9 +7,9 @@ import (
 	"io"
 )
 
-// Gzip compresses data as the large-message blobs hold it: a plain
+// gzipBytes compresses data as the large-message blobs hold it: a plain
 // RFC 1952 gzip stream (spec §2.8, §4.3).
-func Gzip(data []byte) ([]byte, error) {
+func gzipBytes(data []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 	if err != nil {
@@ -24,8 +24,8 @@ func Gzip(data []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// Gunzip decompresses a large-message blob's content.
-func Gunzip(data []byte) ([]byte, error) {
+// gunzipBytes decompresses a large-message blob's content.
+func gunzipBytes(data []byte) ([]byte, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("azstorage: gunzip: not gzip data: %w", err)

@@ -65,9 +65,9 @@ func TestClientsReachAzurite(t *testing.T) {
 	if _, err := c.Blob.CreateContainer(ctx, "clientsc", nil); err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.SubmitBatch(ctx, TableBatch{Table: "clientst", PartitionKey: "p", Ops: []TableOp{
-		{Kind: OpAdd, Entity: map[string]any{"PartitionKey": "p", "RowKey": "1", "V": 1}},
-		{Kind: OpUpsertMerge, Entity: map[string]any{"PartitionKey": "p", "RowKey": "2", "V": 2}},
+	res, err := c.submitBatch(ctx, tableBatch{Table: "clientst", PartitionKey: "p", Ops: []tableOp{
+		{Kind: opAdd, Entity: map[string]any{"PartitionKey": "p", "RowKey": "1", "V": 1}},
+		{Kind: opUpsertMerge, Entity: map[string]any{"PartitionKey": "p", "RowKey": "2", "V": 2}},
 	}})
 	if err != nil || len(res) != 2 || res[0].ETag == "" {
 		t.Fatalf("batch = %+v, %v", res, err)
@@ -76,7 +76,7 @@ func TestClientsReachAzurite(t *testing.T) {
 	if err != nil || string(got.ETag) != res[0].ETag {
 		t.Fatalf("GetEntity ETag %q vs batch ETag %q (%v)", got.ETag, res[0].ETag, err)
 	}
-	if _, err := c.SubmitBatch(ctx, TableBatch{Table: "clientst", PartitionKey: "p", Ops: make([]TableOp, 101)}); err == nil || !strings.Contains(err.Error(), "at most 100") {
+	if _, err := c.submitBatch(ctx, tableBatch{Table: "clientst", PartitionKey: "p", Ops: make([]tableOp, 101)}); err == nil || !strings.Contains(err.Error(), "at most 100") {
 		t.Fatalf("101 ops: %v", err)
 	}
 }

@@ -128,7 +128,7 @@ func TestThousandSignalsSumExactly(t *testing.T) {
 	if row["CustomStatus"] != `{"entityExists":true}` || row["RuntimeStatus"] != "Running" || row["Name"] != "@counter@sum" {
 		t.Fatalf("instance row = %v", row)
 	}
-	rows, _ := b.queryRows(ctx, b.names.HistoryTable(), PartitionKeyFilter("@counter@sum"), nil)
+	rows, _ := b.queryRows(ctx, b.names.HistoryTable(), partitionKeyFilter("@counter@sum"), nil)
 	if len(rows) != 4 { // RK 0..2 and the sentinel
 		t.Fatalf("history rows = %d", len(rows))
 	}
@@ -551,7 +551,7 @@ func TestLockOrderInHistory(t *testing.T) {
 	if st, err := c.WaitForCompletion(ctx, id); err != nil || st.RuntimeStatus != durable.StatusCompleted {
 		t.Fatalf("%+v %v", st, err)
 	}
-	rows, err := b.queryRows(ctx, b.names.HistoryTable(), PartitionKeyFilter(id), nil)
+	rows, err := b.queryRows(ctx, b.names.HistoryTable(), partitionKeyFilter(id), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

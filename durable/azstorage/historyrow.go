@@ -18,7 +18,7 @@ const (
 // Table service's own column.
 const historyTimestampColumn = "_Timestamp"
 
-// EventRow builds the History table row of event number seq of an
+// eventRow builds the History table row of event number seq of an
 // execution (spec §4.1–4.2), as DurableTask's TableEntityConverter does:
 // PartitionKey is the escaped instance ID, RowKey the sequence number as
 // 16 hex digits, ExecutionId is added, and every data member of the
@@ -37,15 +37,15 @@ const historyTimestampColumn = "_Timestamp"
 //     the text "null".
 //
 // The map is ready for json.Marshal and the aztables SDK. Values too long
-// for a column are not handled here: see OffloadLargeProperties.
-func EventRow(instanceID, executionID string, seq int, e *history.Event) (map[string]any, error) {
+// for a column are not handled here: see offloadRowProperties.
+func eventRow(instanceID, executionID string, seq int, e *history.Event) (map[string]any, error) {
 	members, err := eventMembers(e.Type)
 	if err != nil {
 		return nil, err
 	}
 	row := make(map[string]any, len(members)+6)
 	row["PartitionKey"] = EscapePartitionKey(instanceID)
-	row["RowKey"] = RowKeyForSequence(seq)
+	row["RowKey"] = rowKeyForSequence(seq)
 	row["ExecutionId"] = executionID
 	for _, m := range members {
 		if err := putRowValue(row, historyColumn(m), eventMemberValue(e, m)); err != nil {
@@ -55,11 +55,11 @@ func EventRow(instanceID, executionID string, seq int, e *history.Event) (map[st
 	return row, nil
 }
 
-// EventToRow is EventRow for events known to be valid, as the engine
+// eventToRow is eventRow for events known to be valid, as the engine
 // builds them. It panics on an event type without a DurableTask class
 // (ExecutionFailed or unknown) or unencodable failure properties.
-func EventToRow(instanceID, executionID string, seq int, e *history.Event) map[string]any {
-	row, err := EventRow(instanceID, executionID, seq, e)
+func eventToRow(instanceID, executionID string, seq int, e *history.Event) map[string]any {
+	row, err := eventRow(instanceID, executionID, seq, e)
 	if err != nil {
 		panic(err)
 	}
@@ -112,7 +112,7 @@ func setRowTime(row map[string]any, col string, t time.Time) {
 	if t.IsZero() {
 		return
 	}
-	row[col] = FormatDotNetTime(t)
+	row[col] = formatDotNetTime(t)
 	row[col+edmAnnotationSuffix] = edmDateTime
 }
 
@@ -145,16 +145,16 @@ func complexColumnJSON(v any) (string, error) {
 	return string(w.bytes()), nil
 }
 
-// RowToEvent reads a History table row back into its event (spec §4.2):
+// rowToEvent reads a History table row back into its event (spec §4.2):
 // the class comes from the EventType column (a name, or leniently an
 // integer), missing columns take their defaults, "null" complex columns
 // are nil, and the row's other columns (keys, ExecutionId, annotations,
 // blob references) are ignored. A column offloaded to a blob must have
-// been restored first (see RowBlobReferences); a row still missing one is
+// been restored first (see rowBlobReferences); a row still missing one is
 // an error. Rows as the aztables SDK returns them (JSON-decoded, with
 // annotations and numbers as float64 or json.Number) and rows built in Go
 // (int, time.Time) are both accepted.
-func RowToEvent(row map[string]any) (*history.Event, error) {
+func rowToEvent(row map[string]any) (*history.Event, error) {
 	rk, _ := row["RowKey"].(string)
 	if _, ok := row[mEventType]; !ok {
 		return nil, fmt.Errorf("azstorage: history row %q has no EventType column", rk)
@@ -175,15 +175,15 @@ func RowToEvent(row map[string]any) (*history.Event, error) {
 	return e, nil
 }
 
-// SentinelRow is the checkpoint guard row of an instance's history
+// sentinelRow is the checkpoint guard row of an instance's history
 // partition (RowKey "sentinel", spec §4.1, §4.4): the current
 // ExecutionId and IsCheckpointComplete; CheckpointCompletedTimestamp is
 // written only by a checkpoint's final batch (final), and left as it was
 // by merges of the other batches.
-func SentinelRow(instanceID, executionID string, final bool, now time.Time) map[string]any {
+func sentinelRow(instanceID, executionID string, final bool, now time.Time) map[string]any {
 	row := map[string]any{
 		"PartitionKey":         EscapePartitionKey(instanceID),
-		"RowKey":               SentinelRowKey,
+		"RowKey":               sentinelRowKey,
 		"ExecutionId":          executionID,
 		"IsCheckpointComplete": final,
 	}

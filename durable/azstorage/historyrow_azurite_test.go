@@ -80,13 +80,13 @@ func TestHistoryRowsThroughAzurite(t *testing.T) {
 	events := append(allEvents(), sparseEvents()...)
 	big := strings.Repeat("é", 31000)
 	events = append(events, &history.Event{Type: history.EventRaised, EventID: -1, Timestamp: time.Date(2024, 5, 1, 12, 0, 0, 999999900, time.UTC), Name: "big", Input: &big})
-	var offloaded []LargeProperty
+	var offloaded []largeProperty
 	for i, e := range events {
-		row, err := EventRow(id, "exec", i, e)
+		row, err := eventRow(id, "exec", i, e)
 		if err != nil {
 			t.Fatal(err)
 		}
-		props, err := OffloadLargeProperties(row, nil)
+		props, err := offloadRowProperties(row, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,10 +97,10 @@ func TestHistoryRowsThroughAzurite(t *testing.T) {
 		t.Fatalf("offloaded %d columns", len(offloaded))
 	}
 	now := time.Date(2024, 5, 1, 12, 0, 0, 123456700, time.UTC)
-	writeRow(t, tc, SentinelRow(id, "exec", true, now), aztables.UpdateModeReplace)
-	writeRow(t, tc, EventToRow("az/1#", "other", 0, events[0]), aztables.UpdateModeReplace) // a neighbour partition
+	writeRow(t, tc, sentinelRow(id, "exec", true, now), aztables.UpdateModeReplace)
+	writeRow(t, tc, eventToRow("az/1#", "other", 0, events[0]), aztables.UpdateModeReplace) // a neighbour partition
 
-	rows := readRows(t, tc, PartitionKeyFilter(id))
+	rows := readRows(t, tc, partitionKeyFilter(id))
 	if len(rows) != len(events)+1 {
 		t.Fatalf("read %d rows, want %d", len(rows), len(events)+1)
 	}
@@ -108,16 +108,16 @@ func TestHistoryRowsThroughAzurite(t *testing.T) {
 		if r["PartitionKey"] != EscapePartitionKey(id) {
 			t.Fatalf("row of partition %v", r["PartitionKey"])
 		}
-		if r["RowKey"] == SentinelRowKey {
+		if r["RowKey"] == sentinelRowKey {
 			if r["ExecutionId"] != "exec" || r["IsCheckpointComplete"] != true {
 				t.Errorf("sentinel %v", r)
 			}
-			if ts, err := ParseDotNetTime(fmt.Sprint(r["CheckpointCompletedTimestamp"])); err != nil || !ts.Equal(now) {
+			if ts, err := parseDotNetTime(fmt.Sprint(r["CheckpointCompletedTimestamp"])); err != nil || !ts.Equal(now) {
 				t.Errorf("CheckpointCompletedTimestamp %v (%v)", r["CheckpointCompletedTimestamp"], err)
 			}
 			continue
 		}
-		seq, err := SequenceForRowKey(r["RowKey"].(string))
+		seq, err := sequenceForRowKey(r["RowKey"].(string))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,13 +128,13 @@ func TestHistoryRowsThroughAzurite(t *testing.T) {
 		if _, isNumber := r["EventId"].(float64); !isNumber {
 			t.Errorf("row %d: EventId came back as %T", seq, r["EventId"])
 		}
-		for _, ref := range RowBlobReferences(r) {
+		for _, ref := range rowBlobReferences(r) {
 			if ref.BlobName != offloaded[0].BlobName {
 				t.Fatalf("row %d references %s", seq, ref.BlobName)
 			}
-			RestoreLargeProperty(r, ref.Column, offloaded[0].Value)
+			restoreLargeProperty(r, ref.Column, offloaded[0].Value)
 		}
-		got, err := RowToEvent(r)
+		got, err := rowToEvent(r)
 		if err != nil {
 			t.Fatalf("row %d: %v", seq, err)
 		}
@@ -152,7 +152,7 @@ func TestInstanceRowsThroughAzurite(t *testing.T) {
 	start := &history.Event{Type: history.ExecutionStarted, EventID: -1, Timestamp: created,
 		Instance: &history.OrchestrationInstance{InstanceID: "inst/1", ExecutionID: "e1"}, Name: "Orch", Input: history.Str(`"in"`),
 		Tags: map[string]string{"k": "v"}, Generation: intPtr(0)}
-	pending := PendingInstanceRow("Hub", start)
+	pending := pendingInstanceRowNow("Hub", start)
 	body, _ := json.Marshal(pending)
 	if _, err := tc.AddEntity(context.Background(), body, nil); err != nil {
 		t.Fatal(err)
@@ -165,7 +165,7 @@ func TestInstanceRowsThroughAzurite(t *testing.T) {
 		{Type: history.OrchestratorCompleted, EventID: -1, Timestamp: done},
 	}
 	upd := backend.InstanceUpdate{RuntimeStatus: history.StatusCompleted, CompletedTime: done, CustomStatus: history.Str(`"fine"`)}
-	writeRow(t, tc, CheckpointInstanceRow("Hub", "inst/1", "e1", events, upd), aztables.UpdateModeMerge)
+	writeRow(t, tc, checkpointInstanceRowNow("Hub", "inst/1", "e1", events, upd), aztables.UpdateModeMerge)
 
 	resp, err := tc.GetEntity(context.Background(), EscapePartitionKey("inst/1"), "", nil)
 	if err != nil {
@@ -175,7 +175,7 @@ func TestInstanceRowsThroughAzurite(t *testing.T) {
 	if err := json.Unmarshal(resp.Value, &row); err != nil {
 		t.Fatal(err)
 	}
-	st, err := RowToInstanceState(row)
+	st, err := rowToInstanceState(row)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func viaJSON(t *testing.T, row map[string]any, useNumber bool) map[string]any {
 
 // The row of spec §4.2's richest event, column by column.
 func TestExecutionStartedRow(t *testing.T) {
-	row, err := EventRow("abc/1", "e", 0, allEvents()[0])
+	row, err := eventRow("abc/1", "e", 0, allEvents()[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestRowColumnsOfOtherEvents(t *testing.T) {
 		history.OrchestratorStarted: base("OrchestratorStarted", map[string]any{"EventId": -1, "IsPlayed": true}),
 		history.ContinueAsNew:       base("ContinueAsNew", map[string]any{"EventId": 6, "OrchestrationStatus": "ContinuedAsNew", "Result": "7", "FailureDetails": "null"}),
 	} {
-		row, err := EventRow("abc", "x", 11, byType[typ])
+		row, err := eventRow("abc", "x", 11, byType[typ])
 		if err != nil {
 			t.Fatalf("%v: %v", typ, err)
 		}
@@ -113,7 +113,7 @@ func TestRowColumnsOfOtherEvents(t *testing.T) {
 // Null members: nil strings and scalars leave their column out, nil
 // complex members are the text "null".
 func TestSparseRowColumns(t *testing.T) {
-	row, err := EventRow("abc", "x", 0, &history.Event{Type: history.ExecutionStarted})
+	row, err := eventRow("abc", "x", 0, &history.Event{Type: history.ExecutionStarted})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestSparseRowColumns(t *testing.T) {
 	if !reflect.DeepEqual(row, want) {
 		t.Errorf("sparse ExecutionStarted:\n got %v\nwant %v", row, want)
 	}
-	row, _ = EventRow("abc", "x", 0, &history.Event{Type: history.ExecutionRewound, Timestamp: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)})
+	row, _ = eventRow("abc", "x", 0, &history.Event{Type: history.ExecutionRewound, Timestamp: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)})
 	want = map[string]any{"PartitionKey": "abc", "RowKey": "0000000000000000", "ExecutionId": "x", "EventType": "ExecutionRewound",
 		"ParentTraceContext": "null", "EventId": 0, "IsPlayed": false, "_Timestamp": "2024-01-02T03:04:05Z", "_Timestamp@odata.type": "Edm.DateTime"}
 	if !reflect.DeepEqual(row, want) {
@@ -136,7 +136,7 @@ func TestSparseRowColumns(t *testing.T) {
 func TestEveryEventTypeRoundTripsThroughRows(t *testing.T) {
 	for _, useNumber := range []bool{false, true} {
 		for i, e := range append(allEvents(), sparseEvents()...) {
-			row, err := EventRow("a/b", "exec", i, e)
+			row, err := eventRow("a/b", "exec", i, e)
 			if err != nil {
 				t.Fatalf("%v: %v", e.Type, err)
 			}
@@ -147,7 +147,7 @@ func TestEveryEventTypeRoundTripsThroughRows(t *testing.T) {
 					}
 				}
 			}
-			back, err := RowToEvent(viaJSON(t, row, useNumber))
+			back, err := rowToEvent(viaJSON(t, row, useNumber))
 			if err != nil {
 				t.Fatalf("%v: %v\nrow %v", e.Type, err, row)
 			}
@@ -162,7 +162,7 @@ func TestEveryEventTypeRoundTripsThroughRows(t *testing.T) {
 // service returns seven fractional digits, other writers may store an
 // EventType number or numbers as text, and missing columns default.
 func TestRowToEventIsLenient(t *testing.T) {
-	e, err := RowToEvent(map[string]any{
+	e, err := rowToEvent(map[string]any{
 		"PartitionKey": "abc", "RowKey": "0000000000000003", "EventType": float64(11),
 		"TimerId": "4", "FireAt": "2024-05-02T00:00:00.0000000Z", "_Timestamp": time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC),
 		"Unknown": "ignored", "InputBlobName@odata.type": "Edm.String",
@@ -171,7 +171,7 @@ func TestRowToEventIsLenient(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(e, want) {
 		t.Fatalf("got %+v, %v", e, err)
 	}
-	e, err = RowToEvent(map[string]any{"EventType": "TaskCompleted", "TaskScheduledId": json.Number("7"), "Result": "null"})
+	e, err = rowToEvent(map[string]any{"EventType": "TaskCompleted", "TaskScheduledId": json.Number("7"), "Result": "null"})
 	if err != nil || e.Type != history.TaskCompleted || e.TaskScheduledID != 7 || history.Deref(e.Result) != "null" {
 		t.Fatalf("got %+v, %v", e, err)
 	}
@@ -190,25 +190,25 @@ func TestRowToEventErrors(t *testing.T) {
 		"bad failure":       {map[string]any{"EventType": "TaskFailed", "FailureDetails": `{"IsNonRetriable":"maybe"}`}, "FailureDetails: IsNonRetriable"},
 		"bad status":        {map[string]any{"EventType": "ExecutionCompleted", "OrchestrationStatus": "Sleeping"}, "OrchestrationStatus"},
 	} {
-		_, err := RowToEvent(c.row)
+		_, err := rowToEvent(c.row)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want one mentioning %q", name, err, c.want)
 		}
 	}
-	if _, err := EventRow("a", "e", 0, &history.Event{Type: history.ExecutionFailed}); err == nil {
+	if _, err := eventRow("a", "e", 0, &history.Event{Type: history.ExecutionFailed}); err == nil {
 		t.Error("EventRow accepted an ExecutionFailed event")
 	}
 }
 
 func TestSentinelRow(t *testing.T) {
 	now := time.Date(2024, 5, 1, 12, 0, 0, 500000000, time.UTC)
-	got := SentinelRow("a#1", "e1", true, now)
+	got := sentinelRow("a#1", "e1", true, now)
 	want := map[string]any{"PartitionKey": "a^21", "RowKey": "sentinel", "ExecutionId": "e1", "IsCheckpointComplete": true,
 		"CheckpointCompletedTimestamp": "2024-05-01T12:00:00.5Z", "CheckpointCompletedTimestamp@odata.type": "Edm.DateTime"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("final sentinel:\n got %v\nwant %v", got, want)
 	}
-	got = SentinelRow("a#1", "e1", false, now)
+	got = sentinelRow("a#1", "e1", false, now)
 	want = map[string]any{"PartitionKey": "a^21", "RowKey": "sentinel", "ExecutionId": "e1", "IsCheckpointComplete": false}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("intermediate sentinel:\n got %v\nwant %v", got, want)

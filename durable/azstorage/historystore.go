@@ -28,7 +28,7 @@ type storedHistory struct {
 // expected execution id that is not the stored one, the history is empty
 // but the sentinel's ETag is still returned, so the next write is guarded.
 func (b *Backend) loadHistory(ctx context.Context, instanceID, expectedExecID string) (*storedHistory, error) {
-	rows, err := b.queryRows(ctx, b.names.HistoryTable(), PartitionKeyFilter(instanceID), nil)
+	rows, err := b.queryRows(ctx, b.names.HistoryTable(), partitionKeyFilter(instanceID), nil)
 	if err != nil {
 		return nil, fmt.Errorf("azstorage: load history of %q: %w", instanceID, err)
 	}
@@ -58,7 +58,7 @@ func (b *Backend) loadHistory(ctx context.Context, instanceID, expectedExecID st
 			return nil, err
 		}
 		out.blobs = append(out.blobs, names...)
-		e, err := RowToEvent(r)
+		e, err := rowToEvent(r)
 		if err != nil {
 			return nil, fmt.Errorf("azstorage: history of %q, row %v: %w", instanceID, r["RowKey"], err)
 		}
@@ -133,10 +133,10 @@ func (b *Backend) writeHistory(ctx context.Context, st *workItemState, instanceI
 	pk := EscapePartitionKey(instanceID)
 	now := time.Now().UTC()
 	for i := 0; i < len(events); {
-		batch := TableBatch{Table: b.names.HistoryTable(), PartitionKey: pk}
+		batch := tableBatch{Table: b.names.HistoryTable(), PartitionKey: pk}
 		size := 0
 		for i < len(events) && len(batch.Ops) < maxRowsPerBatch && size <= maxBatchBytes {
-			row, err := EventRow(instanceID, executionID, first+i, storedForm(events[i]))
+			row, err := eventRow(instanceID, executionID, first+i, storedForm(events[i]))
 			if err != nil {
 				return fmt.Errorf("azstorage: history of %q: %w", instanceID, err)
 			}
@@ -149,24 +149,24 @@ func (b *Backend) writeHistory(ctx context.Context, st *workItemState, instanceI
 			}
 			if len(props) > 0 {
 				if st.blobs.offloaded == nil {
-					st.blobs.offloaded = map[*history.Event][]LargeProperty{}
+					st.blobs.offloaded = map[*history.Event][]largeProperty{}
 				}
 				st.blobs.offloaded[events[i]] = props
 			}
-			batch.Ops = append(batch.Ops, TableOp{Kind: OpUpsertReplace, Entity: row})
+			batch.Ops = append(batch.Ops, tableOp{Kind: opUpsertReplace, Entity: row})
 			size += estimatedRowBytes(row)
 			i++
 		}
 		final := i == len(events)
-		sentinel := SentinelRow(instanceID, executionID, final, now)
+		sentinel := sentinelRow(instanceID, executionID, final, now)
 		if st.sentinelETag == "" {
-			batch.Ops = append(batch.Ops, TableOp{Kind: OpAdd, Entity: sentinel})
+			batch.Ops = append(batch.Ops, tableOp{Kind: opAdd, Entity: sentinel})
 		} else {
-			batch.Ops = append(batch.Ops, TableOp{Kind: OpUpdateMerge, Entity: sentinel, ETag: st.sentinelETag})
+			batch.Ops = append(batch.Ops, tableOp{Kind: opUpdateMerge, Entity: sentinel, ETag: st.sentinelETag})
 		}
-		res, err := b.c.SubmitBatch(ctx, batch)
+		res, err := b.c.submitBatch(ctx, batch)
 		if err != nil {
-			if IsConflict(err) {
+			if isBatchConflict(err) {
 				return fmt.Errorf("azstorage: history of %q: %w: %w", instanceID, backend.ErrConflict, err)
 			}
 			return fmt.Errorf("azstorage: write history of %q: %w", instanceID, err)

@@ -321,7 +321,7 @@ func (b *Backend) createLeaseStore(ctx context.Context) error {
 	if err := b.createContainer(ctx, b.names.LeasesContainer()); err != nil {
 		return err
 	}
-	info := taskHubInfo{TaskHubName: b.opts.TaskHub, CreatedAt: FormatDotNetTime(time.Now()), PartitionCount: b.opts.PartitionCount}
+	info := taskHubInfo{TaskHubName: b.opts.TaskHub, CreatedAt: formatDotNetTime(time.Now()), PartitionCount: b.opts.PartitionCount}
 	if err := b.uploadLeasesBlob(ctx, taskHubInfoBlob, info.marshal(), true, ""); err != nil && !isConflict(err) {
 		return err
 	}

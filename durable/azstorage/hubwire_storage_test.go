@@ -73,7 +73,7 @@ func TestLargeNonASCIIEpisodeIsSplitBySize(t *testing.T) {
 	if st.RuntimeStatus != durable.StatusCompleted {
 		t.Fatalf("status %v output %s", st.RuntimeStatus, history.Deref(st.Output))
 	}
-	rows, err := b.queryRows(ctx, b.names.HistoryTable(), PartitionKeyFilter(id), nil)
+	rows, err := b.queryRows(ctx, b.names.HistoryTable(), partitionKeyFilter(id), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ func runParent(t *testing.T, b *Backend, r *durable.Registry, id string, store b
 // type, through the plain SDK.
 func historyRowOf(t *testing.T, b *Backend, id, eventType string) map[string]any {
 	t.Helper()
-	rows, err := b.queryRows(context.Background(), b.names.HistoryTable(), PartitionKeyFilter(id)+" and EventType eq '"+eventType+"'", nil)
+	rows, err := b.queryRows(context.Background(), b.names.HistoryTable(), partitionKeyFilter(id)+" and EventType eq '"+eventType+"'", nil)
 	if err != nil || len(rows) == 0 {
 		t.Fatalf("%s row of %s: %d rows, %v", eventType, id, len(rows), err)
 	}
@@ -425,7 +425,7 @@ func TestDeferredMessagesAreNotPoison(t *testing.T) {
 	}
 
 	time.Sleep(3500 * time.Millisecond) // both come back at least twice: more than MaxDequeueCount
-	row, _ := json.Marshal(PendingInstanceRow(b.opts.TaskHub, start))
+	row, _ := json.Marshal(pendingInstanceRowNow(b.opts.TaskHub, start))
 	if _, err := b.instances().AddEntity(ctx, row, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -515,7 +515,7 @@ func TestFailureShapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the call to be scheduled", func() bool {
-		rows, _ := b.queryRows(ctx, b.names.HistoryTable(), PartitionKeyFilter(id)+" and EventType eq 'TaskScheduled'", nil)
+		rows, _ := b.queryRows(ctx, b.names.HistoryTable(), partitionKeyFilter(id)+" and EventType eq 'TaskScheduled'", nil)
 		return len(rows) == 1
 	})
 	reason := "Activity function 'Remote' failed: Kaboom"
@@ -603,7 +603,7 @@ func TestLegacyRewindMatchesDurableTask(t *testing.T) {
 	}
 
 	byType := func(inst string) map[string][]map[string]any {
-		rows, err := b.queryRows(ctx, b.names.HistoryTable(), PartitionKeyFilter(inst), nil)
+		rows, err := b.queryRows(ctx, b.names.HistoryTable(), partitionKeyFilter(inst), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -33,14 +33,14 @@ func setRowString(row map[string]any, col string, v *string) {
 	}
 }
 
-// PendingInstanceRow is the Instances row a client writes when it creates
+// pendingInstanceRowNow is the Instances row a client writes when it creates
 // an instance (spec §5.2, client create), after enqueuing its
 // ExecutionStarted message and with the same ExecutionId and Generation:
 // Name, Version, RuntimeStatus "Pending", Input, CreatedTime (the event's
 // Timestamp), LastUpdatedTime (now), TaskHubName, ScheduledStartTime,
 // ExecutionId, Generation and Tags. Nil values are left out. The row is
 // written with Insert, or Replace guarded by the old row's ETag.
-func PendingInstanceRow(hub string, start *history.Event) map[string]any {
+func pendingInstanceRowNow(hub string, start *history.Event) map[string]any {
 	return pendingInstanceRow(hub, start, time.Now())
 }
 
@@ -68,7 +68,7 @@ func pendingInstanceRow(hub string, start *history.Event, now time.Time) map[str
 	return row
 }
 
-// CheckpointInstanceRow is the InsertOrMerge an episode applies to the
+// checkpointInstanceRowNow is the InsertOrMerge an episode applies to the
 // Instances row (spec §5.2, checkpoint writer).
 //
 // Always written: CustomStatus (upd.CustomStatus, or "null"), ExecutionId,
@@ -94,7 +94,7 @@ func pendingInstanceRow(hub string, start *history.Event, now time.Time) map[str
 // failed instance shows. CompletedTime is upd.CompletedTime, or the
 // current time when that is zero. A nil Output or Input is left out, so
 // the merge keeps the stored value.
-func CheckpointInstanceRow(hub, instanceID, executionID string, events []*history.Event, upd backend.InstanceUpdate) map[string]any {
+func checkpointInstanceRowNow(hub, instanceID, executionID string, events []*history.Event, upd backend.InstanceUpdate) map[string]any {
 	return checkpointInstanceRow(hub, instanceID, executionID, events, upd, time.Now())
 }
 
@@ -165,11 +165,11 @@ func checkpointInstanceRow(hub, instanceID, executionID string, events []*histor
 	return row
 }
 
-// TerminatedInstanceRow is the merge (If-Match *) DurableTask applies
+// terminatedInstanceRow is the merge (If-Match *) DurableTask applies
 // when an instance that never started is terminated (spec §5.2):
 // RuntimeStatus Terminated, LastUpdatedTime the event's Timestamp,
 // CompletedTime now and Output the reason.
-func TerminatedInstanceRow(instanceID string, terminated *history.Event, now time.Time) map[string]any {
+func terminatedInstanceRow(instanceID string, terminated *history.Event, now time.Time) map[string]any {
 	row := instanceRowKeys(instanceID)
 	row["RuntimeStatus"] = history.StatusTerminated.String()
 	setRowTime(row, "LastUpdatedTime", terminated.Timestamp)
@@ -178,10 +178,10 @@ func TerminatedInstanceRow(instanceID string, terminated *history.Event, now tim
 	return row
 }
 
-// InstanceRow is the full Instances row of a state, for an InsertOrMerge
+// instanceRow is the full Instances row of a state, for an InsertOrMerge
 // that repairs or recreates the row (spec §5.2, repair): every column of
 // §5.1 that the state has a value for.
-func InstanceRow(hub string, st *backend.InstanceState) map[string]any {
+func instanceRow(hub string, st *backend.InstanceState) map[string]any {
 	row := instanceRowKeys(st.InstanceID)
 	row["Name"] = st.Name
 	row["Version"] = st.Version
@@ -203,15 +203,15 @@ func InstanceRow(hub string, st *backend.InstanceState) map[string]any {
 	return row
 }
 
-// RowToInstanceState reads an Instances row (spec §5.1), leniently:
+// rowToInstanceState reads an Instances row (spec §5.1), leniently:
 // missing columns take their defaults; RuntimeStatus may be a name (in
 // any case) or an integer; CustomStatus "null" means none; Tags is JSON
 // text or "null". Input and Output are returned as stored, which may be
 // blob URLs of large values. Rows as the aztables SDK returns them and
 // rows built in Go are both accepted.
-func RowToInstanceState(row map[string]any) (*backend.InstanceState, error) {
+func rowToInstanceState(row map[string]any) (*backend.InstanceState, error) {
 	pk, _ := row["PartitionKey"].(string)
-	st := &backend.InstanceState{InstanceID: UnescapePartitionKey(pk)}
+	st := &backend.InstanceState{InstanceID: unescapePartitionKey(pk)}
 	r := &memberReader{get: jsonObject(row).lookup}
 	st.Name = r.string("Name")
 	st.Version = r.string("Version")

@@ -17,7 +17,7 @@ var (
 	rowNow = rowT0.Add(time.Hour) // "now"
 )
 
-func edmTime(t time.Time) string { return FormatDotNetTime(t) }
+func edmTime(t time.Time) string { return formatDotNetTime(t) }
 
 func TestPendingInstanceRow(t *testing.T) {
 	sched := rowT0.Add(time.Minute)
@@ -52,7 +52,7 @@ func TestPendingInstanceRow(t *testing.T) {
 	}
 	// The exported form stamps the current time.
 	before := time.Now().Add(-time.Second)
-	now, err := ParseDotNetTime(PendingInstanceRow("H", start)["LastUpdatedTime"].(string))
+	now, err := parseDotNetTime(pendingInstanceRowNow("H", start)["LastUpdatedTime"].(string))
 	if err != nil || now.Before(before) || now.After(time.Now().Add(time.Second)) {
 		t.Errorf("LastUpdatedTime %v, %v", now, err)
 	}
@@ -150,7 +150,7 @@ func TestCheckpointInstanceRow(t *testing.T) {
 }
 
 func TestTerminatedInstanceRow(t *testing.T) {
-	got := TerminatedInstanceRow("i?", &history.Event{Type: history.ExecutionTerminated, Timestamp: rowT0, Input: history.Str("bye")}, rowNow)
+	got := terminatedInstanceRow("i?", &history.Event{Type: history.ExecutionTerminated, Timestamp: rowT0, Input: history.Str("bye")}, rowNow)
 	want := map[string]any{"PartitionKey": "i^3", "RowKey": "", "RuntimeStatus": "Terminated",
 		"LastUpdatedTime": edmTime(rowT0), "LastUpdatedTime@odata.type": "Edm.DateTime",
 		"CompletedTime": edmTime(rowNow), "CompletedTime@odata.type": "Edm.DateTime", "Output": "bye"}
@@ -170,11 +170,11 @@ func TestInstanceRowRoundTrip(t *testing.T) {
 			Tags: map[string]string{"x": "y"}},
 		{InstanceID: "@counter@k", ExecutionID: "e2", Name: "@counter@k", RuntimeStatus: history.StatusRunning, CreatedTime: rowT0, LastUpdatedTime: rowT0},
 	} {
-		row := InstanceRow("Hub", st)
+		row := instanceRow("Hub", st)
 		if row["TaskHubName"] != "Hub" || row["RowKey"] != "" {
 			t.Errorf("row %v", row)
 		}
-		back, err := RowToInstanceState(viaJSON(t, row, false))
+		back, err := rowToInstanceState(viaJSON(t, row, false))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,7 +185,7 @@ func TestInstanceRowRoundTrip(t *testing.T) {
 	// The pending row reads back as a Pending instance.
 	start := &history.Event{Type: history.ExecutionStarted, Timestamp: rowT0, Name: "N", Input: history.Str("7"),
 		Instance: &history.OrchestrationInstance{InstanceID: "p", ExecutionID: "e"}, Generation: intPtr(1)}
-	st, err := RowToInstanceState(viaJSON(t, pendingInstanceRow("Hub", start, rowT1), true))
+	st, err := rowToInstanceState(viaJSON(t, pendingInstanceRow("Hub", start, rowT1), true))
 	want := &backend.InstanceState{InstanceID: "p", ExecutionID: "e", Name: "N", RuntimeStatus: history.StatusPending,
 		Input: history.Str("7"), CreatedTime: rowT0, LastUpdatedTime: rowT1, Generation: 1}
 	if err != nil || !reflect.DeepEqual(st, want) {
@@ -194,7 +194,7 @@ func TestInstanceRowRoundTrip(t *testing.T) {
 }
 
 func TestRowToInstanceStateIsLenient(t *testing.T) {
-	st, err := RowToInstanceState(map[string]any{
+	st, err := rowToInstanceState(map[string]any{
 		"PartitionKey": "x^0y", "RowKey": "", "odata.etag": "W/\"1\"", "Timestamp": "2024-05-01T00:00:00.0000000Z",
 		"RuntimeStatus": "completed", "Generation": float64(2), "Output": "null", "CustomStatus": "null", "Tags": "null",
 		"CreatedTime": "2024-05-01T12:00:00.0000000Z", "CreatedTime@odata.type": "Edm.DateTime", "Extra": 1,
@@ -204,7 +204,7 @@ func TestRowToInstanceStateIsLenient(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(st, want) {
 		t.Fatalf("got %+v, %v", st, err)
 	}
-	if st, err := RowToInstanceState(map[string]any{"PartitionKey": "x", "RuntimeStatus": float64(5)}); err != nil || st.RuntimeStatus != history.StatusTerminated {
+	if st, err := rowToInstanceState(map[string]any{"PartitionKey": "x", "RuntimeStatus": float64(5)}); err != nil || st.RuntimeStatus != history.StatusTerminated {
 		t.Errorf("numeric status: %+v, %v", st, err)
 	}
 	for name, c := range map[string]struct {
@@ -216,7 +216,7 @@ func TestRowToInstanceStateIsLenient(t *testing.T) {
 		"generation": {map[string]any{"PartitionKey": "x", "Generation": "many"}, "Generation"},
 		"tags":       {map[string]any{"PartitionKey": "x", "Tags": "[1]"}, "Tags"},
 	} {
-		_, err := RowToInstanceState(c.row)
+		_, err := rowToInstanceState(c.row)
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), `"x"`) {
 			t.Errorf("%s: err = %v, want one naming %s and the instance", name, err, c.want)
 		}

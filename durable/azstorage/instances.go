@@ -16,8 +16,8 @@ func (b *Backend) instances() *aztables.Client { return b.c.Table.NewClient(b.na
 
 // updateInstanceRow merges an episode's status into the Instances row
 // (spec §5.2, checkpoint writer).
-func (b *Backend) updateInstanceRow(ctx context.Context, instanceID, executionID string, cp *backend.Checkpoint, offloaded map[*history.Event][]LargeProperty, guard *rowETag) error {
-	row := CheckpointInstanceRow(b.opts.TaskHub, instanceID, executionID, cp.NewEvents, cp.State)
+func (b *Backend) updateInstanceRow(ctx context.Context, instanceID, executionID string, cp *backend.Checkpoint, offloaded map[*history.Event][]largeProperty, guard *rowETag) error {
+	row := checkpointInstanceRowNow(b.opts.TaskHub, instanceID, executionID, cp.NewEvents, cp.State)
 	b.pointAtHistoryBlobs(row, cp.NewEvents, offloaded)
 	if guard != nil {
 		return b.writeGuardedRow(ctx, instanceID, row, guard)
@@ -72,7 +72,7 @@ func (b *Backend) repairFinishedRow(ctx context.Context, instanceID string, h *s
 		// Result) as the Output; the repaired row shows the same.
 		upd.Output = end.Result
 	}
-	row := CheckpointInstanceRow(b.opts.TaskHub, instanceID, h.executionID, h.events, upd)
+	row := checkpointInstanceRowNow(b.opts.TaskHub, instanceID, h.executionID, h.events, upd)
 	delete(row, "CustomStatus")
 	if err := b.mergeInstanceRow(ctx, instanceID, row, "repair"); err != nil {
 		return err
@@ -123,7 +123,7 @@ func (r *instanceRowOnce) get(ctx context.Context, b *Backend, instanceID string
 		var row map[string]any
 		row, _, r.found, r.err = b.readInstanceRow(ctx, instanceID)
 		if r.found {
-			r.st, r.err = RowToInstanceState(row)
+			r.st, r.err = rowToInstanceState(row)
 		}
 		r.done = true
 	}
@@ -171,7 +171,7 @@ func (b *Backend) GetInstance(ctx context.Context, instanceID string, fetchPaylo
 	if !found {
 		return nil, fmt.Errorf("azstorage: %q: %w", instanceID, backend.ErrInstanceNotFound)
 	}
-	st, err := RowToInstanceState(row)
+	st, err := rowToInstanceState(row)
 	if err != nil {
 		return nil, fmt.Errorf("azstorage: instance row of %q: %w", instanceID, err)
 	}

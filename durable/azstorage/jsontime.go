@@ -11,12 +11,12 @@ import (
 // kind is Unspecified and so carries no zone designator.
 const dotNetMinDateTime = "0001-01-01T00:00:00"
 
-// FormatDotNetTime formats t as Newtonsoft.Json writes a UTC DateTime
+// formatDotNetTime formats t as Newtonsoft.Json writes a UTC DateTime
 // (spec §2.6): yyyy-MM-ddTHH:mm:ss, then a fraction of at most seven
 // digits (Go's nanoseconds truncated to .NET's 100 ns ticks) with trailing
 // zeros dropped, then "Z". The zero time is DateTime.MinValue,
 // "0001-01-01T00:00:00". Times in other zones are converted to UTC.
-func FormatDotNetTime(t time.Time) string {
+func formatDotNetTime(t time.Time) string {
 	if t.IsZero() {
 		return dotNetMinDateTime
 	}
@@ -39,12 +39,12 @@ func formatDotNetClock(t time.Time) string {
 	return s
 }
 
-// ParseDotNetTime parses the date-time text .NET writers produce: ISO 8601
+// parseDotNetTime parses the date-time text .NET writers produce: ISO 8601
 // with up to seven (or Go's nine) fractional digits and "Z", a numeric
 // offset, or no zone designator (read as UTC, as DurableTask treats its
 // UTC DateTimes). The result is in UTC; DateTime.MinValue is the zero
 // time.
-func ParseDotNetTime(s string) (time.Time, error) {
+func parseDotNetTime(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		var err2 error

@@ -21,7 +21,7 @@ func TestFormatDotNetTime(t *testing.T) {
 		{time.Date(2024, 5, 1, 21, 0, 0, 0, tokyo), "2024-05-01T12:00:00Z"},
 		{time.Time{}, "0001-01-01T00:00:00"},
 	} {
-		if got := FormatDotNetTime(c.in); got != c.want {
+		if got := formatDotNetTime(c.in); got != c.want {
 			t.Errorf("FormatDotNetTime(%v) = %s, want %s", c.in, got, c.want)
 		}
 	}
@@ -39,26 +39,26 @@ func TestParseDotNetTime(t *testing.T) {
 		"2024-05-01T12:00:00.1234567",
 		"2024-05-01T12:00:00.1234567+00:00",
 	} {
-		got, err := ParseDotNetTime(s)
+		got, err := parseDotNetTime(s)
 		if err != nil || !got.Equal(want) || got.Location() != time.UTC {
 			t.Errorf("ParseDotNetTime(%q) = %v, %v; want %v UTC", s, got, err, want)
 		}
 	}
-	if got, err := ParseDotNetTime("0001-01-01T00:00:00"); err != nil || !got.IsZero() {
+	if got, err := parseDotNetTime("0001-01-01T00:00:00"); err != nil || !got.IsZero() {
 		t.Errorf("DateTime.MinValue parsed as %v, %v", got, err)
 	}
-	if got, err := ParseDotNetTime("2024-05-01T12:00:00Z"); err != nil || !got.Equal(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)) {
+	if got, err := parseDotNetTime("2024-05-01T12:00:00Z"); err != nil || !got.Equal(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)) {
 		t.Errorf("whole seconds parsed as %v, %v", got, err)
 	}
 	for _, bad := range []string{"", "yesterday", "2024-13-01T00:00:00Z", "2024-05-01"} {
-		if _, err := ParseDotNetTime(bad); err == nil {
+		if _, err := parseDotNetTime(bad); err == nil {
 			t.Errorf("ParseDotNetTime(%q) accepted", bad)
 		}
 	}
 	// Formatting then parsing keeps every 100 ns tick.
 	for _, ns := range []int{0, 100, 1234500, 999999900} {
 		in := time.Date(2031, 12, 31, 23, 59, 59, ns, time.UTC)
-		if back, err := ParseDotNetTime(FormatDotNetTime(in)); err != nil || !back.Equal(in) {
+		if back, err := parseDotNetTime(formatDotNetTime(in)); err != nil || !back.Equal(in) {
 			t.Errorf("round trip of %v gave %v, %v", in, back, err)
 		}
 	}

@@ -157,7 +157,7 @@ func (w *jsonWriter) anyValue(v any) error {
 		w.sep()
 		w.buf = append(w.buf, x...)
 	case time.Time:
-		w.stringValue(FormatDotNetTime(x))
+		w.stringValue(formatDotNetTime(x))
 	case map[string]any:
 		w.beginObject()
 		for _, k := range sortedKeys(x) {

@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// SentinelRowKey is the RowKey of a history partition's checkpoint guard
+// sentinelRowKey is the RowKey of a history partition's checkpoint guard
 // row (spec §4.1); it sorts after every hex sequence key.
-const SentinelRowKey = "sentinel"
+const sentinelRowKey = "sentinel"
 
 // partitionKeyEscape is KeySanitation's escape character and
 // controlCharShift the offset added to an escaped control character.
@@ -64,11 +64,11 @@ func needsPartitionKeyEscape(s string) bool {
 
 func isKeyControlChar(r rune) bool { return r <= 0x1F || (r >= 0x7F && r <= 0x9F) }
 
-// UnescapePartitionKey reverses EscapePartitionKey. Like DurableTask's
+// unescapePartitionKey reverses EscapePartitionKey. Like DurableTask's
 // reader it shifts any other escaped character at or above U+00C0 back
 // down and keeps lower ones as they are; a dangling '^' at the end (which
 // no writer produces) is kept.
-func UnescapePartitionKey(pk string) string {
+func unescapePartitionKey(pk string) string {
 	if !strings.ContainsRune(pk, partitionKeyEscape) {
 		return pk
 	}
@@ -102,12 +102,12 @@ func UnescapePartitionKey(pk string) string {
 	return b.String()
 }
 
-// RowKeyForSequence is a history row's key: the event's index within its
+// rowKeyForSequence is a history row's key: the event's index within its
 // execution as 16 uppercase hex digits (.NET's long.ToString("X16")).
-func RowKeyForSequence(n int) string { return fmt.Sprintf("%016X", uint64(n)) }
+func rowKeyForSequence(n int) string { return fmt.Sprintf("%016X", uint64(n)) }
 
-// SequenceForRowKey parses a history row key written by RowKeyForSequence.
-func SequenceForRowKey(rk string) (int, error) {
+// sequenceForRowKey parses a history row key written by rowKeyForSequence.
+func sequenceForRowKey(rk string) (int, error) {
 	if len(rk) != 16 {
 		return 0, fmt.Errorf("azstorage: history row key %q is not 16 hex digits", rk)
 	}
@@ -118,23 +118,23 @@ func SequenceForRowKey(rk string) (int, error) {
 	return int(n), nil
 }
 
-// ODataQuote renders s as an OData string literal for a table filter:
+// odataQuote renders s as an OData string literal for a table filter:
 // single-quoted, with embedded single quotes doubled.
-func ODataQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+func odataQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// ODataDateTime renders t as an OData datetime literal (UTC, seven
+// odataDateTime renders t as an OData datetime literal (UTC, seven
 // fractional digits), e.g. datetime'2024-05-01T12:00:00.0000000Z'.
-func ODataDateTime(t time.Time) string {
+func odataDateTime(t time.Time) string {
 	return "datetime'" + t.UTC().Format("2006-01-02T15:04:05.0000000Z") + "'"
 }
 
-// ColumnEquals is the filter "{column} eq '{value}'" with value quoted.
+// columnEquals is the filter "{column} eq '{value}'" with value quoted.
 // The column name is written as is and must be a trusted constant.
-func ColumnEquals(column, value string) string { return column + " eq " + ODataQuote(value) }
+func columnEquals(column, value string) string { return column + " eq " + odataQuote(value) }
 
-// PartitionKeyFilter is the filter selecting one instance's rows:
+// partitionKeyFilter is the filter selecting one instance's rows:
 // "PartitionKey eq '…'" over the escaped and quoted instance ID. Pass the
 // raw instance ID, never an already escaped key.
-func PartitionKeyFilter(instanceID string) string {
-	return ColumnEquals("PartitionKey", EscapePartitionKey(instanceID))
+func partitionKeyFilter(instanceID string) string {
+	return columnEquals("PartitionKey", EscapePartitionKey(instanceID))
 }

@@ -27,7 +27,7 @@ func TestEscapePartitionKey(t *testing.T) {
 		if got != want {
 			t.Errorf("EscapePartitionKey(%q) = %q, want %q", id, got, want)
 		}
-		if back := UnescapePartitionKey(got); back != id {
+		if back := unescapePartitionKey(got); back != id {
 			t.Errorf("UnescapePartitionKey(%q) = %q, want %q", got, back, id)
 		}
 		if strings.ContainsAny(got, "/\\#?") {
@@ -45,13 +45,13 @@ func TestEscapeRoundTripsRandomIDs(t *testing.T) {
 			r[j] = alphabet[rng.IntN(len(alphabet))]
 		}
 		id := string(r)
-		if back := UnescapePartitionKey(EscapePartitionKey(id)); back != id {
+		if back := unescapePartitionKey(EscapePartitionKey(id)); back != id {
 			t.Fatalf("round trip of %q gave %q", id, back)
 		}
 	}
 }
 
-// UnescapePartitionKey follows DurableTask's reader on input no writer
+// unescapePartitionKey follows DurableTask's reader on input no writer
 // produces: unknown escapes pass through, shifted down when at or above
 // U+00C0; a trailing caret is kept.
 func TestUnescapeOddInput(t *testing.T) {
@@ -61,7 +61,7 @@ func TestUnescapeOddInput(t *testing.T) {
 		"a^":  "a^",
 		"^^^": "^^",
 	} {
-		if got := UnescapePartitionKey(in); got != want {
+		if got := unescapePartitionKey(in); got != want {
 			t.Errorf("UnescapePartitionKey(%q) = %q, want %q", in, got, want)
 		}
 	}
@@ -75,19 +75,19 @@ func TestRowKeys(t *testing.T) {
 		255: "00000000000000FF",
 		-1:  "FFFFFFFFFFFFFFFF", // long.ToString("X16") of -1
 	} {
-		if got := RowKeyForSequence(n); got != want {
+		if got := rowKeyForSequence(n); got != want {
 			t.Errorf("RowKeyForSequence(%d) = %s, want %s", n, got, want)
 		}
-		back, err := SequenceForRowKey(want)
+		back, err := sequenceForRowKey(want)
 		if err != nil || back != n {
 			t.Errorf("SequenceForRowKey(%s) = %d, %v; want %d", want, back, err, n)
 		}
 	}
-	if RowKeyForSequence(99) >= SentinelRowKey {
+	if rowKeyForSequence(99) >= sentinelRowKey {
 		t.Error("sequence keys must sort before the sentinel")
 	}
 	for _, bad := range []string{"", "sentinel", "00000000000000G0", "0A"} {
-		if _, err := SequenceForRowKey(bad); err == nil {
+		if _, err := sequenceForRowKey(bad); err == nil {
 			t.Errorf("SequenceForRowKey(%q) accepted", bad)
 		}
 	}
@@ -95,14 +95,14 @@ func TestRowKeys(t *testing.T) {
 
 func TestODataFilters(t *testing.T) {
 	for got, want := range map[string]string{
-		ODataQuote("abc"):                  "'abc'",
-		ODataQuote("it's"):                 "'it''s'",
-		ODataQuote("''"):                   "''''''",
-		ColumnEquals("ExecutionId", "e'1"): "ExecutionId eq 'e''1'",
-		PartitionKeyFilter("abc"):          "PartitionKey eq 'abc'",
-		PartitionKeyFilter("o'brien/1#"):   "PartitionKey eq 'o''brien^01^2'",
-		PartitionKeyFilter("x' or 'a'='a"): "PartitionKey eq 'x'' or ''a''=''a'",
-		ODataDateTime(time.Date(2024, 5, 1, 14, 0, 0, 123400000, time.FixedZone("", 2*3600))): "datetime'2024-05-01T12:00:00.1234000Z'",
+		odataQuote("abc"):                  "'abc'",
+		odataQuote("it's"):                 "'it''s'",
+		odataQuote("''"):                   "''''''",
+		columnEquals("ExecutionId", "e'1"): "ExecutionId eq 'e''1'",
+		partitionKeyFilter("abc"):          "PartitionKey eq 'abc'",
+		partitionKeyFilter("o'brien/1#"):   "PartitionKey eq 'o''brien^01^2'",
+		partitionKeyFilter("x' or 'a'='a"): "PartitionKey eq 'x'' or ''a''=''a'",
+		odataDateTime(time.Date(2024, 5, 1, 14, 0, 0, 123400000, time.FixedZone("", 2*3600))): "datetime'2024-05-01T12:00:00.1234000Z'",
 	} {
 		if got != want {
 			t.Errorf("got %s, want %s", got, want)

@@ -13,8 +13,8 @@ import (
 // offloadLargeProperties moves oversized columns of a row into gzip
 // blobs: the column becomes "" and {Prop}BlobName names the blob. It
 // returns the offloaded columns, values included.
-func (b *Backend) offloadLargeProperties(ctx context.Context, row map[string]any) ([]LargeProperty, error) {
-	props, err := OffloadLargeProperties(row, rand.Uint32)
+func (b *Backend) offloadLargeProperties(ctx context.Context, row map[string]any) ([]largeProperty, error) {
+	props, err := offloadRowProperties(row, rand.Uint32)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func (b *Backend) restoreLargeProperties(ctx context.Context, row map[string]any
 // the Instances row can point at the same blobs.
 type executionBlobs struct {
 	names     []string
-	offloaded map[*history.Event][]LargeProperty
+	offloaded map[*history.Event][]largeProperty
 }
 
 // deleteBlobs removes large-message blobs, logging the ones that fail: a
@@ -88,7 +88,7 @@ func historyBlobColumn(e *history.Event) (instanceCol, historyCol string) {
 // pointAtHistoryBlobs makes the Instances row's Input and Output, where
 // they hold a value that the episode's history rows offloaded to a blob,
 // the URL of that blob instead of a second copy, as DurableTask does.
-func (b *Backend) pointAtHistoryBlobs(row map[string]any, events []*history.Event, offloaded map[*history.Event][]LargeProperty) {
+func (b *Backend) pointAtHistoryBlobs(row map[string]any, events []*history.Event, offloaded map[*history.Event][]largeProperty) {
 	for _, e := range events {
 		icol, hcol := historyBlobColumn(e)
 		if icol == "" {
@@ -108,7 +108,7 @@ func (b *Backend) pointAtHistoryBlobs(row map[string]any, events []*history.Even
 func (b *Backend) offloadInstanceColumns(ctx context.Context, row map[string]any) error {
 	for _, p := range []string{"Input", "Output"} {
 		v, ok := row[p].(string)
-		if !ok || !ExceedsTablePropertyLimit(v) {
+		if !ok || !exceedsTablePropertyLimit(v) {
 			continue
 		}
 		pk, _ := row["PartitionKey"].(string)

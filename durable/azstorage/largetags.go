@@ -19,7 +19,7 @@ const tagsBlobColumn = "Tags" + blobNameColumnSuffix
 // TagsBlobName names the blob.
 func (b *Backend) offloadTags(ctx context.Context, row map[string]any) error {
 	v, ok := row["Tags"].(string)
-	if !ok || !ExceedsTablePropertyLimit(v) {
+	if !ok || !exceedsTablePropertyLimit(v) {
 		return nil
 	}
 	pk, _ := row["PartitionKey"].(string)
@@ -58,7 +58,7 @@ func (b *Backend) decodeInstanceRow(ctx context.Context, raw []byte) (*backend.I
 		return nil, err
 	}
 	b.inputBlobAsURL(row)
-	st, err := RowToInstanceState(row)
+	st, err := rowToInstanceState(row)
 	if err != nil {
 		return nil, fmt.Errorf("azstorage: instance row %v: %w", row["PartitionKey"], err)
 	}

@@ -108,11 +108,11 @@ func TestStartMessageAndPendingRow(t *testing.T) {
 			t.Fatalf("message lacks %s:\n%s", want, text)
 		}
 	}
-	m, err := DecodeMessage([]byte(text))
+	m, err := decodeMessage([]byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ts := FormatDotNetTime(m.TaskMessage.Event.Timestamp); !strings.Contains(text, `"Timestamp":"`+ts+`"`) || !strings.HasSuffix(ts, "Z") || len(ts) > len("2024-05-01T12:00:00.1234567Z") {
+	if ts := formatDotNetTime(m.TaskMessage.Event.Timestamp); !strings.Contains(text, `"Timestamp":"`+ts+`"`) || !strings.HasSuffix(ts, "Z") || len(ts) > len("2024-05-01T12:00:00.1234567Z") {
 		t.Fatalf("timestamp %s not written as .NET does:\n%s", ts, text)
 	}
 	row := rawRow(t, b, b.names.InstancesTable(), "layout^0start^21", "")
@@ -201,7 +201,7 @@ func TestStaleSentinelETagConflicts(t *testing.T) {
 	if !errors.Is(err, backend.ErrConflict) {
 		t.Fatalf("err = %v, want backend.ErrConflict", err)
 	}
-	var te *TransactionError
+	var te *batchError
 	if !errors.As(err, &te) || te.Status != 412 {
 		t.Fatalf("err = %#v, want a 412 TransactionError", err)
 	}

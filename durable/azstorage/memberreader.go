@@ -124,7 +124,7 @@ func (r *memberReader) time(member string) time.Time {
 		if v == "" {
 			return time.Time{}
 		}
-		t, err := ParseDotNetTime(v)
+		t, err := parseDotNetTime(v)
 		r.fail(member, err)
 		return t
 	default:
@@ -250,7 +250,7 @@ func textOf(v any) (string, error) {
 	case bool:
 		return strconv.FormatBool(x), nil
 	case time.Time:
-		return FormatDotNetTime(x), nil
+		return formatDotNetTime(x), nil
 	}
 	b, err := json.Marshal(v)
 	if err != nil {

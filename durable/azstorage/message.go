@@ -22,10 +22,10 @@ const (
 	typeObjectDictionary = "System.Collections.Generic.Dictionary`2[[System.String, System.Private.CoreLib],[System.Object, System.Private.CoreLib]]"
 )
 
-// MaxInlineMessageBytes is the largest serialized message (UTF-8 bytes of
+// maxInlineMessageBytes is the largest serialized message (UTF-8 bytes of
 // its JSON) sent inline; a larger one goes to a blob in the large-message
 // container and the queue gets a wrapper naming it (spec §2.1, §2.8).
-const MaxInlineMessageBytes = 45 * 1024
+const maxInlineMessageBytes = 45 * 1024
 
 // emptyGUID is Guid.Empty, the ActivityId of a message that has none.
 const emptyGUID = "00000000-0000-0000-0000-000000000000"
@@ -83,18 +83,18 @@ type ExecutionContext struct {
 	OrchestrationTags map[string]string
 }
 
-// LargeMessageWrapper is the envelope enqueued in place of a message that
+// largeMessageWrapper is the envelope enqueued in place of a message that
 // was offloaded to blob blobName (spec §2.8): no TaskMessage, an empty
 // ActivityId and no Sender.
-func LargeMessageWrapper(blobName string) *MessageData {
+func largeMessageWrapper(blobName string) *MessageData {
 	return &MessageData{ActivityID: emptyGUID, CompressedBlobName: &blobName}
 }
 
-// LargeMessageBlobName is the blob a too-large message is offloaded to:
+// largeMessageBlobName is the blob a too-large message is offloaded to:
 // "{instanceId}/message-{activityId:N}-{EventType}.json.gz", with the raw
 // (unescaped) instance ID, the activity GUID without hyphens in lowercase,
 // and the event type's enum name.
-func LargeMessageBlobName(instanceID, activityID string, t history.EventType) string {
+func largeMessageBlobName(instanceID, activityID string, t history.EventType) string {
 	n := strings.ToLower(strings.ReplaceAll(activityID, "-", ""))
 	return instanceID + "/message-" + n + "-" + t.String() + ".json.gz"
 }

@@ -13,7 +13,7 @@ import (
 // utf8BOM is the byte order mark some writers put before JSON text.
 var utf8BOM = []byte("\xef\xbb\xbf")
 
-// DecodeMessage reads a queue message body written by any Durable Task
+// decodeMessage reads a queue message body written by any Durable Task
 // writer (spec §2.1–2.3). A body that starts with '{' (after an optional
 // byte order mark and white space) is JSON; anything else is base64 of
 // the UTF-8 JSON. Reading is lenient the way Newtonsoft.Json is: "$type"
@@ -26,7 +26,7 @@ var utf8BOM = []byte("\xef\xbb\xbf")
 //
 // A large-message wrapper (no TaskMessage, CompressedBlobName set) is
 // returned as such: see MessageData.IsLargeMessageWrapper.
-func DecodeMessage(body []byte) (*MessageData, error) {
+func decodeMessage(body []byte) (*MessageData, error) {
 	text, err := messageJSONText(body)
 	if err != nil {
 		return nil, err

@@ -15,7 +15,7 @@ import (
 // round-trip form with "Z", and null members written as null except
 // Episode and Sender, which are left out when nil. Dictionary keys (tags)
 // are written in sorted order. The result is the raw UTF-8 queue body
-// that DurableTask.AzureStorage 2.x writes; see EncodeMessageBase64 for
+// that DurableTask.AzureStorage 2.x writes; see encodeMessageBase64 for
 // hubs shared with 1.x workers.
 func EncodeMessage(m *MessageData) ([]byte, error) {
 	if m == nil {
@@ -52,20 +52,20 @@ func EncodeMessage(m *MessageData) ([]byte, error) {
 	return w.bytes(), nil
 }
 
-// EncodeMessageBase64 is EncodeMessage's body in base64, the form
+// encodeMessageBase64 is EncodeMessage's body in base64, the form
 // DurableTask.AzureStorage 1.x (Durable Functions 2.x) writes and the only
 // one it reads. Every version reads it.
-func EncodeMessageBase64(m *MessageData) (string, error) {
+func encodeMessageBase64(m *MessageData) (string, error) {
 	raw, err := EncodeMessage(m)
 	if err != nil {
 		return "", err
 	}
-	return EncodeBase64(raw), nil
+	return encodeBase64(raw), nil
 }
 
-// EncodeBase64 is the base64 (standard alphabet, padded) form of an
+// encodeBase64 is the base64 (standard alphabet, padded) form of an
 // encoded message body.
-func EncodeBase64(raw []byte) string { return base64.StdEncoding.EncodeToString(raw) }
+func encodeBase64(raw []byte) string { return base64.StdEncoding.EncodeToString(raw) }
 
 func writeTaskMessage(w *jsonWriter, tm *TaskMessage) error {
 	if tm.Event == nil {
@@ -140,12 +140,12 @@ func writeMessageValue(w *jsonWriter, v any) error {
 			w.intValue(int64(*x))
 		}
 	case time.Time:
-		w.stringValue(FormatDotNetTime(x))
+		w.stringValue(formatDotNetTime(x))
 	case *time.Time:
 		if x == nil {
 			w.nullValue()
 		} else {
-			w.stringValue(FormatDotNetTime(*x))
+			w.stringValue(formatDotNetTime(*x))
 		}
 	case map[string]string:
 		writeTagsObject(w, x, true)

@@ -112,7 +112,7 @@ func goldenMessages() map[string]*MessageData {
 			},
 			SequenceNumber: 11, Episode: intPtr(2), Sender: &specInstance,
 		},
-		"large_message_wrapper.json": LargeMessageWrapper("abc/message-5406d36943694673afae6671a2fa1e57-ExecutionStarted.json.gz"),
+		"large_message_wrapper.json": largeMessageWrapper("abc/message-5406d36943694673afae6671a2fa1e57-ExecutionStarted.json.gz"),
 	}
 }
 
@@ -134,7 +134,7 @@ func TestGoldenMessagesDecode(t *testing.T) {
 	for file, want := range goldenMessages() {
 		raw := readFixture(t, file)
 		for form, body := range map[string][]byte{"raw": raw, "base64": []byte(base64.StdEncoding.EncodeToString(raw))} {
-			got, err := DecodeMessage(body)
+			got, err := decodeMessage(body)
 			if err != nil {
 				t.Fatalf("%s (%s): %v", file, form, err)
 			}
@@ -167,7 +167,7 @@ func TestDecodeDurableTaskFixture(t *testing.T) {
 			"custom dictionary type": bytes.Replace(raw, []byte("System.Collections.Generic.Dictionary`2[["), []byte("KnownType`2[["), 1),
 		}
 		for name, body := range variants {
-			m, err := DecodeMessage(body)
+			m, err := decodeMessage(body)
 			if err != nil {
 				t.Fatalf("%s/%s: %v", file, name, err)
 			}
@@ -196,7 +196,7 @@ func TestDecodeDurableTaskFixture(t *testing.T) {
 // member order and value formatting agree with the .NET writer.
 func TestReencodedFixtureMatchesDotNetOutput(t *testing.T) {
 	raw := bytes.TrimSpace(readFixture(t, "messagemanager_corelib.json"))
-	m, err := DecodeMessage(raw)
+	m, err := decodeMessage(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +239,7 @@ func TestDecodeIsLenient(t *testing.T) {
 	  "Episode": null,
 	  "$type": "DurableTask.AzureStorage.MessageData, DurableTask.AzureStorage"
 	}`
-	m, err := DecodeMessage([]byte(body))
+	m, err := decodeMessage([]byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ func TestDecodeIsLenient(t *testing.T) {
 	}
 	// The class named by $type wins over a contradicting EventType, as in
 	// .NET where EventType is a read-only property of the class.
-	m, err = DecodeMessage([]byte(`{"TaskMessage":{"Event":{"EventType":5,"$type":"DurableTask.Core.History.ContinueAsNewEvent","OrchestrationStatus":2}}}`))
+	m, err = decodeMessage([]byte(`{"TaskMessage":{"Event":{"EventType":5,"$type":"DurableTask.Core.History.ContinueAsNewEvent","OrchestrationStatus":2}}}`))
 	if err != nil || m.TaskMessage.Event.Type != history.ContinueAsNew || m.TaskMessage.Event.OrchestrationStatus != history.StatusContinuedAsNew {
 		t.Fatalf("got %s, %v", dump(m), err)
 	}
@@ -285,7 +285,7 @@ func TestDecodeErrors(t *testing.T) {
 		"bad status":          {`{"TaskMessage":{"Event":{"$type":"DurableTask.Core.History.ExecutionCompletedEvent","OrchestrationStatus":"Sleeping"}}}`, "OrchestrationStatus"},
 		"instance not object": {strings.Replace(fixture, `"OrchestrationInstance":{"$type":"DurableTask.Core.OrchestrationInstance","InstanceId":"abc","ExecutionId":"aae324dcc8f943e490b37ec5e5bbf9da"},"OrchestrationExecutionContext"`, `"OrchestrationInstance":[1],"OrchestrationExecutionContext"`, 1), "OrchestrationInstance"},
 	} {
-		_, err := DecodeMessage([]byte(c.body))
+		_, err := decodeMessage([]byte(c.body))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want one mentioning %q", name, err, c.want)
 		}
@@ -426,7 +426,7 @@ func TestEveryEventTypeRoundTripsThroughMessages(t *testing.T) {
 		if !bytes.HasPrefix(env.TaskMessage.Event, []byte(`{"$type":"DurableTask.Core.History.`+e.Type.ClassName()+`",`)) {
 			t.Errorf("%v: event starts %.80s", e.Type, env.TaskMessage.Event)
 		}
-		back, err := DecodeMessage(raw)
+		back, err := decodeMessage(raw)
 		if err != nil {
 			t.Fatalf("%v: %v\n%s", e.Type, err, raw)
 		}
@@ -495,7 +495,7 @@ func TestPayloadEscaping(t *testing.T) {
 	if !strings.Contains(string(raw), want) {
 		t.Fatalf("missing %s\nin %s", want, raw)
 	}
-	back, err := DecodeMessage(raw)
+	back, err := decodeMessage(raw)
 	if err != nil || *back.TaskMessage.Event.Input != input {
 		t.Fatalf("decoded %q, %v", history.Deref(back.TaskMessage.Event.Input), err)
 	}
@@ -503,7 +503,7 @@ func TestPayloadEscaping(t *testing.T) {
 
 func TestBase64Bodies(t *testing.T) {
 	m := goldenMessages()["spec_client_start.json"]
-	b64, err := EncodeMessageBase64(m)
+	b64, err := encodeMessageBase64(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -517,7 +517,7 @@ func TestBase64Bodies(t *testing.T) {
 		wrapped.WriteString(b64[i:min(i+76, len(b64))] + "\r\n")
 	}
 	for name, body := range map[string]string{"wrapped": wrapped.String(), "unpadded": strings.TrimRight(b64, "=")} {
-		back, err := DecodeMessage([]byte(body))
+		back, err := decodeMessage([]byte(body))
 		if err != nil || !reflect.DeepEqual(back, m) {
 			t.Errorf("%s: %v, %v", name, err, back)
 		}
@@ -527,14 +527,14 @@ func TestBase64Bodies(t *testing.T) {
 func TestLargeMessages(t *testing.T) {
 	// Spec §2.8's example name; a GUID is lowercased and loses its hyphens.
 	for _, activity := range []string{"5406d369-4369-4673-afae-6671a2fa1e57", "5406D369-4369-4673-AFAE-6671A2FA1E57"} {
-		if got := LargeMessageBlobName("abc", activity, history.ExecutionStarted); got != "abc/message-5406d36943694673afae6671a2fa1e57-ExecutionStarted.json.gz" {
+		if got := largeMessageBlobName("abc", activity, history.ExecutionStarted); got != "abc/message-5406d36943694673afae6671a2fa1e57-ExecutionStarted.json.gz" {
 			t.Errorf("LargeMessageBlobName = %s", got)
 		}
 	}
-	if got := LargeMessageBlobName("a/b c", emptyGUID, history.TaskCompleted); got != "a/b c/message-00000000000000000000000000000000-TaskCompleted.json.gz" {
+	if got := largeMessageBlobName("a/b c", emptyGUID, history.TaskCompleted); got != "a/b c/message-00000000000000000000000000000000-TaskCompleted.json.gz" {
 		t.Errorf("LargeMessageBlobName with a raw id = %s", got)
 	}
-	w, err := DecodeMessage(readFixture(t, "large_message_wrapper.json"))
+	w, err := decodeMessage(readFixture(t, "large_message_wrapper.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -546,21 +546,21 @@ func TestLargeMessages(t *testing.T) {
 	}
 	// The blob holds the gzipped full message.
 	raw := readFixture(t, "spec_client_start.json")
-	blob, err := Gzip(raw)
+	blob, err := gzipBytes(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(blob) < 2 || blob[0] != 0x1f || blob[1] != 0x8b {
 		t.Fatalf("not a gzip stream: % x", blob[:min(len(blob), 4)])
 	}
-	plain, err := Gunzip(blob)
+	plain, err := gunzipBytes(blob)
 	if err != nil || !bytes.Equal(plain, raw) {
 		t.Fatalf("gunzip: %v", err)
 	}
-	if _, err := Gunzip([]byte("not gzip")); err == nil {
+	if _, err := gunzipBytes([]byte("not gzip")); err == nil {
 		t.Error("Gunzip accepted garbage")
 	}
-	if _, err := Gunzip(blob[:len(blob)-6]); err == nil {
+	if _, err := gunzipBytes(blob[:len(blob)-6]); err == nil {
 		t.Error("Gunzip accepted a truncated stream")
 	}
 }

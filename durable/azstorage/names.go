@@ -29,7 +29,7 @@ func NewNames(hub string, partitions int) (Names, error) {
 	if err := ValidateHubName(hub); err != nil {
 		return Names{}, err
 	}
-	if err := ValidatePartitionCount(partitions); err != nil {
+	if err := validatePartitionCount(partitions); err != nil {
 		return Names{}, err
 	}
 	return Names{hub: hub, partitions: partitions}, nil
@@ -58,9 +58,9 @@ func ValidateHubName(hub string) error {
 	return nil
 }
 
-// ValidatePartitionCount checks that a partition (control queue) count is
+// validatePartitionCount checks that a partition (control queue) count is
 // within 1..16.
-func ValidatePartitionCount(n int) error {
+func validatePartitionCount(n int) error {
 	if n < MinPartitionCount || n > MaxPartitionCount {
 		return fmt.Errorf("azstorage: partition count %d is outside %d..%d", n, MinPartitionCount, MaxPartitionCount)
 	}

@@ -135,7 +135,7 @@ func (b *Backend) encodeQueueMessage(ctx context.Context, m *MessageData) (body,
 		return "", "", fmt.Errorf("azstorage: encode message: %w", err)
 	}
 	if len(raw) > maxQueuePayload {
-		blob = LargeMessageBlobName(m.TaskMessage.OrchestrationInstance.InstanceID, m.ActivityID, m.TaskMessage.Event.Type)
+		blob = largeMessageBlobName(m.TaskMessage.OrchestrationInstance.InstanceID, m.ActivityID, m.TaskMessage.Event.Type)
 		if err := b.uploadCompressed(ctx, blob, raw); err != nil {
 			return "", "", err
 		}
@@ -145,7 +145,7 @@ func (b *Backend) encodeQueueMessage(ctx context.Context, m *MessageData) (body,
 		}
 	}
 	if b.opts.Base64Messages {
-		return EncodeBase64(raw), blob, nil
+		return encodeBase64(raw), blob, nil
 	}
 	return string(raw), blob, nil
 }
@@ -153,7 +153,7 @@ func (b *Backend) encodeQueueMessage(ctx context.Context, m *MessageData) (body,
 // decodeQueueMessage reads a body written by any Durable Task writer: raw
 // JSON or base64, inline or offloaded to a blob.
 func (b *Backend) decodeQueueMessage(ctx context.Context, body []byte) (*MessageData, error) {
-	m, err := DecodeMessage(body)
+	m, err := decodeMessage(body)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +162,7 @@ func (b *Backend) decodeQueueMessage(ctx context.Context, body []byte) (*Message
 		if err != nil {
 			return nil, err
 		}
-		inner, err := DecodeMessage(raw)
+		inner, err := decodeMessage(raw)
 		if err != nil {
 			return nil, fmt.Errorf("azstorage: large message %s: %w", *m.CompressedBlobName, err)
 		}

@@ -17,7 +17,7 @@ func TestPartitionRoutingCheckValues(t *testing.T) {
 		{"@counter@k1", 0x1E73E8EB, 3},
 		{"", 2166136261, int(2166136261 % 4)},
 	} {
-		if h := FNV1a32(c.id); h != c.hash {
+		if h := fnv1a32(c.id); h != c.hash {
 			t.Errorf("FNV1a32(%q) = %08X, want %08X", c.id, h, c.hash)
 		}
 		if p := PartitionIndex(c.id, 4); p != c.part {
@@ -33,10 +33,10 @@ func TestPartitionHashIsOverUTF8AndCaseSensitive(t *testing.T) {
 		h ^= uint32(b)
 		h *= 16777619
 	}
-	if got := FNV1a32("é"); got != h {
+	if got := fnv1a32("é"); got != h {
 		t.Errorf("FNV1a32(é) = %08X, want %08X", got, h)
 	}
-	if FNV1a32("ABC") == FNV1a32("abc") {
+	if fnv1a32("ABC") == fnv1a32("abc") {
 		t.Error("the hash must be case-sensitive")
 	}
 }

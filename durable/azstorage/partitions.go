@@ -238,8 +238,8 @@ func hasSurplus(owners map[string]int, avg int) bool {
 // write replaces a row if its ETag still matches. (It goes through the
 // transaction path: the SDK refuses the empty PartitionKey these rows use.)
 func (m *partitionManager) write(ctx context.Context, l *partitionLease) error {
-	res, err := m.b.c.SubmitBatch(ctx, TableBatch{Table: m.b.names.PartitionsTable(), PartitionKey: "",
-		Ops: []TableOp{{Kind: OpUpdateReplace, Entity: l.entity(), ETag: string(l.etag)}}})
+	res, err := m.b.c.submitBatch(ctx, tableBatch{Table: m.b.names.PartitionsTable(), PartitionKey: "",
+		Ops: []tableOp{{Kind: opUpdateReplace, Entity: l.entity(), ETag: string(l.etag)}}})
 	if err != nil {
 		return fmt.Errorf("update partition %s: %w", l.Queue, err)
 	}

@@ -25,7 +25,7 @@ func findTerminate(msgs []*queueMessage) *history.Event {
 // Instances row becomes Terminated with the reason as output, and the
 // start, when it comes, is discarded (startTerminated).
 func (b *Backend) terminateNeverStarted(ctx context.Context, instanceID string, terminated *history.Event) error {
-	row := TerminatedInstanceRow(instanceID, terminated, time.Now().UTC())
+	row := terminatedInstanceRow(instanceID, terminated, time.Now().UTC())
 	if err := b.mergeInstanceRow(ctx, instanceID, row, "terminate"); err != nil {
 		return err
 	}

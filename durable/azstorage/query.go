@@ -22,7 +22,7 @@ func (b *Backend) QueryInstances(ctx context.Context, q backend.InstanceQuery) (
 	if len(q.RuntimeStatus) > 0 {
 		var ors []string
 		for _, s := range q.RuntimeStatus {
-			ors = append(ors, "RuntimeStatus eq "+ODataQuote(s.String()))
+			ors = append(ors, "RuntimeStatus eq "+odataQuote(s.String()))
 		}
 		conds = append(conds, strings.Join(ors, " or "))
 	}
@@ -30,7 +30,7 @@ func (b *Backend) QueryInstances(ctx context.Context, q backend.InstanceQuery) (
 		lo := EscapePartitionKey(q.InstanceIDPrefix)
 		r := []rune(lo)
 		r[len(r)-1]++
-		conds = append(conds, "PartitionKey ge "+ODataQuote(lo)+" and PartitionKey lt "+ODataQuote(string(r)))
+		conds = append(conds, "PartitionKey ge "+odataQuote(lo)+" and PartitionKey lt "+odataQuote(string(r)))
 	}
 	if q.ExcludeEntities {
 		conds = append(conds, "PartitionKey lt '@' or PartitionKey ge 'A'")
@@ -95,17 +95,17 @@ func (b *Backend) PurgeInstance(ctx context.Context, instanceID string) error {
 		return fmt.Errorf("azstorage: purge %q: %w", instanceID, backend.ErrInstanceNotFound)
 	}
 	sel := "PartitionKey,RowKey"
-	rows, err := b.queryRows(ctx, b.names.HistoryTable(), PartitionKeyFilter(instanceID), &sel)
+	rows, err := b.queryRows(ctx, b.names.HistoryTable(), partitionKeyFilter(instanceID), &sel)
 	if err != nil {
 		return fmt.Errorf("azstorage: purge %q: read history: %w", instanceID, err)
 	}
 	pk := EscapePartitionKey(instanceID)
 	for start := 0; start < len(rows); start += 100 {
-		batch := TableBatch{Table: b.names.HistoryTable(), PartitionKey: pk}
+		batch := tableBatch{Table: b.names.HistoryTable(), PartitionKey: pk}
 		for _, r := range rows[start:min(start+100, len(rows))] {
-			batch.Ops = append(batch.Ops, TableOp{Kind: OpDelete, Entity: map[string]any{"PartitionKey": pk, "RowKey": r["RowKey"]}, ETag: "*"})
+			batch.Ops = append(batch.Ops, tableOp{Kind: opDelete, Entity: map[string]any{"PartitionKey": pk, "RowKey": r["RowKey"]}, ETag: "*"})
 		}
-		if _, err := b.c.SubmitBatch(ctx, batch); err != nil {
+		if _, err := b.c.submitBatch(ctx, batch); err != nil {
 			return fmt.Errorf("azstorage: purge %q: delete history: %w", instanceID, err)
 		}
 	}
@@ -144,7 +144,7 @@ func (b *Backend) dereferenceBlobURL(ctx context.Context, v *string, isInput boo
 		return nil, err
 	}
 	if isInput && strings.HasSuffix(name, "ExecutionStarted.json.gz") {
-		m, err := DecodeMessage(data)
+		m, err := decodeMessage(data)
 		if err != nil {
 			return nil, fmt.Errorf("azstorage: %s: %w", name, err)
 		}

@@ -36,7 +36,7 @@ func (b *Backend) RewindInstance(ctx context.Context, instanceID, reason string)
 	if !found {
 		return fmt.Errorf("azstorage: rewind %q: %w", instanceID, backend.ErrInstanceNotFound)
 	}
-	st, err := RowToInstanceState(row)
+	st, err := rowToInstanceState(row)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (b *Backend) rewindHistory(ctx context.Context, instanceID string, depth in
 	if depth > maxRewindDepth {
 		return nil, false, fmt.Errorf("azstorage: rewind %q: sub-orchestrations nested more than %d deep", instanceID, maxRewindDepth)
 	}
-	rows, err := b.queryRows(ctx, b.names.HistoryTable(), PartitionKeyFilter(instanceID), nil)
+	rows, err := b.queryRows(ctx, b.names.HistoryTable(), partitionKeyFilter(instanceID), nil)
 	if err != nil {
 		return nil, false, fmt.Errorf("azstorage: rewind %q: read history: %w", instanceID, err)
 	}
@@ -79,7 +79,7 @@ func (b *Backend) rewindHistory(ctx context.Context, instanceID string, depth in
 	execID, lastStart := "", ""
 	for _, r := range rows {
 		rk, _ := r["RowKey"].(string)
-		if rk == SentinelRowKey {
+		if rk == sentinelRowKey {
 			continue
 		}
 		events = append(events, r)
@@ -143,22 +143,22 @@ func (b *Backend) rewindHistory(ctx context.Context, instanceID string, depth in
 	if len(changed) == 0 {
 		return nil, false, nil
 	}
-	var ops []TableOp
+	var ops []tableOp
 	for _, r := range current {
 		if c, ok := changed[r["RowKey"].(string)]; ok {
 			etag, _ := c["odata.etag"].(string)
-			ops = append(ops, TableOp{Kind: OpUpdateReplace, Entity: rewritableRow(c), ETag: etag})
+			ops = append(ops, tableOp{Kind: opUpdateReplace, Entity: rewritableRow(c), ETag: etag})
 		}
 	}
 	pk := EscapePartitionKey(instanceID)
 	for start := 0; start < len(ops); start += maxBatchOps {
-		batch := TableBatch{Table: b.names.HistoryTable(), PartitionKey: pk, Ops: ops[start:min(start+maxBatchOps, len(ops))]}
-		if _, err := b.c.SubmitBatch(ctx, batch); err != nil {
+		batch := tableBatch{Table: b.names.HistoryTable(), PartitionKey: pk, Ops: ops[start:min(start+maxBatchOps, len(ops))]}
+		if _, err := b.c.submitBatch(ctx, batch); err != nil {
 			return nil, false, fmt.Errorf("azstorage: rewind %q: %w", instanceID, err)
 		}
 	}
 	merge, _ := json.Marshal(map[string]any{"PartitionKey": pk, "RowKey": "", "RuntimeStatus": history.StatusPending.String(),
-		"LastUpdatedTime": FormatDotNetTime(time.Now().UTC()), "LastUpdatedTime@odata.type": "Edm.DateTime"})
+		"LastUpdatedTime": formatDotNetTime(time.Now().UTC()), "LastUpdatedTime@odata.type": "Edm.DateTime"})
 	if _, err := b.instances().UpdateEntity(ctx, merge, &aztables.UpdateEntityOptions{UpdateMode: aztables.UpdateModeMerge, IfMatch: &azcoreETagAny}); err != nil {
 		return nil, false, fmt.Errorf("azstorage: rewind %q: instance row: %w", instanceID, err)
 	}

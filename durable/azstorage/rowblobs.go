@@ -6,10 +6,10 @@ import (
 	"unicode/utf8"
 )
 
-// MaxTablePropertyChars is the longest string, in UTF-16 code units, that
+// maxTablePropertyChars is the longest string, in UTF-16 code units, that
 // DurableTask.AzureStorage stores in a table column: 60 KiB of UTF-16
 // (spec §4.3). Longer values of the variable-size columns go to blobs.
-const MaxTablePropertyChars = 30 * 1024
+const maxTablePropertyChars = 30 * 1024
 
 // blobNameColumnSuffix marks the column naming a property's blob:
 // "{Prop}BlobName" (changing it is a breaking change in DurableTask).
@@ -19,16 +19,16 @@ const blobNameColumnSuffix = "BlobName"
 // columns that may be offloaded to blobs, in its order.
 var variableSizeColumns = [...]string{"Name", "Input", "Result", "Output", "Reason", "Details", "Correlation", "FailureDetails", "Tags"}
 
-// VariableSizeColumns lists the row columns that may be offloaded to
+// variableSizeColumnList lists the row columns that may be offloaded to
 // blobs: Name, Input, Result, Output, Reason, Details, Correlation,
 // FailureDetails and Tags.
-func VariableSizeColumns() []string { return append([]string(nil), variableSizeColumns[:]...) }
+func variableSizeColumnList() []string { return append([]string(nil), variableSizeColumns[:]...) }
 
-// ExceedsTablePropertyLimit reports a value too long for a table column
-// (more than MaxTablePropertyChars UTF-16 code units).
-func ExceedsTablePropertyLimit(s string) bool {
+// exceedsTablePropertyLimit reports a value too long for a table column
+// (more than maxTablePropertyChars UTF-16 code units).
+func exceedsTablePropertyLimit(s string) bool {
 	// UTF-16 never needs more code units than UTF-8 needs bytes.
-	return len(s) > MaxTablePropertyChars && utf16Length(s) > MaxTablePropertyChars
+	return len(s) > maxTablePropertyChars && utf16Length(s) > maxTablePropertyChars
 }
 
 // utf16Length counts s's UTF-16 code units, as .NET's string.Length
@@ -46,41 +46,41 @@ func utf16Length(s string) int {
 	return n
 }
 
-// HistoryBlobName is the large-message blob of an offloaded row column:
+// historyBlobName is the large-message blob of an offloaded row column:
 // "{PK}/history-{RK}-{EventType}-{random:X8}-{Column}.json.gz" with the
 // escaped partition key (spec §4.3).
-func HistoryBlobName(partitionKey, rowKey, eventType string, random uint32, column string) string {
+func historyBlobName(partitionKey, rowKey, eventType string, random uint32, column string) string {
 	return fmt.Sprintf("%s/history-%s-%s-%08X-%s.json.gz", partitionKey, rowKey, eventType, random, column)
 }
 
-// LargeProperty is a row column whose value lives in a blob of the
+// largeProperty is a row column whose value lives in a blob of the
 // large-message container.
-type LargeProperty struct {
+type largeProperty struct {
 	Column   string // e.g. "Input"
 	BlobName string // the blob in the large-message container
 	// Value is the column's full text: to be gzipped and uploaded
-	// (OffloadLargeProperties), or empty until downloaded
-	// (RowBlobReferences).
+	// (offloadRowProperties), or empty until downloaded
+	// (rowBlobReferences).
 	Value string
 }
 
-// OffloadLargeProperties applies DurableTask's large-column rule to a row
+// offloadRowProperties applies DurableTask's large-column rule to a row
 // about to be written (spec §4.3): each variable-size column holding a
 // string too long for the Table service is set to "" and gets a companion
 // column "{Column}BlobName" naming its blob. It returns the blobs the
-// caller must upload (gzipped, see Gzip) before writing the row. random
+// caller must upload (gzipped, see gzipBytes) before writing the row. random
 // supplies the blob names' random part (nil: math/rand). A row without
 // an EventType column (an Instances row) names its blobs after the
 // column, as DurableTask does for Input, Output and Tags; other columns
 // of such a row cannot be offloaded.
-func OffloadLargeProperties(row map[string]any, random func() uint32) ([]LargeProperty, error) {
+func offloadRowProperties(row map[string]any, random func() uint32) ([]largeProperty, error) {
 	if random == nil {
 		random = rand.Uint32
 	}
-	var out []LargeProperty
+	var out []largeProperty
 	for _, col := range variableSizeColumns {
 		v, ok := row[col].(string)
-		if !ok || !ExceedsTablePropertyLimit(v) {
+		if !ok || !exceedsTablePropertyLimit(v) {
 			continue
 		}
 		eventType, _ := row[mEventType].(string)
@@ -94,42 +94,42 @@ func OffloadLargeProperties(row map[string]any, random func() uint32) ([]LargePr
 		}
 		pk, _ := row["PartitionKey"].(string)
 		rk, _ := row["RowKey"].(string)
-		name := HistoryBlobName(pk, rk, eventType, random(), col)
+		name := historyBlobName(pk, rk, eventType, random(), col)
 		row[col] = ""
 		row[col+blobNameColumnSuffix] = name
-		out = append(out, LargeProperty{Column: col, BlobName: name, Value: v})
+		out = append(out, largeProperty{Column: col, BlobName: name, Value: v})
 	}
 	return out, nil
 }
 
-// RowBlobReferences lists the offloaded columns of a row read back: every
+// rowBlobReferences lists the offloaded columns of a row read back: every
 // variable-size column with a "{Column}BlobName". The caller downloads
-// and gunzips each blob and puts the text back with RestoreLargeProperty
+// and gunzips each blob and puts the text back with restoreLargeProperty
 // before decoding the row.
-func RowBlobReferences(row map[string]any) []LargeProperty {
-	var out []LargeProperty
+func rowBlobReferences(row map[string]any) []largeProperty {
+	var out []largeProperty
 	for _, col := range variableSizeColumns {
 		if name, ok := row[col+blobNameColumnSuffix].(string); ok && name != "" {
-			out = append(out, LargeProperty{Column: col, BlobName: name})
+			out = append(out, largeProperty{Column: col, BlobName: name})
 		}
 	}
 	return out
 }
 
-// RestoreLargeProperty puts a downloaded column value back into its row
+// restoreLargeProperty puts a downloaded column value back into its row
 // and drops the row's "{Column}BlobName" reference.
-func RestoreLargeProperty(row map[string]any, column, value string) {
+func restoreLargeProperty(row map[string]any, column, value string) {
 	row[column] = value
 	delete(row, column+blobNameColumnSuffix)
 }
 
 // unrestoredBlobColumn returns a column of row that still points to a blob
 // and holds no value, if any.
-func unrestoredBlobColumn(row map[string]any) (LargeProperty, bool) {
-	for _, p := range RowBlobReferences(row) {
+func unrestoredBlobColumn(row map[string]any) (largeProperty, bool) {
+	for _, p := range rowBlobReferences(row) {
 		if v, _ := row[p.Column].(string); v == "" {
 			return p, true
 		}
 	}
-	return LargeProperty{}, false
+	return largeProperty{}, false
 }

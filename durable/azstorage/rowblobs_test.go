@@ -28,12 +28,12 @@ func TestTablePropertyLimitCountsUTF16(t *testing.T) {
 		if got := utf16Length(c.s); got != c.units {
 			t.Errorf("%s: utf16Length = %d, want %d", name, got, c.units)
 		}
-		if got := ExceedsTablePropertyLimit(c.s); got != c.large {
-			t.Errorf("%s: ExceedsTablePropertyLimit = %v, want %v", name, got, c.large)
+		if got := exceedsTablePropertyLimit(c.s); got != c.large {
+			t.Errorf("%s: exceedsTablePropertyLimit = %v, want %v", name, got, c.large)
 		}
 	}
-	if want := []string{"Name", "Input", "Result", "Output", "Reason", "Details", "Correlation", "FailureDetails", "Tags"}; !reflect.DeepEqual(VariableSizeColumns(), want) {
-		t.Errorf("VariableSizeColumns = %v", VariableSizeColumns())
+	if want := []string{"Name", "Input", "Result", "Output", "Reason", "Details", "Correlation", "FailureDetails", "Tags"}; !reflect.DeepEqual(variableSizeColumnList(), want) {
+		t.Errorf("VariableSizeColumns = %v", variableSizeColumnList())
 	}
 }
 
@@ -52,12 +52,12 @@ func TestOffloadLargeHistoryColumns(t *testing.T) {
 	e := &history.Event{Type: history.ExecutionStarted, EventID: -1, Name: "N",
 		Instance: &history.OrchestrationInstance{InstanceID: "a/b", ExecutionID: "e"},
 		Input:    &big, Tags: map[string]string{"k": big}}
-	row := EventToRow("a/b", "e", 5, e)
-	props, err := OffloadLargeProperties(row, sequence(0xDEADBEEF, 1))
+	row := eventToRow("a/b", "e", 5, e)
+	props, err := offloadRowProperties(row, sequence(0xDEADBEEF, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []LargeProperty{
+	want := []largeProperty{
 		{Column: "Input", BlobName: "a^0b/history-0000000000000005-ExecutionStarted-DEADBEEF-Input.json.gz", Value: big},
 		{Column: "Tags", BlobName: "a^0b/history-0000000000000005-ExecutionStarted-00000001-Tags.json.gz", Value: `{"k":"` + big + `"}`},
 	}
@@ -69,26 +69,26 @@ func TestOffloadLargeHistoryColumns(t *testing.T) {
 	}
 	// Reading back: the references are reported, the row cannot be
 	// decoded until they are restored, and then it is the event again.
-	refs := RowBlobReferences(row)
+	refs := rowBlobReferences(row)
 	if len(refs) != 2 || refs[0].Column != "Input" || refs[0].BlobName != want[0].BlobName || refs[1].Column != "Tags" || refs[0].Value != "" {
 		t.Fatalf("RowBlobReferences = %+v", summarize(refs))
 	}
-	if _, err := RowToEvent(row); err == nil || !strings.Contains(err.Error(), want[0].BlobName) {
+	if _, err := rowToEvent(row); err == nil || !strings.Contains(err.Error(), want[0].BlobName) {
 		t.Fatalf("decoding an unrestored row: %v", err)
 	}
 	for _, p := range props {
-		RestoreLargeProperty(row, p.Column, p.Value)
+		restoreLargeProperty(row, p.Column, p.Value)
 	}
-	if len(RowBlobReferences(row)) != 0 {
+	if len(rowBlobReferences(row)) != 0 {
 		t.Error("references left after restoring")
 	}
-	back, err := RowToEvent(row)
+	back, err := rowToEvent(row)
 	if err != nil || !reflect.DeepEqual(back, e) {
 		t.Fatalf("restored row decodes to %+v, %v", back, err)
 	}
 }
 
-func summarize(props []LargeProperty) []string {
+func summarize(props []largeProperty) []string {
 	var out []string
 	for _, p := range props {
 		out = append(out, fmt.Sprintf("%s %s (%d chars)", p.Column, p.BlobName, len(p.Value)))
@@ -100,12 +100,12 @@ func TestOffloadLeavesOtherColumns(t *testing.T) {
 	big := strings.Repeat("y", 31000)
 	row := map[string]any{"PartitionKey": "p", "RowKey": "0000000000000000", "EventType": "TaskCompleted",
 		"Result": "small", "OrchestrationInstance": big, "Timestamp": big}
-	props, err := OffloadLargeProperties(row, nil)
+	props, err := offloadRowProperties(row, nil)
 	if err != nil || len(props) != 0 || row["OrchestrationInstance"] != big {
 		t.Fatalf("offloaded %v, %v", summarize(props), err)
 	}
 	row["Result"] = big
-	props, err = OffloadLargeProperties(row, nil) // math/rand names
+	props, err = offloadRowProperties(row, nil) // math/rand names
 	if err != nil || len(props) != 1 {
 		t.Fatalf("offloaded %v, %v", summarize(props), err)
 	}
@@ -120,14 +120,14 @@ func TestOffloadLeavesOtherColumns(t *testing.T) {
 func TestOffloadInstanceRowColumns(t *testing.T) {
 	big := strings.Repeat("z", 30721)
 	row := map[string]any{"PartitionKey": "abc", "RowKey": "", "Input": big, "Output": big}
-	props, err := OffloadLargeProperties(row, sequence(0xA, 0xB))
+	props, err := offloadRowProperties(row, sequence(0xA, 0xB))
 	if err != nil || len(props) != 2 {
 		t.Fatalf("%v, %v", summarize(props), err)
 	}
 	if props[0].BlobName != "abc/history--Input-0000000A-Input.json.gz" || props[1].BlobName != "abc/history--Output-0000000B-Output.json.gz" {
 		t.Errorf("blob names %s, %s", props[0].BlobName, props[1].BlobName)
 	}
-	_, err = OffloadLargeProperties(map[string]any{"PartitionKey": "abc", "RowKey": "", "Name": big}, nil)
+	_, err = offloadRowProperties(map[string]any{"PartitionKey": "abc", "RowKey": "", "Name": big}, nil)
 	if err == nil || !strings.Contains(err.Error(), "Name") {
 		t.Errorf("a large Name in a row without EventType: %v", err)
 	}

@@ -39,7 +39,7 @@ func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedu
 	}
 	gen := 0
 	if found {
-		st, err := RowToInstanceState(row)
+		st, err := rowToInstanceState(row)
 		if err != nil {
 			return fmt.Errorf("azstorage: instance row of %q: %w", id, err)
 		}
@@ -67,7 +67,7 @@ func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedu
 		// no row will ever name its execution, so it is discarded.
 		return b.notStarted(ctx, id, "enqueue the start message", err)
 	}
-	newRow := PendingInstanceRow(b.opts.TaskHub, start)
+	newRow := pendingInstanceRowNow(b.opts.TaskHub, start)
 	if blob != "" {
 		newRow["Input"] = b.blobURL(blob) // the whole start message is in that blob
 	} else if _, err := b.offloadLargeProperties(wctx, newRow); err != nil {
@@ -119,7 +119,7 @@ func (b *Backend) readStartRow(ctx context.Context, id string) (st *backend.Inst
 	for try := 0; try < 5; try++ {
 		var row map[string]any
 		if row, _, found, err = b.readInstanceRow(ctx, id); err == nil && found {
-			st, err = RowToInstanceState(row)
+			st, err = rowToInstanceState(row)
 		}
 		if err == nil || ctx.Err() != nil {
 			return st, found, err

@@ -26,47 +26,47 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 )
 
-// OpKind is the kind of one operation of a table transaction.
-type OpKind int
+// opKind is the kind of one operation of a table transaction.
+type opKind int
 
 // The operations an entity-group transaction can carry.
 const (
-	OpAdd           OpKind = iota // insert; fails 409 if the row exists
-	OpUpsertReplace               // insert or replace
-	OpUpsertMerge                 // insert or merge
-	OpUpdateReplace               // replace, If-Match ETag ("*" for any)
-	OpUpdateMerge                 // merge, If-Match ETag
-	OpDelete                      // delete, If-Match ETag
+	opAdd           opKind = iota // insert; fails 409 if the row exists
+	opUpsertReplace               // insert or replace
+	opUpsertMerge                 // insert or merge
+	opUpdateReplace               // replace, If-Match ETag ("*" for any)
+	opUpdateMerge                 // merge, If-Match ETag
+	opDelete                      // delete, If-Match ETag
 )
 
-// TableOp is one operation; Entity must hold PartitionKey and RowKey.
+// tableOp is one operation; Entity must hold PartitionKey and RowKey.
 // Entity values are written with their Edm types (time.Time as
 // Edm.DateTime, int64 as Edm.Int64, []byte as Edm.Binary, float64 as
 // Edm.Double, aztables.EDMGUID as Edm.Guid; see encodeBatchEntity), or
 // verbatim when the map also holds a "Name@odata.type" annotation.
-type TableOp struct {
-	Kind   OpKind
+type tableOp struct {
+	Kind   opKind
 	Entity map[string]any
 	ETag   string
 }
 
-// TableBatch is an entity-group transaction: up to 100 operations on one
+// tableBatch is an entity-group transaction: up to 100 operations on one
 // partition of one table, applied all or nothing.
-type TableBatch struct {
+type tableBatch struct {
 	Table        string
 	PartitionKey string
-	Ops          []TableOp
+	Ops          []tableOp
 }
 
-// TableOpResult is the outcome of one operation of a committed batch.
-type TableOpResult struct {
+// tableOpResult is the outcome of one operation of a committed batch.
+type tableOpResult struct {
 	Status int
 	ETag   string
 }
 
-// TransactionError is a batch the service refused. Nothing of the batch
+// batchError is a batch the service refused. Nothing of the batch
 // was applied.
-type TransactionError struct {
+type batchError struct {
 	Table  string
 	Index  int // the failing operation, or -1 if unknown
 	Status int // e.g. 409 (exists), 412 (ETag mismatch), 404
@@ -74,25 +74,25 @@ type TransactionError struct {
 	Msg    string
 }
 
-func (e *TransactionError) Error() string {
+func (e *batchError) Error() string {
 	return fmt.Sprintf("table %s: transaction failed at operation %d: HTTP %d %s: %s", e.Table, e.Index, e.Status, e.Code, e.Msg)
 }
 
-// IsConflict reports a transaction that failed because a row existed
+// isBatchConflict reports a transaction that failed because a row existed
 // (409) or had changed (412): a concurrent writer won.
-func IsConflict(err error) bool {
-	var te *TransactionError
+func isBatchConflict(err error) bool {
+	var te *batchError
 	return errors.As(err, &te) && (te.Status == http.StatusConflict || te.Status == http.StatusPreconditionFailed)
 }
 
 const maxBatchOps = 100
 
-// SubmitBatch sends a transaction as an OData $batch request and reports
-// each operation's new ETag, or a *TransactionError naming the operation
+// submitBatch sends a transaction as an OData $batch request and reports
+// each operation's new ETag, or a *batchError naming the operation
 // that failed. The aztables SDK's own SubmitTransaction cannot be used: it
 // returns no per-operation ETags and loses the status of a failed
 // operation that the service reports inside a 202 response.
-func (c *Clients) SubmitBatch(ctx context.Context, b TableBatch) ([]TableOpResult, error) {
+func (c *Clients) submitBatch(ctx context.Context, b tableBatch) ([]tableOpResult, error) {
 	if len(b.Ops) == 0 {
 		return nil, nil
 	}
@@ -136,34 +136,34 @@ func (c *Clients) SubmitBatch(ctx context.Context, b TableBatch) ([]TableOpResul
 		if code == "" {
 			code = resp.Header.Get("x-ms-error-code")
 		}
-		return nil, &TransactionError{Table: b.Table, Index: -1, Status: resp.StatusCode, Code: code, Msg: text}
+		return nil, &batchError{Table: b.Table, Index: -1, Status: resp.StatusCode, Code: code, Msg: text}
 	}
 	return parseBatchResponse(b.Table, len(b.Ops), resp)
 }
 
-func writeBatchOp(w *bytes.Buffer, changeset, base, table string, i int, op TableOp) error {
+func writeBatchOp(w *bytes.Buffer, changeset, base, table string, i int, op tableOp) error {
 	pk, _ := op.Entity["PartitionKey"].(string)
 	rk, _ := op.Entity["RowKey"].(string)
 	keyURL := fmt.Sprintf("%s/%s(PartitionKey=%s,RowKey=%s)", base, table,
-		url.PathEscape(ODataQuote(pk)), url.PathEscape(ODataQuote(rk)))
+		url.PathEscape(odataQuote(pk)), url.PathEscape(odataQuote(rk)))
 	method, target, ifMatch, withBody := "", keyURL, "", true
 	switch op.Kind {
-	case OpAdd:
+	case opAdd:
 		method, target = http.MethodPost, base+"/"+table
-	case OpUpsertReplace:
+	case opUpsertReplace:
 		method = http.MethodPut
-	case OpUpsertMerge:
+	case opUpsertMerge:
 		method = "MERGE"
-	case OpUpdateReplace:
+	case opUpdateReplace:
 		method, ifMatch = http.MethodPut, op.ETag
-	case OpUpdateMerge:
+	case opUpdateMerge:
 		method, ifMatch = "MERGE", op.ETag
-	case OpDelete:
+	case opDelete:
 		method, ifMatch, withBody = http.MethodDelete, op.ETag, false
 	default:
 		return fmt.Errorf("azstorage: table %s: operation %d has unknown kind %d", table, i, op.Kind)
 	}
-	if (op.Kind == OpUpdateReplace || op.Kind == OpUpdateMerge || op.Kind == OpDelete) && ifMatch == "" {
+	if (op.Kind == opUpdateReplace || op.Kind == opUpdateMerge || op.Kind == opDelete) && ifMatch == "" {
 		return fmt.Errorf("azstorage: table %s: operation %d needs an ETag (use \"*\" for any)", table, i)
 	}
 	fmt.Fprintf(w, "--%s\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n", changeset)
@@ -180,7 +180,7 @@ func writeBatchOp(w *bytes.Buffer, changeset, base, table string, i int, op Tabl
 	if err != nil {
 		return fmt.Errorf("azstorage: table %s: operation %d: %w", table, i, err)
 	}
-	if op.Kind == OpAdd {
+	if op.Kind == opAdd {
 		w.WriteString("Prefer: return-no-content\r\n")
 	}
 	fmt.Fprintf(w, "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(payload))
@@ -193,12 +193,12 @@ var indexPrefix = regexp.MustCompile(`^(\d+):`)
 
 // parseBatchResponse reads the multipart answer: one HTTP response per
 // operation on success, or a single failed response on failure.
-func parseBatchResponse(table string, n int, resp *http.Response) ([]TableOpResult, error) {
+func parseBatchResponse(table string, n int, resp *http.Response) ([]tableOpResult, error) {
 	parts, err := readHTTPParts(resp.Header.Get("Content-Type"), resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("azstorage: table %s: batch response: %w", table, err)
 	}
-	var results []TableOpResult
+	var results []tableOpResult
 	for _, p := range parts {
 		if p.resp.StatusCode >= 300 {
 			code, msg := parseODataError(p.body)
@@ -208,9 +208,9 @@ func parseBatchResponse(table string, n int, resp *http.Response) ([]TableOpResu
 			} else if cid, err := strconv.Atoi(p.contentID); err == nil {
 				idx = cid - 1
 			}
-			return nil, &TransactionError{Table: table, Index: idx, Status: p.resp.StatusCode, Code: code, Msg: msg}
+			return nil, &batchError{Table: table, Index: idx, Status: p.resp.StatusCode, Code: code, Msg: msg}
 		}
-		results = append(results, TableOpResult{Status: p.resp.StatusCode, ETag: p.resp.Header.Get("ETag")})
+		results = append(results, tableOpResult{Status: p.resp.StatusCode, ETag: p.resp.Header.Get("ETag")})
 	}
 	if len(results) != n {
 		return nil, fmt.Errorf("azstorage: table %s: batch response has %d results for %d operations", table, len(results), n)

@@ -78,9 +78,9 @@ func rawEntity(t *testing.T, tc batchTestTable, rk string) (props map[string]any
 	return props, string(got.ETag), true
 }
 
-func transactionError(t *testing.T, err error) *TransactionError {
+func transactionError(t *testing.T, err error) *batchError {
 	t.Helper()
-	var te *TransactionError
+	var te *batchError
 	if !errors.As(err, &te) {
 		t.Fatalf("err = %v (%T), want a *TransactionError", err, err)
 	}
@@ -92,11 +92,11 @@ func transactionError(t *testing.T, err error) *TransactionError {
 func TestSubmitBatchReturnsTheETagOfEachRow(t *testing.T) {
 	c, tc, sent := newBatchTestTable(t)
 	ctx := context.Background()
-	res, err := c.SubmitBatch(ctx, TableBatch{Table: tc.name, PartitionKey: "p", Ops: []TableOp{
-		{Kind: OpUpsertReplace, Entity: row("0000000000000000", "V", "a")},
-		{Kind: OpUpsertReplace, Entity: row("0000000000000001", "V", "b")},
-		{Kind: OpUpsertReplace, Entity: row("0000000000000002", "V", "c")},
-		{Kind: OpAdd, Entity: row("sentinel", "ExecutionId", "e1")},
+	res, err := c.submitBatch(ctx, tableBatch{Table: tc.name, PartitionKey: "p", Ops: []tableOp{
+		{Kind: opUpsertReplace, Entity: row("0000000000000000", "V", "a")},
+		{Kind: opUpsertReplace, Entity: row("0000000000000001", "V", "b")},
+		{Kind: opUpsertReplace, Entity: row("0000000000000002", "V", "c")},
+		{Kind: opAdd, Entity: row("sentinel", "ExecutionId", "e1")},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -124,26 +124,26 @@ func TestSubmitBatchAddOfExistingRowChangesNothing(t *testing.T) {
 	c, tc, _ := newBatchTestTable(t)
 	ctx := context.Background()
 	table := tc.name
-	if _, err := c.SubmitBatch(ctx, TableBatch{Table: table, PartitionKey: "p", Ops: []TableOp{
-		{Kind: OpUpsertReplace, Entity: row("a", "V", "first")},
-		{Kind: OpAdd, Entity: row("sentinel", "ExecutionId", "e1")},
+	if _, err := c.submitBatch(ctx, tableBatch{Table: table, PartitionKey: "p", Ops: []tableOp{
+		{Kind: opUpsertReplace, Entity: row("a", "V", "first")},
+		{Kind: opAdd, Entity: row("sentinel", "ExecutionId", "e1")},
 	}}); err != nil {
 		t.Fatal(err)
 	}
 	_, etagA, _ := rawEntity(t, tc, "a")
 	_, etagSentinel, _ := rawEntity(t, tc, "sentinel")
 
-	_, err := c.SubmitBatch(ctx, TableBatch{Table: table, PartitionKey: "p", Ops: []TableOp{
-		{Kind: OpUpsertReplace, Entity: row("a", "V", "second")},
-		{Kind: OpUpsertReplace, Entity: row("b", "V", "second")},
-		{Kind: OpAdd, Entity: row("sentinel", "ExecutionId", "e2")},
-		{Kind: OpUpsertMerge, Entity: row("c", "V", "second")},
+	_, err := c.submitBatch(ctx, tableBatch{Table: table, PartitionKey: "p", Ops: []tableOp{
+		{Kind: opUpsertReplace, Entity: row("a", "V", "second")},
+		{Kind: opUpsertReplace, Entity: row("b", "V", "second")},
+		{Kind: opAdd, Entity: row("sentinel", "ExecutionId", "e2")},
+		{Kind: opUpsertMerge, Entity: row("c", "V", "second")},
 	}})
 	te := transactionError(t, err)
 	if te.Status != http.StatusConflict || te.Code != "EntityAlreadyExists" || te.Index != 2 || te.Table != table {
 		t.Fatalf("error = %+v, want 409 EntityAlreadyExists at operation 2 of %s", te, table)
 	}
-	if !IsConflict(err) {
+	if !isBatchConflict(err) {
 		t.Fatal("IsConflict = false for a 409")
 	}
 	if props, etag, _ := rawEntity(t, tc, "a"); props["V"] != "first" || etag != etagA {
@@ -166,15 +166,15 @@ func TestSubmitBatchUpdateMergeHonoursIfMatch(t *testing.T) {
 	c, tc, _ := newBatchTestTable(t)
 	ctx := context.Background()
 	table := tc.name
-	first, err := c.SubmitBatch(ctx, TableBatch{Table: table, PartitionKey: "p", Ops: []TableOp{
-		{Kind: OpAdd, Entity: row("sentinel", "ExecutionId", "e1", "IsCheckpointComplete", false)},
+	first, err := c.submitBatch(ctx, tableBatch{Table: table, PartitionKey: "p", Ops: []tableOp{
+		{Kind: opAdd, Entity: row("sentinel", "ExecutionId", "e1", "IsCheckpointComplete", false)},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	stale := first[0].ETag
-	second, err := c.SubmitBatch(ctx, TableBatch{Table: table, PartitionKey: "p", Ops: []TableOp{
-		{Kind: OpUpdateMerge, Entity: row("sentinel", "IsCheckpointComplete", true), ETag: stale},
+	second, err := c.submitBatch(ctx, tableBatch{Table: table, PartitionKey: "p", Ops: []tableOp{
+		{Kind: opUpdateMerge, Entity: row("sentinel", "IsCheckpointComplete", true), ETag: stale},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -188,12 +188,12 @@ func TestSubmitBatchUpdateMergeHonoursIfMatch(t *testing.T) {
 		t.Fatalf("after the merge: %v, ETag %q (batch said %q)", props, etag, current)
 	}
 
-	_, err = c.SubmitBatch(ctx, TableBatch{Table: table, PartitionKey: "p", Ops: []TableOp{
-		{Kind: OpUpsertReplace, Entity: row("0000000000000005", "V", "x")},
-		{Kind: OpUpdateMerge, Entity: row("sentinel", "ExecutionId", "loser"), ETag: stale},
+	_, err = c.submitBatch(ctx, tableBatch{Table: table, PartitionKey: "p", Ops: []tableOp{
+		{Kind: opUpsertReplace, Entity: row("0000000000000005", "V", "x")},
+		{Kind: opUpdateMerge, Entity: row("sentinel", "ExecutionId", "loser"), ETag: stale},
 	}})
 	te := transactionError(t, err)
-	if te.Status != http.StatusPreconditionFailed || te.Code != "UpdateConditionNotSatisfied" || te.Index != 1 || !IsConflict(err) {
+	if te.Status != http.StatusPreconditionFailed || te.Code != "UpdateConditionNotSatisfied" || te.Index != 1 || !isBatchConflict(err) {
 		t.Fatalf("error = %+v, want 412 UpdateConditionNotSatisfied at operation 1", te)
 	}
 	if props, etag, _ := rawEntity(t, tc, "sentinel"); etag != current || props["ExecutionId"] != "e1" {
@@ -211,16 +211,16 @@ func TestSubmitBatchReplaceDeleteAndMissingRows(t *testing.T) {
 	c, tc, _ := newBatchTestTable(t)
 	ctx := context.Background()
 	table := tc.name
-	res, err := c.SubmitBatch(ctx, TableBatch{Table: table, PartitionKey: "p", Ops: []TableOp{
-		{Kind: OpAdd, Entity: row("r", "A", "1", "B", "1")},
-		{Kind: OpAdd, Entity: row("d", "A", "1")},
+	res, err := c.submitBatch(ctx, tableBatch{Table: table, PartitionKey: "p", Ops: []tableOp{
+		{Kind: opAdd, Entity: row("r", "A", "1", "B", "1")},
+		{Kind: opAdd, Entity: row("d", "A", "1")},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err = c.SubmitBatch(ctx, TableBatch{Table: table, PartitionKey: "p", Ops: []TableOp{
-		{Kind: OpUpdateReplace, Entity: row("r", "A", "2"), ETag: "*"},
-		{Kind: OpDelete, Entity: row("d"), ETag: res[1].ETag},
+	res, err = c.submitBatch(ctx, tableBatch{Table: table, PartitionKey: "p", Ops: []tableOp{
+		{Kind: opUpdateReplace, Entity: row("r", "A", "2"), ETag: "*"},
+		{Kind: opDelete, Entity: row("d"), ETag: res[1].ETag},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -232,15 +232,15 @@ func TestSubmitBatchReplaceDeleteAndMissingRows(t *testing.T) {
 	if _, _, ok := rawEntity(t, tc, "d"); ok {
 		t.Fatal("the deleted row is still there")
 	}
-	for _, op := range []TableOp{
-		{Kind: OpDelete, Entity: row("d"), ETag: "*"},
-		{Kind: OpUpdateMerge, Entity: row("nothere", "A", "1"), ETag: "*"},
+	for _, op := range []tableOp{
+		{Kind: opDelete, Entity: row("d"), ETag: "*"},
+		{Kind: opUpdateMerge, Entity: row("nothere", "A", "1"), ETag: "*"},
 	} {
-		_, err := c.SubmitBatch(ctx, TableBatch{Table: table, PartitionKey: "p", Ops: []TableOp{
-			{Kind: OpUpsertMerge, Entity: row("r", "A", "3")}, op}})
+		_, err := c.submitBatch(ctx, tableBatch{Table: table, PartitionKey: "p", Ops: []tableOp{
+			{Kind: opUpsertMerge, Entity: row("r", "A", "3")}, op}})
 		te := transactionError(t, err)
-		if te.Status != http.StatusNotFound || te.Code != "ResourceNotFound" || te.Index != 1 || IsConflict(err) {
-			t.Fatalf("kind %d on a missing row: %+v (IsConflict %v)", op.Kind, te, IsConflict(err))
+		if te.Status != http.StatusNotFound || te.Code != "ResourceNotFound" || te.Index != 1 || isBatchConflict(err) {
+			t.Fatalf("kind %d on a missing row: %+v (isBatchConflict %v)", op.Kind, te, isBatchConflict(err))
 		}
 	}
 	if props, _, _ := rawEntity(t, tc, "r"); props["A"] != "2" {
@@ -253,35 +253,35 @@ func TestSubmitBatchRejectsBadBatchesLocally(t *testing.T) {
 	c, tc, sent := newBatchTestTable(t)
 	ctx := context.Background()
 	table := tc.name
-	many := make([]TableOp, 101)
+	many := make([]tableOp, 101)
 	for i := range many {
-		many[i] = TableOp{Kind: OpUpsertReplace, Entity: row(fmt.Sprintf("%03d", i))}
+		many[i] = tableOp{Kind: opUpsertReplace, Entity: row(fmt.Sprintf("%03d", i))}
 	}
 	for name, bad := range map[string]struct {
-		ops  []TableOp
+		ops  []tableOp
 		want string
 	}{
 		"101 operations":  {many, "at most 100 operations, got 101"},
-		"other partition": {[]TableOp{{Kind: OpAdd, Entity: map[string]any{"PartitionKey": "q", "RowKey": "1"}}}, `partition "q"`},
-		"no ETag":         {[]TableOp{{Kind: OpUpdateMerge, Entity: row("1")}}, "needs an ETag"},
-		"unknown kind":    {[]TableOp{{Kind: OpKind(42), Entity: row("1")}}, "unknown kind 42"},
-		"unsupported":     {[]TableOp{{Kind: OpAdd, Entity: row("1", "Ch", make(chan int))}}, `property "Ch": unsupported value type chan int`},
-		"int too big":     {[]TableOp{{Kind: OpAdd, Entity: row("1", "N", 1<<40)}}, "does not fit Edm.Int32"},
-		"year 1":          {[]TableOp{{Kind: OpAdd, Entity: row("1", "T", time.Time{})}}, "outside the Edm.DateTime range"},
-		"bad GUID":        {[]TableOp{{Kind: OpAdd, Entity: row("1", "G", aztables.EDMGUID("nope"))}}, "is not a GUID"},
+		"other partition": {[]tableOp{{Kind: opAdd, Entity: map[string]any{"PartitionKey": "q", "RowKey": "1"}}}, `partition "q"`},
+		"no ETag":         {[]tableOp{{Kind: opUpdateMerge, Entity: row("1")}}, "needs an ETag"},
+		"unknown kind":    {[]tableOp{{Kind: opKind(42), Entity: row("1")}}, "unknown kind 42"},
+		"unsupported":     {[]tableOp{{Kind: opAdd, Entity: row("1", "Ch", make(chan int))}}, `property "Ch": unsupported value type chan int`},
+		"int too big":     {[]tableOp{{Kind: opAdd, Entity: row("1", "N", 1<<40)}}, "does not fit Edm.Int32"},
+		"year 1":          {[]tableOp{{Kind: opAdd, Entity: row("1", "T", time.Time{})}}, "outside the Edm.DateTime range"},
+		"bad GUID":        {[]tableOp{{Kind: opAdd, Entity: row("1", "G", aztables.EDMGUID("nope"))}}, "is not a GUID"},
 	} {
-		_, err := c.SubmitBatch(ctx, TableBatch{Table: table, PartitionKey: "p", Ops: bad.ops})
+		_, err := c.submitBatch(ctx, tableBatch{Table: table, PartitionKey: "p", Ops: bad.ops})
 		if err == nil || !strings.Contains(err.Error(), bad.want) || !strings.Contains(err.Error(), table) {
 			t.Errorf("%s: err = %v, want one naming table %s and saying %q", name, err, table, bad.want)
 		}
-		if IsConflict(err) {
+		if isBatchConflict(err) {
 			t.Errorf("%s: a local error counts as a conflict", name)
 		}
 	}
 	if n := sent.Load(); n != 0 {
 		t.Fatalf("%d requests were sent for batches that are refused locally", n)
 	}
-	if res, err := c.SubmitBatch(ctx, TableBatch{Table: table, PartitionKey: "p"}); err != nil || res != nil || sent.Load() != 0 {
+	if res, err := c.submitBatch(ctx, tableBatch{Table: table, PartitionKey: "p"}); err != nil || res != nil || sent.Load() != 0 {
 		t.Fatalf("empty batch: %v, %v, %d requests", res, err, sent.Load())
 	}
 }
@@ -293,8 +293,8 @@ func TestSubmitBatchStoresEdmTypes(t *testing.T) {
 	ctx := context.Background()
 	when := time.Date(2026, 11, 25, 8, 30, 45, 123456789, time.FixedZone("CET", 3600))
 	guid := aztables.EDMGUID("0f8fad5b-d9cb-469f-a165-70867728950e")
-	if _, err := c.SubmitBatch(ctx, TableBatch{Table: tc.name, PartitionKey: "p", Ops: []TableOp{
-		{Kind: OpUpsertReplace, Entity: row("typed",
+	if _, err := c.submitBatch(ctx, tableBatch{Table: tc.name, PartitionKey: "p", Ops: []tableOp{
+		{Kind: opUpsertReplace, Entity: row("typed",
 			"When", when,
 			"Whole", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 			"Big", int64(1)<<40,
@@ -390,10 +390,10 @@ func TestSubmitBatchStoresEdmTypes(t *testing.T) {
 // which is not a conflict.
 func TestSubmitBatchOnMissingTable(t *testing.T) {
 	c, _, _ := newBatchTestTable(t)
-	_, err := c.SubmitBatch(context.Background(), TableBatch{Table: "nosuchtable", PartitionKey: "p", Ops: []TableOp{
-		{Kind: OpUpsertReplace, Entity: row("1")}}})
+	_, err := c.submitBatch(context.Background(), tableBatch{Table: "nosuchtable", PartitionKey: "p", Ops: []tableOp{
+		{Kind: opUpsertReplace, Entity: row("1")}}})
 	te := transactionError(t, err)
-	if te.Status != http.StatusNotFound || te.Code != "TableNotFound" || IsConflict(err) {
+	if te.Status != http.StatusNotFound || te.Code != "TableNotFound" || isBatchConflict(err) {
 		t.Fatalf("error = %+v, want 404 TableNotFound and no conflict", te)
 	}
 }
@@ -408,10 +408,10 @@ func TestSubmitBatchIsSignedWithTheAccountKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = bad.SubmitBatch(context.Background(), TableBatch{Table: tc.name, PartitionKey: "p", Ops: []TableOp{
-		{Kind: OpAdd, Entity: row("signed")}}})
+	_, err = bad.submitBatch(context.Background(), tableBatch{Table: tc.name, PartitionKey: "p", Ops: []tableOp{
+		{Kind: opAdd, Entity: row("signed")}}})
 	te := transactionError(t, err)
-	if te.Status != http.StatusForbidden || te.Index != -1 || (te.Code != "AuthorizationFailure" && te.Code != "AuthenticationFailed") || IsConflict(err) {
+	if te.Status != http.StatusForbidden || te.Index != -1 || (te.Code != "AuthorizationFailure" && te.Code != "AuthenticationFailed") || isBatchConflict(err) {
 		t.Fatalf("error = %+v, want a 403 for the whole batch", te)
 	}
 	if _, _, ok := rawEntity(t, tc, "signed"); ok {
@@ -451,9 +451,9 @@ func TestSubmitBatchWithSAS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := sas.SubmitBatch(context.Background(), TableBatch{Table: tc.name, PartitionKey: "p", Ops: []TableOp{
-		{Kind: OpAdd, Entity: row("viasas", "V", int64(1))},
-		{Kind: OpUpsertMerge, Entity: row("viasas2", "V", int64(2))},
+	res, err := sas.submitBatch(context.Background(), tableBatch{Table: tc.name, PartitionKey: "p", Ops: []tableOp{
+		{Kind: opAdd, Entity: row("viasas", "V", int64(1))},
+		{Kind: opUpsertMerge, Entity: row("viasas2", "V", int64(2))},
 	}})
 	if err != nil {
 		t.Fatal(err)
