@@ -75,7 +75,13 @@ func (b *Backend) enqueue(ctx context.Context, queue string, m *MessageData, del
 		// and handed over directly, saving a dequeue and a poll's wait.
 		opts.VisibilityTimeout = to.Ptr(seconds(local.visibility))
 	}
+	wakeUpWritten := b.startWakeUp(ctx, m, delay)
+	due := time.Now().Add(delay)
 	resp, err := b.queue(queue).EnqueueMessage(ctx, body, opts)
+	wakeUpWritten()
+	if err == nil && delay > 0 {
+		b.noteDelayed(queue, m, body, resp, due) // timerwake.go
+	}
 	if err == nil && local != nil && len(resp.Messages) == 1 {
 		em := resp.Messages[0]
 		qm := &queueMessage{queue: queue, id: deref(em.MessageID), popReceipt: deref(em.PopReceipt), text: body, data: m, dequeueCount: 1}

@@ -127,6 +127,7 @@ func (b *Backend) abandonMessage(ctx context.Context, m *queueMessage, delay tim
 	if resp.PopReceipt != nil {
 		m.popReceipt = *resp.PopReceipt
 	}
+	b.noteAbandoned(m.queue, delay) // timerwake.go
 	return nil
 }
 

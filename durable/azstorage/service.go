@@ -73,6 +73,14 @@ type Options struct {
 	// operations fewer per activity; see carried.go).
 	QueueActivityResults bool
 
+	// WakeUpQueue writes, for every delayed message (durable timers,
+	// scheduled starts, delayed entity signals), a small wake-up message
+	// with the same delay to the queue "{hub}-wakeup", which a
+	// queue-triggered function of the app watches: on the Consumption plan
+	// the platform then starts an instance of an idle app when a timer
+	// comes due (see timerwake.go). CreateTaskHub creates the queue.
+	WakeUpQueue bool
+
 	Logger *slog.Logger
 }
 

@@ -44,6 +44,7 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 		if err := b.repairFinishedRow(ctx, s.instanceID, h, rows); err != nil {
 			b.log.Warn("repairing the Instances row of a finished instance failed", "instanceId", s.instanceID, "error", err)
 		}
+		b.learnTimers(s.instanceID, h.events) // timerwake.go
 	}
 	current := h.executionID
 	if expected != "" {
