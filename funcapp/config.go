@@ -74,6 +74,11 @@ type Config struct {
 	APIKey        string        // DURABLE_API_KEY: required on the durable HTTP routes when set
 	Dashboard     bool          // DURABLE_DASHBOARD: the browser dashboard at {base}/ui/ (default true; false turns it off)
 	PurgeAfter    time.Duration // DURABLE_PURGE_AFTER: PurgeOldInstances' age limit (default 30 days)
+	// WakeUpQueue (DURABLE_WAKEUP_QUEUE, true or false) writes a wake-up
+	// message to "{hub}-wakeup" for every delayed message (see
+	// WakeUpFunction). Default: on when a function of the app watches
+	// that queue, off otherwise.
+	WakeUpQueue bool
 	LogLevel      string        // LOG_LEVEL: debug, info, warn, error
 }
 
@@ -203,6 +208,14 @@ func fromHostJSON(root string, host map[string]any, getenv func(string) string) 
 		if d > 0 {
 			c.PurgeAfter = d
 		}
+	}
+	c.WakeUpQueue = hasWakeUpTrigger(c.AppRoot, c.TaskHub)
+	if v := getenv("DURABLE_WAKEUP_QUEUE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			fail("DURABLE_WAKEUP_QUEUE=%q is not true or false", v)
+		}
+		c.WakeUpQueue = b
 	}
 	c.LogLevel = getenv("LOG_LEVEL")
 	return c, errors.Join(errs...)
@@ -377,6 +390,7 @@ func (c *Config) BackendOptions(log *slog.Logger) azstorage.Options {
 		UseAppLease:             c.UseAppLease,
 		AppName:                 c.AppName,
 		AppLease:                c.AppLease,
+		WakeUpQueue:             c.WakeUpQueue,
 		Logger:                  log,
 	}
 }
