@@ -11,6 +11,7 @@ import (
 
 	"github.com/godurable/functions/durable/backend"
 	"github.com/godurable/functions/durable/history"
+	"github.com/godurable/functions/internal/telemetry"
 )
 
 // Client starts and manages orchestration instances. It is safe for
@@ -126,7 +127,10 @@ func (c *Client) StartNew(ctx context.Context, orchestrator string, input any, o
 	if o.overwrite {
 		dedupe = nil
 	}
-	if err := c.be.CreateInstance(ctx, e, dedupe); err != nil {
+	traced := telemetry.StartCreateOrchestration(ctx, e)
+	err = c.be.CreateInstance(ctx, e, dedupe)
+	traced(err)
+	if err != nil {
 		return "", fmt.Errorf("durable: start %q as %q: %w", orchestrator, o.instanceID, err)
 	}
 	return o.instanceID, nil

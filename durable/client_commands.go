@@ -7,6 +7,7 @@ import (
 
 	"github.com/godurable/functions/durable/backend"
 	"github.com/godurable/functions/durable/history"
+	"github.com/godurable/functions/internal/telemetry"
 )
 
 // RaiseEvent sends an external event to a running, pending or suspended
@@ -21,7 +22,10 @@ func (c *Client) RaiseEvent(ctx context.Context, instanceID, eventName string, d
 		return fmt.Errorf("durable: raise event %q on %q: %w: %w", eventName, instanceID, ErrInvalidInput, err)
 	}
 	e := &history.Event{Type: history.EventRaised, EventID: -1, Timestamp: time.Now().UTC(), Name: eventName, Input: in}
-	return c.command(ctx, instanceID, "raise event "+eventName, e)
+	traced := telemetry.StartRaiseEvent(ctx, instanceID, e)
+	err = c.command(ctx, instanceID, "raise event "+eventName, e)
+	traced(err)
+	return err
 }
 
 // Terminate ends an instance; its output becomes reason. Results that

@@ -47,7 +47,9 @@
 // Package durabletest runs orchestrations, activities and entities in unit
 // tests on an in-memory backend with a virtual clock, with mocks by name.
 // Package funcapp/funcapptest runs a whole app over a local Azure Storage
-// emulator and drives it over HTTP.
+// emulator and drives it over HTTP. Package replaycheck replays the
+// histories stored in a task hub against changed code before it is
+// deployed, and reports the instances it would break.
 //
 // Package funcapp wires all of this into an Azure Functions custom handler.
 package durable

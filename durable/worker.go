@@ -29,6 +29,13 @@ type WorkerOptions struct {
 	// Versioning, when set, applies Durable Functions' orchestration
 	// versioning settings (see Versioning).
 	Versioning *Versioning
+	// ExtendedSessions keeps orchestrators in memory between episodes, so
+	// an instance's next episode continues where the last one stopped
+	// instead of replaying its history (extendedSessionsEnabled).
+	ExtendedSessions bool
+	// ExtendedSessionIdleTimeout closes a session that got no work for
+	// this long (extendedSessionIdleTimeoutInSeconds; default 30 s).
+	ExtendedSessionIdleTimeout time.Duration
 	// OrchestratorStepLimit bounds how long orchestrator code may run
 	// between two awaits (or until it returns): a step that blocks longer
 	// (a mutex, a channel, time.Sleep, I/O) fails the instance with
@@ -62,6 +69,9 @@ type Worker struct {
 	opts  WorkerOptions
 	newID func() string
 	clock func() time.Time
+	// sessions keeps orchestrators in memory (ExtendedSessions); nil
+	// when extended sessions are off.
+	sessions *sessionCache
 }
 
 // NewWorker returns a worker for the functions in reg.
@@ -91,7 +101,14 @@ func NewWorker(be backend.Backend, reg *Registry, opts WorkerOptions) *Worker {
 	if opts.Clock != nil {
 		clock = func() time.Time { return opts.Clock().UTC() }
 	}
-	return &Worker{be: be, reg: reg, log: opts.Logger, opts: opts, newID: NewInstanceID, clock: clock}
+	w := &Worker{be: be, reg: reg, log: opts.Logger, opts: opts, newID: NewInstanceID, clock: clock}
+	if opts.ExtendedSessions {
+		if opts.ExtendedSessionIdleTimeout <= 0 {
+			w.opts.ExtendedSessionIdleTimeout = 30 * time.Second
+		}
+		w.sessions = newSessionCache(w.opts.ExtendedSessionIdleTimeout)
+	}
+	return w
 }
 
 // Run starts the backend and processes work until ctx is canceled, then
@@ -114,7 +131,24 @@ func (w *Worker) Run(ctx context.Context) error {
 		defer wg.Done()
 		w.loop(ctx, "activity", w.opts.MaxConcurrentActivities, w.nextActivity)
 	}()
+	if w.sessions != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(w.opts.ExtendedSessionIdleTimeout / 2)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					w.sessions.sweep()
+				}
+			}
+		}()
+	}
 	wg.Wait()
+	w.sessions.closeAll()
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := w.be.Stop(stopCtx); err != nil {

@@ -10,13 +10,16 @@ import (
 
 	"github.com/godurable/functions/durable/backend"
 	"github.com/godurable/functions/durable/history"
+	"github.com/godurable/functions/internal/telemetry"
 )
 
 func (w *Worker) processActivity(ctx context.Context, wi *backend.ActivityWorkItem) {
 	renewCtx, stopRenew := context.WithCancel(ctx)
 	renewed := make(chan struct{})
 	go func() { defer close(renewed); w.renewActivity(renewCtx, wi) }()
+	ctx, span := telemetry.StartActivity(ctx, wi.Instance.InstanceID, wi.Scheduled)
 	result := w.runActivity(ctx, wi)
+	telemetry.EndActivity(span, result)
 	stopRenew()
 	if result == nil { // the activity aborted its work item
 		w.log.Info("activity aborted its work item; it will run again", "activity", wi.Scheduled.Name,

@@ -22,16 +22,22 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *backend.Orchestra
 	}
 	cp := w.runEpisode(wi)
 	if cp == abortedEpisode {
+		w.sessions.settle(wi.InstanceID, false)
 		w.abandonAborted(ctx, wi)
 		return
 	}
-	if err := w.be.CompleteOrchestrationWorkItem(ctx, wi, cp); err != nil {
+	spans := traceEpisode(wi, cp, w.clock())
+	err := w.be.CompleteOrchestrationWorkItem(ctx, wi, cp)
+	w.sessions.settle(wi.InstanceID, err == nil)
+	if err != nil {
 		w.log.Warn("orchestration checkpoint failed; the episode will be replayed",
 			"instanceId", wi.InstanceID, "error", err)
 		if aerr := w.be.AbandonOrchestrationWorkItem(ctx, wi, abandonDelay(err)); aerr != nil {
 			w.log.Warn("abandoning orchestration work item failed", "instanceId", wi.InstanceID, "error", aerr)
 		}
+		return
 	}
+	spans.Emit()
 }
 
 // runEpisode replays the instance and returns the checkpoint to commit. A
@@ -111,16 +117,30 @@ func (w *Worker) execute(started *history.Event, past, news []*history.Event, no
 		return w.failEpisode(started, past, news, now,
 			fmt.Sprintf("the orchestrator %q is not registered in this app", started.Name))
 	}
-	aborted := false
-	x := replay.New(w.adapt(fn, &aborted), replay.WithStepLimit(w.opts.OrchestratorStepLimit))
-	defer x.Close()
-	out := x.Apply(past, news)
-	if aborted {
+	id, execID := started.Instance.InstanceID, started.Instance.ExecutionID
+	var out *replay.Outcome
+	s := w.sessions.take(id, execID, len(past))
+	if s != nil {
+		out = s.x.Apply(nil, news) // continues where the last episode stopped
+	} else {
+		s = &orchSession{aborted: new(bool), execID: execID}
+		s.x = replay.New(w.adapt(fn, s.aborted), replay.WithStepLimit(w.opts.OrchestratorStepLimit))
+		out = s.x.Apply(past, news)
+	}
+	if *s.aborted {
+		s.x.Close()
 		return abortedEpisode, &episode{started: started, now: now, outcome: &replay.Outcome{}}
 	}
 	ep := &episode{started: started, now: now, newEvents: news, outcome: out,
 		suspended: isSuspended(past, news), newExecID: w.newID, storeInputs: w.opts.StoreInputsInOrchestrationHistory}
-	return ep.checkpoint(), ep
+	cp := ep.checkpoint()
+	if w.sessions != nil && !out.Done && out.Err == nil {
+		s.historyLen = len(past) + len(cp.NewEvents)
+		w.sessions.stage(id, s) // kept if the checkpoint commits
+	} else {
+		s.x.Close()
+	}
+	return cp, ep
 }
 
 // failEpisode fails the execution without running user code.

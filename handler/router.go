@@ -10,6 +10,7 @@ import (
 	"github.com/godurable/functions/bindings"
 	"github.com/godurable/functions/dashboard"
 	"github.com/godurable/functions/durable"
+	"github.com/godurable/functions/internal/telemetry"
 )
 
 // Durable is what the HTTP surface needs from the engine: exactly the
@@ -146,7 +147,7 @@ func New(cfg Config) http.Handler {
 	cfg = cfg.withDefaults()
 	s := &server{cfg: cfg, log: cfg.Logger}
 	r := chi.NewRouter()
-	r.Use(recoverer(s.log), requestLogger(s.log), bodyLimit(cfg.MaxBodyBytes))
+	r.Use(recoverer(s.log), telemetry.ExtractHTTP, requestLogger(s.log), bodyLimit(cfg.MaxBodyBytes))
 	r.Get("/", health)
 	r.Group(func(r chi.Router) {
 		r.Use(waitReady(cfg.Ready))

@@ -138,7 +138,7 @@ func newHost(t *testing.T, o hostOptions) *host {
 	}
 	h.client = durable.NewClient(be, h.reg, h.hub)
 	if !o.noWorker {
-		wo := durable.WorkerOptions{Logger: logger(t)}
+		wo := durable.WorkerOptions{Logger: logger(t), ExtendedSessions: o.extendedSessions}
 		if o.worker != nil {
 			o.worker(&wo)
 		}

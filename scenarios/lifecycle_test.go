@@ -140,7 +140,8 @@ func TestScenario_RecreateRunningInstance(t *testing.T) {
 func TestScenario_ExtendedSessions_SessionTimeout(t *testing.T) {
 	t.Parallel()
 	const idle = 2 * time.Second
-	h := newHost(t, hostOptions{extendedSessions: true, backend: func(o *azstorageOptions) { o.ExtendedSessionIdleTimeout = idle }})
+	h := newHost(t, hostOptions{extendedSessions: true, backend: func(o *azstorageOptions) { o.ExtendedSessionIdleTimeout = idle },
+		worker: func(o *durable.WorkerOptions) { o.ExtendedSessionIdleTimeout = idle }})
 	id := "SingletonCounter_" + time.Now().Format(time.RFC3339Nano)
 	h.start("Counter", 0, durable.WithInstanceID(id))
 	st := h.waitForStartup(id)
@@ -277,7 +278,6 @@ func TestScenario_OrchestratorStartAtAcceptsAllDateTimeKinds(t *testing.T) {
 // A pending (scheduled) instance can be terminated before it starts,
 // also with a reason large enough for a blob, and does not start later.
 func TestScenario_TerminatePendingOrchestration(t *testing.T) {
-	t.Skip("in progress: terminating a scheduled instance before its start time is being added to the engine")
 	t.Parallel()
 	for _, ext := range []bool{true, false} {
 		for _, large := range []bool{true, false} {
@@ -318,7 +318,6 @@ func TestScenario_TerminatePendingOrchestration(t *testing.T) {
 // The orchestrator never replays while extended sessions keep it in
 // memory: each episode continues where the last one stopped.
 func TestScenario_SequentialOrchestrationNoReplay(t *testing.T) {
-	t.Skip("in progress: keeping orchestrators in memory between episodes is being added to the worker")
 	t.Parallel()
 	h := newHost(t, hostOptions{extendedSessions: true})
 	st := h.wait(h.start("FactorialNoReplay", 10), standardTimeout)

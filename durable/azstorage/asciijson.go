@@ -12,15 +12,16 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 )
 
-// asciiBodyPolicy writes every non-ASCII character of a Table service
-// request body as a JSON \uXXXX escape, as the .NET Table SDK's JSON
-// writer does. Non-ASCII text can only occur inside JSON strings (in
-// batch bodies too: the multipart framing is ASCII), so the entity is
-// unchanged. It keeps multi-byte characters out of the raw byte stream,
-// which a service reading the body in chunks could split and corrupt:
-// Azurite decodes each 64 KiB chunk of a request on its own, so a row
-// column that straddles a chunk boundary with a three-byte character in
-// the way came back with U+FFFD in it.
+// asciiBodyPolicy writes every non-ASCII character of a single-entity
+// Table service request body as a JSON \uXXXX escape, as the .NET Table
+// SDK's JSON writer does. Non-ASCII text can only occur inside JSON
+// strings, so the entity is unchanged. It keeps multi-byte characters out
+// of the raw byte stream, which a service reading the body in chunks could
+// split and corrupt: Azurite decodes each 64 KiB chunk of an entity
+// request on its own, so a row column that straddles a chunk boundary with
+// a three-byte character in the way came back with U+FFFD in it. Batch
+// (transaction) bodies are left alone: Azurite reads them whole, and the
+// history writer sizes its batches by their UTF-8 length.
 type asciiBodyPolicy struct{}
 
 func (asciiBodyPolicy) Do(req *policy.Request) (*http.Response, error) {

@@ -96,7 +96,7 @@ func NewClients(a *Account, o ClientOptions) (*Clients, error) {
 	if a.Key != nil {
 		perRetry = append(perRetry, &tableSharedKeyPolicy{account: a})
 	}
-	c.batch = runtime.NewPipeline("azstorage", "v1", runtime.PipelineOptions{PerCall: tablePerCall, PerRetry: perRetry},
+	c.batch = runtime.NewPipeline("azstorage", "v1", runtime.PipelineOptions{PerCall: o.PerCall, PerRetry: perRetry},
 		&policy.ClientOptions{Retry: retry, Transport: o.Transport})
 	return c, nil
 }

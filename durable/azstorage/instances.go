@@ -219,6 +219,9 @@ func (b *Backend) dedupeStart(ctx context.Context, instanceID string, m *queueMe
 		return startDefer, err
 	}
 	execID := m.data.TaskMessage.OrchestrationInstance.ExecutionID
+	if startTerminated(st, found, execID) {
+		return startDiscard, nil // terminated before it started
+	}
 	if found {
 		if st.ExecutionID == "" || strings.EqualFold(st.ExecutionID, execID) {
 			return startProcess, nil

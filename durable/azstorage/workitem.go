@@ -127,7 +127,14 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 		// them for a moment instead of dropping them as Durable Task drops
 		// messages for instances that never started.
 		if st, found, err := rows.get(ctx, b, s.instanceID); err == nil && found && st.RuntimeStatus == history.StatusPending {
-			later = append(later, keep...)
+			if term := findTerminate(keep); term != nil {
+				if err := b.terminateNeverStarted(ctx, s.instanceID, term); err != nil {
+					return nil, err
+				}
+				drop = append(drop, keep...)
+			} else {
+				later = append(later, keep...)
+			}
 			keep = nil
 		}
 	}

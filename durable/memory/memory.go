@@ -91,7 +91,6 @@ type orchestrationItem struct {
 }
 
 var _ backend.Backend = (*Backend)(nil)
-var _ backend.RunningHinter = (*Backend)(nil)
 
 // New returns an empty in-memory task hub.
 func New(opts Options) *Backend {
@@ -244,28 +243,6 @@ func (b *Backend) NextDue() (t time.Time, ok bool) {
 		}
 	}
 	return t, ok
-}
-
-// Busy reports whether work is ready now or in flight (fetched, not yet
-// completed or abandoned).
-func (b *Backend) Busy() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.locked) > 0 {
-		return true
-	}
-	now := b.Now()
-	for _, m := range b.control {
-		if !m.visibleAt.After(now) {
-			return true
-		}
-	}
-	for _, a := range b.work {
-		if a.taken || !a.visibleAt.After(now) {
-			return true
-		}
-	}
-	return false
 }
 
 // nextOrchestrationLocked builds the work item of the first instance with
@@ -725,11 +702,6 @@ func (b *Backend) SendEvent(ctx context.Context, to history.OrchestrationInstanc
 	b.notifyLocked()
 	return nil
 }
-
-// RunningHere implements backend.RunningHinter: every instance of this
-// backend runs in this process, but the status must still be read to
-// refuse commands to finished instances, so it reports false.
-func (b *Backend) RunningHere(instanceID string) bool { return false }
 
 // GetInstance implements backend.Backend.
 func (b *Backend) GetInstance(ctx context.Context, instanceID string, fetchPayloads bool) (*backend.InstanceState, error) {

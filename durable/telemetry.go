@@ -1,0 +1,91 @@
+package durable
+
+import (
+	"time"
+
+	"github.com/godurable/functions/durable/backend"
+	"github.com/godurable/functions/durable/history"
+	"github.com/godurable/functions/internal/telemetry"
+)
+
+// traceEpisode lays the trace context of an orchestration episode into its
+// checkpoint (the span ids its TaskScheduled, SubOrchestrationInstanceCreated
+// and sent events carry, as DurableTask.Core does) and returns what emits
+// the episode's spans once the checkpoint is committed.
+func traceEpisode(wi *backend.OrchestrationWorkItem, cp *backend.Checkpoint, now time.Time) *telemetry.Episode {
+	if cp == nil || IsEntityInstance(wi.InstanceID) || len(cp.NewEvents) == 0 {
+		return nil
+	}
+	started := findStarted(wi.History)
+	if started == nil {
+		started = findStarted(wi.NewEvents)
+	}
+	if started == nil {
+		return nil
+	}
+	ep := telemetry.BeginEpisode(started, now)
+	if ep == nil {
+		return nil
+	}
+	inbound := make(map[*history.Event]bool, len(wi.NewEvents))
+	for _, e := range wi.NewEvents {
+		inbound[e] = true
+	}
+	byID := func(lists ...[]*history.Event) func(int) *history.Event {
+		return func(id int) *history.Event {
+			for _, l := range lists {
+				for _, e := range l {
+					if e.EventID == id && (e.Type == history.TaskScheduled || e.Type == history.SubOrchestrationInstanceCreated) {
+						return e
+					}
+				}
+			}
+			return nil
+		}
+	}
+	for _, e := range wi.NewEvents {
+		ep.Inbound(e, now, byID(wi.History))
+	}
+	stored := func(t history.EventType, id int) *history.Event {
+		for _, e := range cp.NewEvents {
+			if e.Type == t && e.EventID == id && !inbound[e] {
+				return e
+			}
+		}
+		return nil
+	}
+	for _, m := range cp.Outbound {
+		e := m.Event
+		switch {
+		case e.Type == history.TaskScheduled && e.ParentTraceContext == nil:
+			ep.ScheduleTask(e)
+			if s := stored(history.TaskScheduled, e.EventID); s != nil && s != e {
+				s.ParentTraceContext = e.ParentTraceContext
+			}
+		case e.Type == history.ExecutionStarted && e.Parent != nil && e.Parent.Instance.InstanceID == wi.InstanceID:
+			if s := stored(history.SubOrchestrationInstanceCreated, e.Parent.TaskScheduleID); s != nil && s.ClientSpanID == nil {
+				ep.CreateSubOrchestration(s, e)
+			}
+		case e.Type == history.EventRaised:
+			ep.SendEvent(e, m.Target.InstanceID, now)
+		}
+	}
+	for _, e := range cp.NewEvents {
+		switch {
+		case e.Type == history.ExecutionStarted && e != started && e.ParentTraceContext == nil:
+			// continue-as-new keeps the trace (and the span) of the instance
+			e.ParentTraceContext = started.ParentTraceContext
+		case e.Type == history.ExecutionCompleted && e.OrchestrationStatus.IsTerminal():
+			var failure *string
+			if e.OrchestrationStatus == history.StatusFailed {
+				msg := "orchestration failed"
+				if e.Failure != nil {
+					msg = e.Failure.ErrorMessage
+				}
+				failure = &msg
+			}
+			ep.Finish(e.OrchestrationStatus.String(), failure, now)
+		}
+	}
+	return ep
+}
