@@ -79,7 +79,7 @@ type Config struct {
 	// WakeUpFunction). Default: on when a function of the app watches
 	// that queue, off otherwise.
 	WakeUpQueue bool
-	LogLevel      string        // LOG_LEVEL: debug, info, warn, error
+	LogLevel    string // LOG_LEVEL: debug, info, warn, error
 }
 
 // Defaults of Durable Functions on Azure Storage.
