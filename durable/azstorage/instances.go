@@ -15,14 +15,6 @@ import (
 
 func (b *Backend) instances() *aztables.Client { return b.c.Table.NewClient(b.names.InstancesTable()) }
 
-// updateInstanceRow merges an episode's status into the Instances row
-// (spec §5.2, checkpoint writer).
-func (b *Backend) updateInstanceRow(ctx context.Context, instanceID, executionID string, cp *backend.Checkpoint, offloaded map[*history.Event][]LargeProperty) error {
-	row := CheckpointInstanceRow(b.opts.TaskHub, instanceID, executionID, cp.NewEvents, cp.State)
-	b.pointAtHistoryBlobs(row, cp.NewEvents, offloaded)
-	return b.mergeInstanceRow(ctx, instanceID, row, "update")
-}
-
 // mergeInstanceRow offloads the row's large columns and InsertOrMerges it;
 // what names the write in errors ("update", "repair").
 func (b *Backend) mergeInstanceRow(ctx context.Context, instanceID string, row map[string]any, what string) error {
@@ -82,6 +74,7 @@ func (b *Backend) repairFinishedRow(ctx context.Context, instanceID string, h *s
 
 // readInstanceRow reads an instance's row; found is false when there is none.
 func (b *Backend) readInstanceRow(ctx context.Context, instanceID string) (row map[string]any, etag azcore.ETag, found bool, err error) {
+	b.settleRow(ctx, instanceID) // this process's pending write first (instancewriter.go)
 	resp, err := b.instances().GetEntity(ctx, EscapePartitionKey(instanceID), "", nil)
 	if err != nil {
 		if isNotFound(err) {

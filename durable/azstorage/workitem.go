@@ -45,6 +45,9 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 			b.log.Warn("repairing the Instances row of a finished instance failed", "instanceId", s.instanceID, "error", err)
 		}
 		b.learnTimers(s.instanceID, h.events) // timerwake.go
+		if err := b.repairRow(ctx, s.instanceID, h, msgs); err != nil { // instancewriter.go
+			b.log.Warn("repairing the Instances row from history failed", "instanceId", s.instanceID, "error", err)
+		}
 	}
 	current := h.executionID
 	if expected != "" {
