@@ -161,7 +161,7 @@ type Backend struct {
 
 	actBackoff *pollBackoff
 	cache      *historyCache
-	rows       rowWriter // Instances rows written after their history (instancewriter.go)
+	rows       rowWriter                       // Instances rows written after their history (instancewriter.go)
 	runCtx     atomic.Pointer[context.Context] // the background context of Start
 }
 
