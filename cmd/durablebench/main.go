@@ -52,9 +52,16 @@ type config struct {
 	format     string
 	opsByKind  bool
 	isolate    bool // each workload on a fresh task hub (and Azurite), after a small untimed run
+
+	compare, compareClients int // peer comparison size and clients (compare.go)
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "-serve-app" {
+		os.Args = os.Args[:1]
+		serveApp() // the comparison's server process (compare.go)
+		return
+	}
 	quick := flag.Bool("quick", false, "small sizes (a smoke run)")
 	format := flag.String("format", "table", "output: table, csv or json")
 	conn := flag.String("conn", "", "storage connection string (default: start Azurite on free loopback ports)")
@@ -73,14 +80,17 @@ func main() {
 	opsDetail := flag.Bool("ops", false, "also print storage operations per kind of request for each workload (to stderr)")
 	only := flag.String("only", "", "run only these workloads, e.g. W1,W3")
 	azurite := flag.String("azurite", "split", "how to run the local Azurite: split (a process per service) or single (one process, as the tests run it); in memory, except the queues of the memory and idle runs")
+	compare := flag.Int("compare", 200, "peer comparison: HelloCities over HTTP against durabletask-go v0.6 on SQLite (0 skips it)")
+	compareClients := flag.Int("compare-clients", 40, "peer comparison: concurrent HTTP clients starting instances")
 	flag.Parse()
-	cfg := config{conn: *conn, azurite: *azurite, partitions: *partitions,
+	cfg := config{compare: *compare, compareClients: *compareClients,conn: *conn, azurite: *azurite, partitions: *partitions,
 		sizes: sizes{*w1, *w2, *w3, *w4, *w5, *w6}, only: *only, memTotal: *mem, memWave: *memWave,
 		idleSettle: 2 * *maxPoll, idle: *idle, maxPoll: *maxPoll, format: *format, opsByKind: *opsDetail, isolate: *isolate}
 	if *quick {
 		cfg.sizes = sizes{50, 20, 100, 50, 10, 100}
 		cfg.memTotal, cfg.memWave = 200, 100
 		cfg.idle, cfg.maxPoll, cfg.idleSettle = 2*time.Second, time.Second, 2*time.Second
+		cfg.compare = min(cfg.compare, 40)
 	}
 	if *azurite != "split" && *azurite != "single" {
 		fmt.Fprintf(os.Stderr, "durablebench: -azurite is %q; use split or single\n", *azurite)
@@ -117,6 +127,7 @@ func (cfg config) validate() error {
 type report struct {
 	Workloads []result      `json:"workloads"`
 	Memory    *memoryResult `json:"memory,omitempty"`
+	Compare   *comparison   `json:"peerComparison,omitempty"`
 	Idle      *idleResult   `json:"idle,omitempty"`
 }
 
@@ -272,6 +283,13 @@ func run(cfg config, out io.Writer) error {
 			}
 		}
 	}
+	if cfg.compare > 0 && cfg.conn == "" && (cfg.only == "" || strings.Contains(","+strings.ToUpper(cfg.only)+",", ",PEER,")) {
+		c, err := comparePeer(cfg.compare, max(cfg.compareClients, 1))
+		if err != nil {
+			return fmt.Errorf("peer comparison: %w", err)
+		}
+		rep.Compare = c
+	}
 	return print(out, cfg.format, rep)
 }
 
@@ -333,6 +351,9 @@ func print(out io.Writer, format string, rep report) error {
 			fmt.Fprintf(out, "  %6d orchestrations  %6.1f MiB  %4d goroutines\n", wv.Orchestrations, wv.HeapMiB, wv.Goroutines)
 		}
 		fmt.Fprintf(out, "  growth from the first wave to the last: %+.1f MiB\n", m.GrowthMiB)
+	}
+	if c := rep.Compare; c != nil {
+		printComparison(out, c)
 	}
 	if i := rep.Idle; i != nil {
 		fmt.Fprintf(out, "\nidle: %d storage operations in %.0f s (%.2f per second) once the pollers had backed off\n", i.StorageOps, i.Seconds, i.OpsPerSecond)
