@@ -83,7 +83,7 @@ func main() {
 	compare := flag.Int("compare", 200, "peer comparison: HelloCities over HTTP against durabletask-go v0.6 on SQLite (0 skips it)")
 	compareClients := flag.Int("compare-clients", 40, "peer comparison: concurrent HTTP clients starting instances")
 	flag.Parse()
-	cfg := config{compare: *compare, compareClients: *compareClients,conn: *conn, azurite: *azurite, partitions: *partitions,
+	cfg := config{compare: *compare, compareClients: *compareClients, conn: *conn, azurite: *azurite, partitions: *partitions,
 		sizes: sizes{*w1, *w2, *w3, *w4, *w5, *w6}, only: *only, memTotal: *mem, memWave: *memWave,
 		idleSettle: 2 * *maxPoll, idle: *idle, maxPoll: *maxPoll, format: *format, opsByKind: *opsDetail, isolate: *isolate}
 	if *quick {
