@@ -1,6 +1,7 @@
 package durable
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -23,11 +24,32 @@ type Client struct {
 	defaultVersion string
 }
 
-// NewClient returns a client for the task hub served by be. If registry is
-// not nil, StartNew refuses orchestrator names it does not know.
-func NewClient(be backend.Backend, registry *Registry, taskHub string) *Client {
-	return &Client{be: be, registry: registry, hub: taskHub}
+// NewClient returns a client for the task hub served by be, named as the
+// backend names it (a backend with a TaskHubName method, as the Azure
+// Storage backend has) unless WithTaskHubName says otherwise. If registry
+// is not nil, StartNew refuses orchestrator names it does not know.
+func NewClient(be backend.Backend, registry *Registry, opts ...ClientOption) *Client {
+	var o clientOptions
+	if named, ok := be.(interface{ TaskHubName() string }); ok {
+		o.taskHub = named.TaskHubName()
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return &Client{be: be, registry: registry, hub: o.taskHub}
 }
+
+// ClientOption configures NewClient.
+type ClientOption func(*clientOptions)
+
+type clientOptions struct {
+	taskHub string
+}
+
+// WithTaskHubName names the task hub in the client's answers (status URLs,
+// the management API) where the backend does not know its name, as the
+// in-memory backend does not.
+func WithTaskHubName(name string) ClientOption { return func(o *clientOptions) { o.taskHub = name } }
 
 // TaskHubName is the name of the task hub this client works on.
 func (c *Client) TaskHubName() string { return c.hub }
@@ -88,7 +110,12 @@ func marshalPayload(v any) (*string, error) {
 // input (any JSON-marshalable value; nil for none; a json.RawMessage is sent
 // as is) and returns its instance id. It fails with ErrUnknownFunction for
 // an orchestrator the registry does not know and with ErrInstanceExists when
-// an instance with the requested id is still pending, running or suspended.
+// an instance with the requested id is still pending, running or suspended
+// — unless that instance runs the same orchestrator with the same input:
+// such a start is the same request repeated (a client retrying after a
+// lost answer) and succeeds, naming the existing instance. It fails with
+// ErrUnavailable when storage failed transiently and nothing was started;
+// retrying is then safe.
 func (c *Client) StartNew(ctx context.Context, orchestrator string, input any, opts ...StartOption) (string, error) {
 	var o startOptions
 	for _, opt := range opts {
@@ -97,7 +124,8 @@ func (c *Client) StartNew(ctx context.Context, orchestrator string, input any, o
 	if c.registry != nil && !c.registry.HasOrchestrator(orchestrator) {
 		return "", fmt.Errorf("durable: start %q: %w: no orchestrator is registered under that name", orchestrator, ErrUnknownFunction)
 	}
-	if o.instanceID == "" {
+	explicitID := o.instanceID != ""
+	if !explicitID {
 		o.instanceID = NewInstanceID()
 	}
 	if err := ValidateInstanceID(o.instanceID); err != nil {
@@ -131,9 +159,41 @@ func (c *Client) StartNew(ctx context.Context, orchestrator string, input any, o
 	err = c.be.CreateInstance(ctx, e, dedupe)
 	traced(err)
 	if err != nil {
+		if explicitID && errors.Is(err, ErrInstanceExists) && c.sameStart(ctx, o.instanceID, orchestrator, in) {
+			// The same request again (a client retrying after a lost
+			// answer): it is answered as the first one was.
+			return o.instanceID, nil
+		}
 		return "", fmt.Errorf("durable: start %q as %q: %w", orchestrator, o.instanceID, err)
 	}
 	return o.instanceID, nil
+}
+
+// sameStart reports whether the instance that exists under id runs the
+// same orchestrator with the same input, so that starting it again with
+// that id is the same request repeated.
+func (c *Client) sameStart(ctx context.Context, id, orchestrator string, input *string) bool {
+	st, err := c.be.GetInstance(ctx, id, true)
+	if err != nil || st.Name != orchestrator {
+		return false
+	}
+	return sameJSON(st.Input, input)
+}
+
+// sameJSON compares two stored JSON payloads, ignoring insignificant
+// whitespace; nil and "null" are the same.
+func sameJSON(a, b *string) bool {
+	norm := func(p *string) string {
+		if p == nil {
+			return "null"
+		}
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, []byte(*p)); err != nil {
+			return *p
+		}
+		return buf.String()
+	}
+	return norm(a) == norm(b)
 }
 
 // ValidateInstanceID checks an instance id supplied by a caller.

@@ -12,18 +12,27 @@ import (
 )
 
 // SignalOption configures SignalEntity.
-type SignalOption func(*time.Time)
+type SignalOption func(*signalOptions)
+
+type signalOptions struct {
+	at time.Time
+}
 
 // SignalAt delivers the signal at t instead of now.
-func SignalAt(t time.Time) SignalOption { return func(at *time.Time) { *at = t } }
+func SignalAt(t time.Time) SignalOption { return func(o *signalOptions) { o.at = t } }
+
+func applySignalOptions(opts []SignalOption) signalOptions {
+	var o signalOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
 
 // SignalEntity sends a one-way operation to an entity (it is created on
 // first use), now or, with SignalAt, at a later time.
 func (c *Client) SignalEntity(ctx context.Context, entity EntityID, operation string, input any, opts ...SignalOption) error {
-	var at time.Time
-	for _, o := range opts {
-		o(&at)
-	}
+	at := applySignalOptions(opts).at
 	if entity.Name == "" {
 		return fmt.Errorf("durable: signal: %w: the entity name is empty", ErrInvalidInput)
 	}
@@ -59,6 +68,19 @@ type EntityMetadata struct {
 	QueueSize int
 }
 
+// StateAs decodes an entity's state (EntityMetadata.State) as JSON into a
+// T; the zero T when the state was not fetched.
+func StateAs[T any](md *EntityMetadata) (T, error) {
+	var v T
+	if md == nil || md.State == nil {
+		return v, nil
+	}
+	if err := json.Unmarshal([]byte(*md.State), &v); err != nil {
+		return v, fmt.Errorf("durable: decode state of %s: %w", md.ID, err)
+	}
+	return v, nil
+}
+
 // GetEntity reads an entity's state. It fails with ErrInstanceNotFound
 // when the entity does not exist (never signaled, or deleted).
 func (c *Client) GetEntity(ctx context.Context, entity EntityID) (*EntityMetadata, error) {
@@ -91,13 +113,25 @@ type EntityPage struct {
 	ContinuationToken string
 }
 
-// ListEntities lists existing entities, of one name or (name "") all.
-func (c *Client) ListEntities(ctx context.Context, name string, fetchState bool, pageSize int, token string) (*EntityPage, error) {
+// EntityQuery selects the entities ListEntities returns.
+type EntityQuery struct {
+	// Name lists the entities of one name; "" lists all.
+	Name string
+	// FetchState fills EntityMetadata.State.
+	FetchState bool
+	// PageSize bounds one page (default 100).
+	PageSize int
+	// ContinuationToken continues a previous page ("" for the first).
+	ContinuationToken string
+}
+
+// ListEntities lists existing entities, a page at a time.
+func (c *Client) ListEntities(ctx context.Context, q EntityQuery) (*EntityPage, error) {
 	prefix := "@"
-	if name != "" {
-		prefix = "@" + strings.ToLower(name) + "@"
+	if q.Name != "" {
+		prefix = "@" + strings.ToLower(q.Name) + "@"
 	}
-	p, err := c.be.QueryInstances(ctx, backend.InstanceQuery{InstanceIDPrefix: prefix, FetchInputs: true, PageSize: pageSize, ContinuationToken: token})
+	p, err := c.be.QueryInstances(ctx, backend.InstanceQuery{InstanceIDPrefix: prefix, FetchInputs: true, PageSize: q.PageSize, ContinuationToken: q.ContinuationToken})
 	if err != nil {
 		return nil, fmt.Errorf("durable: list entities: %w", err)
 	}
@@ -107,7 +141,7 @@ func (c *Client) ListEntities(ctx context.Context, name string, fetchState bool,
 		if !ok {
 			continue
 		}
-		if !fetchState {
+		if !q.FetchState {
 			md.State = nil
 		}
 		out.Entities = append(out.Entities, md)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/godurable/functions/durable/history"
+	"github.com/godurable/functions/durable/memory"
 	"github.com/godurable/functions/durable/replay"
 )
 
@@ -487,10 +488,10 @@ func TestFailuresAreLogged(t *testing.T) {
 	d.run()
 	log := buf.String()
 	for _, want := range []string{
-		`level=ERROR msg="activity failed" activity=NotThere instanceId=inst taskId=0 errorType=ActivityNotFound`,
-		`level=WARN msg="activity failed" activity=Square instanceId=inst taskId=1 errorType=InputError`,
-		`level=WARN msg="activity failed" activity=Fail instanceId=inst taskId=2 errorType=error message="always fails"`,
-		`level=ERROR msg="orchestration failed" instanceId=inst orchestrator=Crash errorType=TaskFailedError`,
+		`level=ERROR msg="activity failed" activity=NotThere instanceId=inst executionId=exec0 taskId=0 errorType=ActivityNotFound`,
+		`level=WARN msg="activity failed" activity=Square instanceId=inst executionId=exec0 taskId=1 errorType=InputError`,
+		`level=WARN msg="activity failed" activity=Fail instanceId=inst executionId=exec0 taskId=2 errorType=error message="always fails"`,
+		`level=ERROR msg="orchestration failed" instanceId=inst executionId=exec0 name=Crash orchestrator=Crash errorType=TaskFailedError`,
 	} {
 		if strings.Count(log, want) != 1 {
 			t.Errorf("want once in the log: %s\nlog:\n%s", want, log)
@@ -499,3 +500,109 @@ func TestFailuresAreLogged(t *testing.T) {
 }
 
 func replayErrNonDeterministic() error { return replay.ErrNonDeterministic }
+
+func TestLocksReleasedOnNonDeterminism(t *testing.T) {
+	r := testRegistry(t)
+	changed := false
+	_ = r.AddOrchestrator("Holder", Orchestrator(func(ctx *OrchestrationContext, _ any) (any, error) {
+		if _, err := LockEntities(ctx, NewEntityID("Counter", "a")); err != nil {
+			return nil, err
+		}
+		if changed { // a deployment changed the code under a running instance
+			return CallActivity[string](ctx, "SayHello", "x").Await()
+		}
+		return CreateTimer(ctx, ctx.CurrentUTCDateTime().Add(time.Hour)).Await()
+	}))
+	d := newDriver(t, r)
+	d.start("Holder", nil)
+	d.run()
+	d.grantLock()
+	changed = true
+	d.advance(time.Hour)
+	f := d.hist[len(d.hist)-2].Failure
+	if d.state.RuntimeStatus != StatusFailed || f == nil || f.ErrorType != ErrorTypeNonDeterministic || d.releases() != 1 {
+		t.Fatalf("status %v, failure %+v, %d releases, want 1", d.state.RuntimeStatus, f, d.releases())
+	}
+	seen := map[int]bool{}
+	for _, e := range d.hist {
+		if e.EventID >= 0 && seen[e.EventID] {
+			t.Fatalf("EventId %d appears twice: %s", e.EventID, d.eventTypes())
+		}
+		seen[e.EventID] = e.EventID >= 0
+	}
+}
+
+// panicOnce is a log handler that panics the first time it handles a
+// record with the given message: a stand-in for a bug in the runtime's own
+// episode code.
+type panicOnce struct {
+	slog.Handler
+	msg  string
+	mu   sync.Mutex
+	done bool
+}
+
+func (h *panicOnce) Handle(ctx context.Context, r slog.Record) error {
+	h.mu.Lock()
+	fire := r.Message == h.msg && !h.done
+	if fire {
+		h.done = true
+	}
+	h.mu.Unlock()
+	if fire {
+		panic("bug in the runtime")
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h *panicOnce) WithAttrs(as []slog.Attr) slog.Handler {
+	return &withAttrs{h: h, attrs: as}
+}
+
+type withAttrs struct {
+	h     *panicOnce
+	attrs []slog.Attr
+}
+
+func (w *withAttrs) Enabled(ctx context.Context, l slog.Level) bool { return true }
+func (w *withAttrs) Handle(ctx context.Context, r slog.Record) error {
+	r.AddAttrs(w.attrs...)
+	return w.h.Handle(ctx, r)
+}
+func (w *withAttrs) WithAttrs(as []slog.Attr) slog.Handler {
+	return &withAttrs{h: w.h, attrs: append(append([]slog.Attr(nil), w.attrs...), as...)}
+}
+func (w *withAttrs) WithGroup(string) slog.Handler { return w }
+
+// A panic in the runtime's own episode code abandons the work item (it is
+// retried) instead of taking the process down.
+func TestRuntimePanicAbandonsTheWorkItem(t *testing.T) {
+	reg := NewRegistry()
+	_ = reg.AddOrchestrator("Fails", Orchestrator(func(ctx *OrchestrationContext, _ any) (any, error) {
+		return nil, errors.New("bad order")
+	}))
+	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	be := memory.New(memory.Options{Clock: func() time.Time { return now }})
+	var buf syncBuffer
+	h := &panicOnce{Handler: slog.NewTextHandler(&buf, nil), msg: "orchestration failed"}
+	w := NewWorker(be, reg, WorkerOptions{Logger: slog.New(h), Clock: func() time.Time { return now }})
+	c := NewClient(be, reg, WithTaskHubName("hub"))
+	ctx := context.Background()
+	id, err := c.StartNew(ctx, "Fails", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if wi := be.TryFetchOrchestrationWorkItem(); wi != nil {
+			w.ProcessOrchestrationWorkItem(ctx, wi)
+		}
+		now = now.Add(time.Second)
+	}
+	st, err := c.GetStatus(ctx, id)
+	if err != nil || st.RuntimeStatus != StatusFailed {
+		t.Fatalf("status %+v, %v", st, err)
+	}
+	if !strings.Contains(buf.String(), "orchestration episode failed inside the runtime") {
+		t.Fatalf("log:\n%s", buf.String())
+	}
+}

@@ -96,10 +96,7 @@ func (c *EntityContext) SignalEntity(target EntityID, op string, input any, opts
 	if err != nil {
 		return fmt.Errorf("durable: signal %s.%s: %w", target, op, err)
 	}
-	var at time.Time
-	for _, o := range opts {
-		o(&at)
-	}
+	at := applySignalOptions(opts).at
 	c.signal = append(c.signal, entityOutbound{target: target, op: op, input: in, at: at})
 	return nil
 }

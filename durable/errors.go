@@ -15,6 +15,9 @@ var (
 	ErrInstanceNotFound = backend.ErrInstanceNotFound
 	// ErrInstanceExists: an instance with that id is still running.
 	ErrInstanceExists = backend.ErrInstanceExists
+	// ErrUnavailable: storage failed transiently and nothing was changed;
+	// retrying later is safe (the HTTP API answers 503 with Retry-After).
+	ErrUnavailable = backend.ErrUnavailable
 	// ErrUnknownFunction: no orchestrator, activity or entity is registered
 	// under that name. Client.StartNew returns it for an unknown
 	// orchestrator; a *TaskFailedError matches it when the called activity

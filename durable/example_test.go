@@ -29,7 +29,7 @@ func run(register func(*durable.Registry) error, use func(ctx context.Context, c
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- worker.Run(wctx) }()
-	if err := use(ctx, durable.NewClient(be, reg, "ExampleHub")); err != nil {
+	if err := use(ctx, durable.NewClient(be, reg)); err != nil {
 		fmt.Println(err)
 	}
 	stop()

@@ -131,25 +131,34 @@ func (c *OrchestrationContext) SetCustomStatus(v any) error {
 }
 
 // ContinueAsNewOption configures ContinueAsNew.
-type ContinueAsNewOption func(*bool)
+type ContinueAsNewOption func(*continueAsNewOptions)
+
+type continueAsNewOptions struct {
+	preserveEvents bool
+}
 
 // PreserveUnprocessedEvents delivers external events that arrived but were
 // not consumed to the new execution.
-func PreserveUnprocessedEvents() ContinueAsNewOption { return func(b *bool) { *b = true } }
+func PreserveUnprocessedEvents() ContinueAsNewOption {
+	return func(o *continueAsNewOptions) { o.preserveEvents = true }
+}
 
 // ContinueAsNew restarts the orchestration with a fresh history and the
 // given input once the orchestrator function returns (its return value is
-// then ignored).
+// then ignored). External events raised after the call, including those
+// later in the same batch of messages, go to the new execution, as in
+// DurableTask.Core; with PreserveUnprocessedEvents the events that arrived
+// earlier and were never consumed go too.
 func (c *OrchestrationContext) ContinueAsNew(input any, opts ...ContinueAsNewOption) error {
 	s, err := marshalPayload(input)
 	if err != nil {
 		return fmt.Errorf("durable: continue-as-new input of %q: %w", c.InstanceID(), err)
 	}
-	preserve := false
-	for _, o := range opts {
-		o(&preserve)
+	var o continueAsNewOptions
+	for _, opt := range opts {
+		opt(&o)
 	}
-	c.rt.ContinueAsNew(s, preserve)
+	c.rt.ContinueAsNew(s, o.preserveEvents)
 	return nil
 }
 

@@ -8,11 +8,19 @@ import (
 	"github.com/godurable/functions/internal/telemetry"
 )
 
-// traceEpisode lays the trace context of an orchestration episode into its
-// checkpoint (the span ids its TaskScheduled, SubOrchestrationInstanceCreated
-// and sent events carry, as DurableTask.Core does) and returns what emits
-// the episode's spans once the checkpoint is committed.
-func traceEpisode(wi *backend.OrchestrationWorkItem, cp *backend.Checkpoint, now time.Time) *telemetry.Episode {
+// episodeObservation is what an orchestration episode reports once its
+// checkpoint is committed: its spans and its metrics.
+type episodeObservation struct {
+	name    string
+	started bool   // the execution ran its first episode
+	ended   string // the status it ended with, if it did
+	spans   *telemetry.Episode
+}
+
+// observeEpisode prepares the observation of an episode: it lays the trace
+// context into the checkpoint (see traceEpisode) and notes what the
+// metrics count.
+func observeEpisode(wi *backend.OrchestrationWorkItem, cp *backend.Checkpoint, now time.Time) *episodeObservation {
 	if cp == nil || IsEntityInstance(wi.InstanceID) || len(cp.NewEvents) == 0 {
 		return nil
 	}
@@ -23,6 +31,37 @@ func traceEpisode(wi *backend.OrchestrationWorkItem, cp *backend.Checkpoint, now
 	if started == nil {
 		return nil
 	}
+	o := &episodeObservation{name: started.Name, started: findStarted(wi.NewEvents) != nil}
+	for _, e := range cp.NewEvents {
+		if e.Type == history.ExecutionCompleted && e.OrchestrationStatus.IsTerminal() {
+			o.ended = e.OrchestrationStatus.String()
+		}
+	}
+	o.spans = traceEpisode(wi, cp, started, now)
+	return o
+}
+
+// committed emits the spans and records the metrics of a committed
+// episode that took d.
+func (o *episodeObservation) committed(d time.Duration) {
+	if o == nil {
+		return
+	}
+	if o.started {
+		telemetry.OrchestrationStarted(o.name)
+	}
+	telemetry.EpisodeDone(o.name, d)
+	if o.ended != "" {
+		telemetry.OrchestrationEnded(o.name, o.ended)
+	}
+	o.spans.Emit()
+}
+
+// traceEpisode lays the trace context of an orchestration episode into its
+// checkpoint (the span ids its TaskScheduled, SubOrchestrationInstanceCreated
+// and sent events carry, as DurableTask.Core does) and returns the spans
+// to emit once the checkpoint is committed.
+func traceEpisode(wi *backend.OrchestrationWorkItem, cp *backend.Checkpoint, started *history.Event, now time.Time) *telemetry.Episode {
 	ep := telemetry.BeginEpisode(started, now)
 	if ep == nil {
 		return nil

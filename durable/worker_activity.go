@@ -17,9 +17,9 @@ func (w *Worker) processActivity(ctx context.Context, wi *backend.ActivityWorkIt
 	renewCtx, stopRenew := context.WithCancel(ctx)
 	renewed := make(chan struct{})
 	go func() { defer close(renewed); w.renewActivity(renewCtx, wi) }()
-	ctx, span := telemetry.StartActivity(ctx, wi.Instance.InstanceID, wi.Scheduled)
+	ctx, observed := telemetry.StartActivity(ctx, wi.Instance.InstanceID, wi.Scheduled)
 	result := w.runActivity(ctx, wi)
-	telemetry.EndActivity(span, result)
+	observed.End(result)
 	stopRenew()
 	if result == nil { // the activity aborted its work item
 		w.log.Info("activity aborted its work item; it will run again", "activity", wi.Scheduled.Name,
@@ -31,7 +31,7 @@ func (w *Worker) processActivity(ctx context.Context, wi *backend.ActivityWorkIt
 	}
 	<-renewed
 	if err := w.be.CompleteActivityWorkItem(ctx, wi, result); err != nil {
-		w.log.Warn("completing activity failed; it will run again", "activity", wi.Scheduled.Name,
+		w.log.WarnContext(ctx, "completing activity failed; it will run again", "activity", wi.Scheduled.Name,
 			"instanceId", wi.Instance.InstanceID, "error", err)
 		if aerr := w.be.AbandonActivityWorkItem(ctx, wi, time.Second); aerr != nil {
 			w.log.Warn("abandoning activity work item failed", "error", aerr)
@@ -64,7 +64,7 @@ func (w *Worker) runActivity(ctx context.Context, wi *backend.ActivityWorkItem) 
 		if f.ErrorType == ErrorTypeActivityNotFound {
 			level = slog.LevelError
 		}
-		w.log.Log(ctx, level, "activity failed", "activity", s.Name, "instanceId", wi.Instance.InstanceID,
+		w.log.Log(ctx, level, "activity failed", "activity", s.Name, "instanceId", wi.Instance.InstanceID, "executionId", wi.Instance.ExecutionID,
 			"taskId", s.EventID, "errorType", f.ErrorType, "message", f.ErrorMessage)
 		reason := f.ErrorMessage
 		return &history.Event{Type: history.TaskFailed, EventID: -1, Timestamp: now, TaskScheduledID: s.EventID,

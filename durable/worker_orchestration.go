@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/godurable/functions/durable/backend"
 	"github.com/godurable/functions/durable/history"
 	"github.com/godurable/functions/durable/replay"
+	"github.com/godurable/functions/internal/telemetry"
 )
 
 // maxContinueAsNewPerWorkItem bounds how many executions one work item may
@@ -20,14 +22,26 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *backend.Orchestra
 	if w.versionRejected(ctx, wi) {
 		return
 	}
-	cp := w.runEpisode(wi)
+	began := time.Now()
+	cp, err := w.safeRunEpisode(wi)
+	if err != nil {
+		// User code cannot get here (its panics fail the instance); this is
+		// the runtime's own failure. The work item is retried later.
+		w.log.Error("orchestration episode failed inside the runtime; the work item will be retried",
+			"instanceId", wi.InstanceID, "error", err)
+		w.sessions.settle(wi.InstanceID, false)
+		if aerr := w.be.AbandonOrchestrationWorkItem(ctx, wi, time.Second); aerr != nil {
+			w.log.Warn("abandoning orchestration work item failed", "instanceId", wi.InstanceID, "error", aerr)
+		}
+		return
+	}
 	if cp == abortedEpisode {
 		w.sessions.settle(wi.InstanceID, false)
 		w.abandonAborted(ctx, wi)
 		return
 	}
-	spans := traceEpisode(wi, cp, w.clock())
-	err := w.be.CompleteOrchestrationWorkItem(ctx, wi, cp)
+	observed := observeEpisode(wi, cp, w.clock())
+	err = w.be.CompleteOrchestrationWorkItem(ctx, wi, cp)
 	w.sessions.settle(wi.InstanceID, err == nil)
 	if err != nil {
 		w.log.Warn("orchestration checkpoint failed; the episode will be replayed",
@@ -37,7 +51,18 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *backend.Orchestra
 		}
 		return
 	}
-	spans.Emit()
+	observed.committed(time.Since(began))
+}
+
+// safeRunEpisode runs runEpisode, turning a panic into an error so that a
+// bug never takes the process down.
+func (w *Worker) safeRunEpisode(wi *backend.OrchestrationWorkItem) (cp *backend.Checkpoint, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return w.runEpisode(wi), nil
 }
 
 // runEpisode replays the instance and returns the checkpoint to commit. A
@@ -55,6 +80,7 @@ func (w *Worker) runEpisode(wi *backend.OrchestrationWorkItem) *backend.Checkpoi
 		log.Warn("dropping messages for an instance that has not started", "messages", len(wi.NewEvents))
 		return &backend.Checkpoint{}
 	}
+	log = w.log.With(telemetry.InstanceAttrs(started)...)
 	if isFinished(wi.History) {
 		log.Info("dropping messages for a finished execution", "messages", len(wi.NewEvents))
 		return &backend.Checkpoint{}

@@ -14,10 +14,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
 	"github.com/godurable/functions/durable"
 	"github.com/godurable/functions/durable/azstorage"
 	"github.com/godurable/functions/durable/backend"
 	"github.com/godurable/functions/durable/memory"
+	"github.com/godurable/functions/durable/telemetry"
 	"github.com/godurable/functions/handler"
 )
 
@@ -60,7 +63,7 @@ func New(opts Options) (*App, error) {
 	}
 	log := opts.Logger
 	if log == nil {
-		log = NewLogger(getenv("LOG_LEVEL"))
+		log = NewLoggerFormat(getenv("LOG_LEVEL"), getenv("LOG_FORMAT"))
 	}
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
@@ -75,13 +78,13 @@ func New(opts Options) (*App, error) {
 			"every instance is lost when the process ends (demos only)")
 		mem := memory.New(memory.Options{})
 		return &App{cfg: cfg, log: log, ln: opts.Listener, store: mem, registry: registry,
-			client: durable.NewClient(mem, registry, cfg.TaskHub), invocations: map[string]handler.InvocationFunc{}}, nil
+			client: durable.NewClient(mem, registry, durable.WithTaskHubName(cfg.TaskHub)), invocations: map[string]handler.InvocationFunc{}}, nil
 	}
 	acct, err := azstorage.ParseConnectionString(cfg.ConnectionName, cfg.ConnectionString)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	clients, err := azstorage.NewClients(acct, azstorage.ClientOptions{})
+	clients, err := azstorage.NewClients(acct, azstorage.ClientOptions{PerRetry: []policy.Policy{telemetry.StoragePolicy()}})
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +106,7 @@ func New(opts Options) (*App, error) {
 		be:          be,
 		store:       be,
 		registry:    registry,
-		client:      durable.NewClient(be, registry, cfg.TaskHub),
+		client:      durable.NewClient(be, registry),
 		invocations: map[string]handler.InvocationFunc{WakeUpFunction: wakeUpInvocation(be)},
 	}, nil
 }
@@ -164,9 +167,27 @@ func (a *App) Run(ctx context.Context) error {
 	if routePrefix == "" {
 		routePrefix = "/" // host.json's empty prefix; handler.Config's "" means the default "api"
 	}
+	tel, err := telemetry.Setup(ctx, telemetry.Options{ServiceName: cfg.AppName, Prometheus: cfg.PrometheusMetrics})
+	if err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := tel.Shutdown(sctx); err != nil {
+			log.Warn("flushing telemetry failed", "error", err)
+		}
+	}()
+	if hub, ok := a.store.(backend.HubInspector); ok && tel.MetricsEnabled() {
+		if unregister, err := telemetry.ObserveHub(hub, 0); err != nil {
+			log.Warn("hub metrics are unavailable", "error", err)
+		} else {
+			defer func() { _ = unregister() }()
+		}
+	}
 	ready := make(chan struct{})
 	srv := &http.Server{
-		Handler: handler.New(handler.Config{
+		Handler: withMetrics(tel.MetricsHandler(), handler.New(handler.Config{
 			Durable:          a.client,
 			Logger:           log,
 			PublicBaseURL:    cfg.PublicBaseURL,
@@ -175,7 +196,7 @@ func (a *App) Run(ctx context.Context) error {
 			Invocations:      a.invocations,
 			DisableDashboard: !cfg.Dashboard,
 			Ready:            ready,
-		}),
+		})),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	serveErr := make(chan error, 1)
@@ -213,7 +234,7 @@ func (a *App) Run(ctx context.Context) error {
 // Run as "app replay [flags]" it replays the task hub's stored histories
 // against the app's code instead (see App.Replay) and exits.
 func Main(setup func(*App) error) {
-	log := NewLogger(os.Getenv("LOG_LEVEL"))
+	log := NewLoggerFormat(os.Getenv("LOG_LEVEL"), os.Getenv("LOG_FORMAT"))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	if len(os.Args) > 1 && os.Args[1] == "replay" {
 		code := replayMain(ctx, log, setup, os.Args[2:])
@@ -243,8 +264,30 @@ func run(ctx context.Context, log *slog.Logger, setup func(*App) error) error {
 
 // NewLogger returns a text logger on stderr at level (debug, info, warn or
 // error, as the LOG_LEVEL app setting says; info when empty or unknown).
-func NewLogger(level string) *slog.Logger {
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: ParseLogLevel(level)}))
+func NewLogger(level string) *slog.Logger { return NewLoggerFormat(level, "") }
+
+// NewLoggerFormat returns a logger on stderr at level, writing JSON lines
+// when format (the LOG_FORMAT app setting) is "json" and text otherwise.
+// Lines logged with a traced context carry traceId and spanId, and lines
+// logged during a Functions invocation also go back to the host in the
+// invocation's Logs.
+func NewLoggerFormat(level, format string) *slog.Logger {
+	return slog.New(telemetry.NewLogHandler(os.Stderr, format, ParseLogLevel(level)))
+}
+
+// withMetrics serves GET /metrics with metrics (when not nil) and
+// everything else with h.
+func withMetrics(metrics, h http.Handler) http.Handler {
+	if metrics == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			metrics.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // ParseLogLevel reads a LOG_LEVEL setting: debug, info, warn or error, in

@@ -74,12 +74,17 @@ type Config struct {
 	APIKey        string        // DURABLE_API_KEY: required on the durable HTTP routes when set
 	Dashboard     bool          // DURABLE_DASHBOARD: the browser dashboard at {base}/ui/ (default true; false turns it off)
 	PurgeAfter    time.Duration // DURABLE_PURGE_AFTER: PurgeOldInstances' age limit (default 30 days)
+	LogLevel      string        // LOG_LEVEL: debug, info, warn, error
+	LogFormat     string        // LOG_FORMAT: text (default) or json
 	// WakeUpQueue (DURABLE_WAKEUP_QUEUE, true or false) writes a wake-up
 	// message to "{hub}-wakeup" for every delayed message (see
 	// WakeUpFunction). Default: on when a function of the app watches
 	// that queue, off otherwise.
 	WakeUpQueue bool
-	LogLevel    string // LOG_LEVEL: debug, info, warn, error
+
+	// Observability. Traces and metrics go over OTLP as the standard
+	// OTEL_* variables say (see package durable/telemetry).
+	PrometheusMetrics bool // DURABLE_METRICS_PROMETHEUS: serve GET /metrics in Prometheus' text format (default false)
 }
 
 // Defaults of Durable Functions on Azure Storage.
@@ -142,8 +147,8 @@ func fromHostJSON(root string, host map[string]any, getenv func(string) string) 
 	}
 	c.PartitionCount = intv(sp, "partitionCount", DefaultPartitionCount, fail)
 	c.ControlQueueBatchSize = intv(sp, "controlQueueBatchSize", 32, fail)
-	c.ControlQueueVisibility = dur(sp, "controlQueueVisibilityTimeout", 5*time.Minute, fail)
-	c.WorkItemQueueVisibility = dur(sp, "workItemQueueVisibilityTimeout", 5*time.Minute, fail)
+	c.ControlQueueVisibility = dur(sp, "controlQueueVisibilityTimeout", 30*time.Second, fail)
+	c.WorkItemQueueVisibility = dur(sp, "workItemQueueVisibilityTimeout", 30*time.Second, fail)
 	c.MaxQueuePollingInterval = dur(sp, "maxQueuePollingInterval", 30*time.Second, fail)
 	// Durable Functions v2 (DurableTask.AzureStorage 1.x) reads only base64
 	// queue messages and 2.x reads both, so a blob-lease hub, which v2
@@ -218,6 +223,14 @@ func fromHostJSON(root string, host map[string]any, getenv func(string) string) 
 		c.WakeUpQueue = b
 	}
 	c.LogLevel = getenv("LOG_LEVEL")
+	c.LogFormat = getenv("LOG_FORMAT")
+	if v := getenv("DURABLE_METRICS_PROMETHEUS"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			fail("DURABLE_METRICS_PROMETHEUS=%q is not true or false", v)
+		}
+		c.PrometheusMetrics = b
+	}
 	return c, errors.Join(errs...)
 }
 

@@ -25,7 +25,7 @@ func TestLoadReadsHostJSONAndEnvironment(t *testing.T) {
 	}
 	if c.TaskHub != "OrdersHub" || c.PartitionCount != 2 || c.Port != 4321 || c.ConnectionString != "UseDevelopmentStorage=true" ||
 		c.ControlQueueVisibility != 5*time.Second || c.MaxQueuePollingInterval != 1500*time.Millisecond ||
-		c.MaxConcurrentActivities != 7 || c.WorkerID != "w1" || c.RoutePrefix != "x" || c.WorkItemQueueVisibility != 5*time.Minute ||
+		c.MaxConcurrentActivities != 7 || c.WorkerID != "w1" || c.RoutePrefix != "x" || c.WorkItemQueueVisibility != 30*time.Second ||
 		!c.StoreInputsInOrchestrationHistory || !c.WorkerOptions(nil).StoreInputsInOrchestrationHistory {
 		t.Fatalf("config = %+v", c)
 	}

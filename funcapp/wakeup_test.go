@@ -133,7 +133,7 @@ func TestWakeUpInvocationPollsAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := durable.NewClient(other, nil, hub)
+	client := durable.NewClient(other, nil)
 	// Idle long enough for the empty-poll backoff to pass 12 s.
 	time.Sleep(15 * time.Second)
 	if _, err := client.StartNew(ctx, "Nothing", nil, durable.WithInstanceID("woken")); err != nil {

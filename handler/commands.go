@@ -69,7 +69,6 @@ func (s *server) commandResult(w http.ResponseWriter, id string, err error) {
 	case errors.Is(err, durable.ErrInvalidInput):
 		badArguments(w, err.Error())
 	default:
-		s.log.Error("instance command failed", "instanceId", id, "error", err)
-		writeError(w, http.StatusInternalServerError, msgServerError, err.Error())
+		serverError(w, s.log, "the instance command failed", err, "instanceId", id)
 	}
 }

@@ -52,8 +52,7 @@ func (s *server) getEntity(w http.ResponseWriter, r *http.Request, id durable.En
 		return
 	}
 	if err != nil {
-		s.log.Error("reading entity failed", "entity", id.String(), "error", err)
-		writeError(w, http.StatusInternalServerError, msgServerError, err.Error())
+		serverError(w, s.log, "reading the entity failed", err, "entity", id.String())
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -83,8 +82,7 @@ func (s *server) signalEntity(w http.ResponseWriter, r *http.Request, id durable
 			badArguments(w, err.Error())
 			return
 		}
-		s.log.Error("signaling entity failed", "entity", id.String(), "error", err)
-		writeError(w, http.StatusInternalServerError, msgServerError, err.Error())
+		serverError(w, s.log, "signaling the entity failed", err, "entity", id.String())
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
@@ -116,7 +114,7 @@ func (s *server) listEntities(w http.ResponseWriter, r *http.Request, name strin
 	if token == "null" {
 		token = ""
 	}
-	page, err := s.cfg.Durable.ListEntities(r.Context(), name, fetch, top, token)
+	page, err := s.cfg.Durable.ListEntities(r.Context(), durable.EntityQuery{Name: name, FetchState: fetch, PageSize: top, ContinuationToken: token})
 	if err != nil {
 		badArguments(w, err.Error())
 		return

@@ -3,8 +3,11 @@ package handler
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
+
+	"github.com/godurable/functions/durable"
 )
 
 // errorBody is the one error shape of this handler: Durable Functions'
@@ -31,11 +34,27 @@ func badArguments(w http.ResponseWriter, detail string) {
 	writeError(w, http.StatusBadRequest, msgBadArguments, detail)
 }
 
-// serverError logs err and answers 500, as Durable Functions does for an
-// unexpected exception.
+// msgUnavailable is the Message of a 503: storage failed transiently and
+// nothing was changed.
+const msgUnavailable = "The storage service is temporarily unavailable; nothing was changed. Try again later."
+
+// retryAfterSeconds is the Retry-After of a 503.
+const retryAfterSeconds = "2"
+
+// serverError logs err and answers, naming the operation (what) but not
+// the error itself, whose text can name internal addresses:
+// 503 with Retry-After when storage failed transiently and nothing was
+// changed (durable.ErrUnavailable), else 500, as Durable Functions does for
+// an unexpected exception.
 func serverError(w http.ResponseWriter, log *slog.Logger, what string, err error, attrs ...any) {
+	if errors.Is(err, durable.ErrUnavailable) {
+		log.Warn(what+"; storage is unavailable, answered 503", append(attrs, "error", err)...)
+		w.Header().Set("Retry-After", retryAfterSeconds)
+		writeError(w, http.StatusServiceUnavailable, msgUnavailable, what+": storage is temporarily unavailable")
+		return
+	}
 	log.Error(what, append(attrs, "error", err)...)
-	writeError(w, http.StatusInternalServerError, msgServerError, err.Error())
+	writeError(w, http.StatusInternalServerError, msgServerError, what+"; the details are in the log")
 }
 
 // writeJSON answers status with v as compact JSON (no HTML escaping, so

@@ -2,9 +2,13 @@ package handler
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net/http/httptest"
+	"strings"
 	"testing"
+
+	"github.com/godurable/functions/durable"
 )
 
 func TestErrorWriters(t *testing.T) {
@@ -24,9 +28,19 @@ func TestErrorWriters(t *testing.T) {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
 	rec = httptest.NewRecorder()
-	serverError(rec, quietLogger(), "x failed", errors.New("disk on fire"))
-	if rec.Code != 500 || rec.Body.String() != `{"Message":"Something went wrong while processing your request","ExceptionMessage":"disk on fire"}` {
+	// A 500 names the operation; the error (which can name sockets) is
+	// only logged.
+	serverError(rec, quietLogger(), "x failed", errors.New("read tcp 127.0.0.1:42212->127.0.0.1:10001: connection reset by peer"))
+	if rec.Code != 500 || rec.Body.String() != `{"Message":"Something went wrong while processing your request","ExceptionMessage":"x failed; the details are in the log"}` {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	// Storage that failed without changing anything is a 503 with
+	// Retry-After.
+	rec = httptest.NewRecorder()
+	serverError(rec, quietLogger(), "x failed", fmt.Errorf("enqueue: %w: read tcp 127.0.0.1:1->127.0.0.1:2: reset", durable.ErrUnavailable))
+	if rec.Code != 503 || rec.Header().Get("Retry-After") == "" || strings.Contains(rec.Body.String(), "127.0.0.1") ||
+		!strings.Contains(rec.Body.String(), "x failed") {
+		t.Fatalf("%d %v %s", rec.Code, rec.Header(), rec.Body)
 	}
 	// A value that cannot be encoded is a 500, still in the error shape.
 	rec = httptest.NewRecorder()

@@ -17,7 +17,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 // every route that never reaches the engine (health, invocations,
 // middleware, unknown routes).
 func newTestRouter(inv map[string]InvocationFunc, mutate ...func(*Config)) http.Handler {
-	cfg := Config{Durable: durable.NewClient(nil, nil, "TestHub"), Logger: quietLogger(), Invocations: inv, MaxBodyBytes: 1024}
+	cfg := Config{Durable: durable.NewClient(nil, nil, durable.WithTaskHubName("TestHub")), Logger: quietLogger(), Invocations: inv, MaxBodyBytes: 1024}
 	for _, m := range mutate {
 		m(&cfg)
 	}

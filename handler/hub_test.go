@@ -27,7 +27,7 @@ func (c *inspectable) InspectHub(_ context.Context, poison int) (*durable.HubInf
 }
 
 func TestHubRoute(t *testing.T) {
-	c := &inspectable{Client: durable.NewClient(nil, nil, "TestHub")}
+	c := &inspectable{Client: durable.NewClient(nil, nil, durable.WithTaskHubName("TestHub"))}
 	h := newTestRouter(nil, func(cfg *Config) { cfg.Durable = c })
 	rec := serve(h, "GET", "/runtime/webhooks/durabletask/hub?poison=5", "")
 	if rec.Code != http.StatusOK {

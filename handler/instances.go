@@ -108,8 +108,7 @@ func (s *server) purgeInstance(w http.ResponseWriter, r *http.Request, id string
 	case errors.Is(err, durable.ErrInstanceNotFound):
 		notFound(w)
 	case err != nil:
-		s.log.Error("purge failed", "instanceId", id, "error", err)
-		writeError(w, http.StatusInternalServerError, msgServerError, err.Error())
+		serverError(w, s.log, "purging the instance failed", err, "instanceId", id)
 	default:
 		writeJSON(w, http.StatusOK, purgeResult{1})
 	}
@@ -132,8 +131,7 @@ func (s *server) purgeInstances(w http.ResponseWriter, r *http.Request) {
 	}
 	n, err := s.cfg.Durable.PurgeInstances(r.Context(), q)
 	if err != nil {
-		s.log.Error("purge failed", "error", err)
-		writeError(w, http.StatusInternalServerError, msgServerError, err.Error())
+		serverError(w, s.log, "purging instances failed", err)
 		return
 	}
 	if n == 0 {
@@ -154,8 +152,7 @@ func (s *server) rewind(w http.ResponseWriter, r *http.Request, id, reason strin
 	case errors.Is(err, durable.ErrNotFailed):
 		writeError(w, http.StatusPreconditionFailed, "The instance with ID '"+id+"' is not in the Failed state and cannot be rewound.", err.Error())
 	default:
-		s.log.Error("rewind failed", "instanceId", id, "error", err)
-		writeError(w, http.StatusInternalServerError, msgServerError, err.Error())
+		serverError(w, s.log, "rewinding the instance failed", err, "instanceId", id)
 	}
 }
 
@@ -176,8 +173,7 @@ func (s *server) restart(w http.ResponseWriter, r *http.Request, id string) {
 	case errors.Is(err, durable.ErrUnknownFunction):
 		writeError(w, http.StatusBadRequest, "The instance's orchestrator is not registered in this app.", err.Error())
 	case err != nil:
-		s.log.Error("restart failed", "instanceId", id, "error", err)
-		writeError(w, http.StatusInternalServerError, msgServerError, err.Error())
+		serverError(w, s.log, "restarting the instance failed", err, "instanceId", id)
 	default:
 		s.writeCheckStatus(w, r, started)
 	}

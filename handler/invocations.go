@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/godurable/functions/bindings"
+	"github.com/godurable/functions/internal/telemetry"
 )
 
 // invoke runs a non-HTTP function the host invokes as POST /{FunctionName}
@@ -31,7 +32,8 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "Invalid invocation request", err.Error())
 		return
 	}
-	resp, err := fn(r.Context(), &req)
+	ctx, logs := telemetry.CollectLogs(r.Context())
+	resp, err := fn(ctx, &req)
 	if err != nil {
 		s.log.Error("function failed", "function", name, "invocationId", r.Header.Get("X-Azure-Functions-InvocationId"), "error", err)
 		writeError(w, http.StatusInternalServerError, "Function '"+name+"' failed", err.Error())
@@ -43,6 +45,7 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 	if resp.Outputs == nil {
 		resp.Outputs = map[string]any{}
 	}
+	resp.Logs = append(resp.Logs, logs()...)
 	if resp.Logs == nil {
 		resp.Logs = []string{}
 	}

@@ -105,7 +105,7 @@ func (f *outcomeDurable) SignalEntity(context.Context, durable.EntityID, string,
 func (f *outcomeDurable) GetEntity(context.Context, durable.EntityID) (*durable.EntityMetadata, error) {
 	return nil, f.command("entity")
 }
-func (f *outcomeDurable) ListEntities(context.Context, string, bool, int, string) (*durable.EntityPage, error) {
+func (f *outcomeDurable) ListEntities(context.Context, durable.EntityQuery) (*durable.EntityPage, error) {
 	return &durable.EntityPage{}, f.command("entities")
 }
 

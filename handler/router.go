@@ -38,7 +38,7 @@ type Durable interface {
 	SignalEntity(ctx context.Context, entity durable.EntityID, operation string, input any, opts ...durable.SignalOption) error
 	// GetEntity fails with durable.ErrInstanceNotFound for no such entity.
 	GetEntity(ctx context.Context, entity durable.EntityID) (*durable.EntityMetadata, error)
-	ListEntities(ctx context.Context, name string, fetchState bool, pageSize int, token string) (*durable.EntityPage, error)
+	ListEntities(ctx context.Context, q durable.EntityQuery) (*durable.EntityPage, error)
 }
 
 var _ Durable = (*durable.Client)(nil)

@@ -70,7 +70,8 @@ func TestStartOutcomes(t *testing.T) {
 			"The function 'Nope' doesn't exist, is disabled, or is not an orchestrator function.", true},
 		{"instance exists", "/api/orchestrators/H/dup", "", fmt.Errorf("x: %w", durable.ErrInstanceExists), 409, "'dup' already exists", true},
 		{"invalid input", "/api/orchestrators/H", "", fmt.Errorf("x: %w: too big", durable.ErrInvalidInput), 400, "too big", true},
-		{"storage failure", "/api/orchestrators/H", "", errStorageDown, 500, "storage is down", true},
+		{"storage failure", "/api/orchestrators/H", "", errStorageDown, 500, "starting an orchestration failed", true},
+		{"storage unavailable", "/api/orchestrators/H", "", fmt.Errorf("x: %w", durable.ErrUnavailable), 503, "temporarily unavailable", true},
 		{"invalid JSON", "/api/orchestrators/H", "{not json", nil, 400, "Invalid JSON content", false},
 		{"invalid JSON on the API route", "/runtime/webhooks/durabletask/orchestrators/H/id1", `{"a":`, nil, 400, "Invalid JSON content", false},
 		{"invalid instance id", "/api/orchestrators/H/@reserved", "", nil, 400, "reserved for entities", false},
@@ -164,5 +165,5 @@ func TestStartAndWait(t *testing.T) {
 	}
 	// A storage failure while waiting is a 500.
 	f := &outcomeDurable{startID: "abc", statusErr: errStorageDown}
-	wantJSONError(t, serve(outcomeRouter(f), "POST", "/api/orchestrators/H?timeout=1&pollingInterval=0.01", ""), 500, "storage is down")
+	wantJSONError(t, serve(outcomeRouter(f), "POST", "/api/orchestrators/H?timeout=1&pollingInterval=0.01", ""), 500, "reading instance status failed")
 }

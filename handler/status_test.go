@@ -38,7 +38,7 @@ func TestStatusRouteOutcomes(t *testing.T) {
 		{status: instanceIn(durable.StatusFailed), query: "?returnInternalServerErrorOnFailure=true", code: 500},
 		{status: instanceIn(durable.StatusCompleted), query: "?returnInternalServerErrorOnFailure=true", code: 200},
 		{err: fmt.Errorf("wrapped: %w", durable.ErrInstanceNotFound), code: 404},
-		{err: errStorageDown, code: 500, errorMsg: "storage is down"},
+		{err: errStorageDown, code: 500, errorMsg: "reading instance status failed"},
 		{status: instanceIn(durable.StatusCompleted), query: "?showHistory=maybe", code: 400, errorMsg: "showHistory"},
 		{status: instanceIn(durable.StatusCompleted), query: "?showInput=0", code: 400, errorMsg: "showInput"},
 	} {

@@ -9,7 +9,7 @@ import (
 )
 
 func urlServer(mutate ...func(*Config)) *server {
-	cfg := Config{Durable: durable.NewClient(nil, nil, "My Hub")}
+	cfg := Config{Durable: durable.NewClient(nil, nil, durable.WithTaskHubName("My Hub"))}
 	for _, m := range mutate {
 		m(&cfg)
 	}

@@ -136,7 +136,7 @@ func newHost(t *testing.T, o hostOptions) *host {
 	if err := Register(h.reg, h.env); err != nil {
 		t.Fatal(err)
 	}
-	h.client = durable.NewClient(be, h.reg, h.hub)
+	h.client = durable.NewClient(be, h.reg)
 	if !o.noWorker {
 		wo := durable.WorkerOptions{Logger: logger(t), ExtendedSessions: o.extendedSessions}
 		if o.worker != nil {

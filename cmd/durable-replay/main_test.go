@@ -87,7 +87,7 @@ func record(t *testing.T) (conn, hub string) {
 				t.Errorf("worker: %v", err)
 			}
 		}()
-		c := durable.NewClient(be, reg, hub)
+		c := durable.NewClient(be, reg)
 		if _, err := c.StartNew(ctx, "Order", nil, durable.WithInstanceID(id)); err != nil {
 			t.Fatal(err)
 		}

@@ -201,7 +201,7 @@ func startEngine(cfg config, conn string, queuesOnDisk bool) (*engine, error) {
 	done := make(chan error, 1)
 	go func() { done <- w.Run(wctx) }()
 	cleanups = append(cleanups, func() { stop(); <-done })
-	e.client = durable.NewClient(e.be, reg, "bench")
+	e.client = durable.NewClient(e.be, reg)
 	e.close = closeAll
 	time.Sleep(time.Second) // partitions claimed
 	return e, nil

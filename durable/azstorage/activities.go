@@ -25,7 +25,7 @@ type activityState struct {
 func (b *Backend) pollActivities(ctx context.Context) {
 	b.pollQueue(ctx, b.names.WorkItemQueue(), activityBatchSize, b.opts.WorkItemQueueVisibility, b.actBackoff, b.log,
 		func(msgs []*queueMessage) bool {
-			for _, m := range msgs {
+			for i, m := range msgs {
 				if b.isPoison(m) {
 					b.poisonActivity(ctx, m)
 					continue
@@ -37,6 +37,7 @@ func (b *Backend) pollActivities(ctx context.Context) {
 					continue
 				}
 				if !b.deliverActivity(ctx, m) {
+					b.letGo(ctx, msgs[i:])
 					return false
 				}
 			}

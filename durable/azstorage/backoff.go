@@ -5,6 +5,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,6 +22,9 @@ type pollBackoff struct {
 	max    time.Duration
 	misses int
 	wake   chan struct{}
+	// hurryUntil (unix nanoseconds) caps the delay at hurriedPollDelay
+	// until then: see hurry.
+	hurryUntil atomic.Int64
 
 	mu       sync.Mutex
 	due      timeHeap      // visibility times of delayed messages still ahead
@@ -39,6 +43,9 @@ const (
 	maxDueTimes = 100_000
 )
 
+// hurriedPollDelay is the longest idle delay while a poller hurries.
+const hurriedPollDelay = time.Second
+
 func newPollBackoff(max time.Duration) *pollBackoff {
 	if max < minPollDelay {
 		max = minPollDelay
@@ -55,6 +62,15 @@ func (b *pollBackoff) poke() {
 	case b.wake <- struct{}{}:
 	default:
 	}
+}
+
+// hurry keeps the idle delay short (at most a second) for d: messages
+// are expected to become visible within that time — those a crashed
+// worker held, once their visibility timeout ends — and should not wait
+// out a long idle backoff. It also cuts the current wait short.
+func (b *pollBackoff) hurry(d time.Duration) {
+	b.hurryUntil.Store(time.Now().Add(d).UnixNano())
+	b.poke()
 }
 
 // dueAt records that a message becomes visible at t: the poller polls at
@@ -81,7 +97,11 @@ func (b *pollBackoff) delay() time.Duration {
 	}
 	exp := min(b.misses-1, 20)
 	d := time.Duration(float64(minPollDelay) * (0.8 + 0.4*rand.Float64()) * float64(uint64(1)<<exp))
-	return min(max(d, minPollDelay), b.max)
+	limit := b.max
+	if time.Now().UnixNano() < b.hurryUntil.Load() {
+		limit = min(limit, hurriedPollDelay)
+	}
+	return min(max(d, minPollDelay), limit)
 }
 
 // dueDelay shortens d to the next known due time and, inside the window

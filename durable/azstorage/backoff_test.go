@@ -35,7 +35,7 @@ func TestLocalEnqueueWakesIdlePollers(t *testing.T) {
 	r := helloRegistry(t)
 	runWorker(t, b, r)
 	time.Sleep(8 * time.Second) // long enough for the backoff to reach several seconds
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -49,5 +49,24 @@ func TestLocalEnqueueWakesIdlePollers(t *testing.T) {
 	}
 	if took := time.Since(start); took > 3*time.Second {
 		t.Fatalf("an idle worker took %v to run HelloCities; local enqueues must wake the pollers", took)
+	}
+}
+
+// While hurried, an idle poller waits at most a second; afterwards the
+// backoff grows to its maximum again.
+func TestHurriedBackoffStaysShort(t *testing.T) {
+	b := newPollBackoff(30 * time.Second)
+	b.misses = 15
+	if d := b.delay(); d != 30*time.Second {
+		t.Fatalf("idle delay %v, want the 30 s cap", d)
+	}
+	b.hurry(200 * time.Millisecond)
+	b.misses = 15
+	if d := b.delay(); d > hurriedPollDelay {
+		t.Fatalf("hurried delay %v, want at most %v", d, hurriedPollDelay)
+	}
+	time.Sleep(250 * time.Millisecond)
+	if d := b.delay(); d != 30*time.Second {
+		t.Fatalf("delay after the hurry %v, want the 30 s cap again", d)
 	}
 }

@@ -553,7 +553,7 @@ func TestBase64MessagesOnBlobLeaseHub(t *testing.T) {
 	if err := b.CreateTaskHub(ctx); err != nil {
 		t.Fatal(err)
 	}
-	client := durable.NewClient(b, nil, o.TaskHub)
+	client := durable.NewClient(b, nil)
 	id := "b64-instance"
 	if _, err := client.StartNew(ctx, "HelloCities", nil, durable.WithInstanceID(id)); err != nil {
 		t.Fatal(err)
@@ -758,7 +758,7 @@ func TestDotNetBase64EventIsProcessed(t *testing.T) {
 		t.Fatal(err)
 	}
 	runWorker(t, b, r)
-	client := durable.NewClient(b, r, o.TaskHub)
+	client := durable.NewClient(b, r)
 	if _, err := client.StartNew(ctx, "WaitApproval", nil, durable.WithInstanceID("abc")); err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func (b *Backend) carryResult(s *activityState, wi *backend.ActivityWorkItem, m 
 		// by the enqueue, and the history row reuses it.
 		return false
 	}
-	qm := &queueMessage{queue: s.msg.queue, id: s.msg.id, popReceipt: s.msg.popReceipt, text: s.msg.text,
+	qm := &queueMessage{queue: s.msg.queue, id: s.msg.id, msgLock: s.msg.msgLock, text: s.msg.text,
 		data: m, dequeueCount: 1, insertedAt: time.Now().UTC(), carriedTo: queue}
 	b.dispatchBatch(*rc, part, []*queueMessage{qm})
 	return true
@@ -63,19 +63,10 @@ func (b *Backend) materialize(ctx context.Context, m *queueMessage, delay time.D
 	return err
 }
 
-// materializeAll releases the carried results among msgs that will not be
-// processed here (a session dropped at shutdown or partition loss).
-// Other messages reappear by themselves after their visibility timeout.
+// materializeAll releases the messages among msgs that will not be
+// processed here (a session dropped at shutdown or partition loss):
+// carried results go to their control queue, other messages become
+// visible again at once.
 func (b *Backend) materializeAll(ctx context.Context, msgs []*queueMessage) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	for _, m := range msgs {
-		if m.carriedTo == "" {
-			continue
-		}
-		if err := b.materialize(ctx, m, 0); err != nil {
-			b.log.Warn("sending a carried activity result to its control queue failed; the activity will run again",
-				"instanceId", m.data.TaskMessage.OrchestrationInstance.InstanceID, "error", err)
-		}
-	}
+	b.letGo(ctx, msgs)
 }

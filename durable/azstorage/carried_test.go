@@ -87,7 +87,7 @@ func runHelloCities(t *testing.T, b *Backend, id string) *durable.InstanceStatus
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c := durable.NewClient(b, nil, b.opts.TaskHub)
+	c := durable.NewClient(b, nil)
 	if _, err := c.StartNew(ctx, "HelloCities", nil, durable.WithInstanceID(id)); err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestAbandonedCarriedResultIsSentToTheControlQueue(t *testing.T) {
 	out := `"Hello!"`
 	done := &history.Event{Type: history.TaskCompleted, EventID: -1, Timestamp: time.Now().UTC(), TaskScheduledID: 0, Result: &out}
 	control, _ := b.controlQueue(self.InstanceID)
-	carried := &queueMessage{queue: work.queue, id: work.id, popReceipt: work.popReceipt, text: work.text,
+	carried := &queueMessage{queue: work.queue, id: work.id, msgLock: work.msgLock, text: work.text,
 		data: b.newMessage(done, self, self, nil), dequeueCount: 1, carriedTo: control}
 	if err := b.abandonMessage(ctx, carried, 0); err != nil {
 		t.Fatal(err)
@@ -222,7 +222,7 @@ func TestFreshStartWrongGuessIsSafe(t *testing.T) {
 	if _, err := b.enqueue(ctx, control, b.newMessage(start, *start.Instance, history.OrchestrationInstance{}, nil), 0, false); err != nil {
 		t.Fatal(err)
 	}
-	c := durable.NewClient(b, reg, b.opts.TaskHub)
+	c := durable.NewClient(b, reg)
 	waitFor(t, "the start to be consumed", func() bool { return queueLength(t, b, control) == 0 })
 	time.Sleep(500 * time.Millisecond) // let any stray episode finish
 	h, err = b.GetHistory(ctx, "guess")

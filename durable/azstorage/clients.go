@@ -53,6 +53,10 @@ func NewClients(a *Account, o ClientOptions) (*Clients, error) {
 	if o.Transport == nil {
 		o.Transport = defaultHTTPClient
 	}
+	// Every client retries idempotent writes whose answer was cut off and
+	// records, per call, whether an attempt may have been applied.
+	o.PerCall = append([]policy.Policy{retryIdempotentBodyReads{}}, o.PerCall...)
+	o.PerRetry = append([]policy.Policy{attemptPolicy{}}, o.PerRetry...)
 	co := azcore.ClientOptions{Retry: retry, PerCallPolicies: o.PerCall, PerRetryPolicies: o.PerRetry, Transport: o.Transport}
 	tablePerCall := append(append([]policy.Policy{}, o.PerCall...), asciiBodyPolicy{})
 	tco := co

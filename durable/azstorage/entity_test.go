@@ -64,7 +64,7 @@ func TestThousandSignalsSumExactly(t *testing.T) {
 	b := newTestBackend(t)
 	r := entityRegistry(t)
 	runWorker(t, b, r)
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	errs := make(chan error, 1000)
@@ -140,7 +140,7 @@ func TestEntityCallsAndErrors(t *testing.T) {
 	b := newTestBackend(t)
 	r := entityRegistry(t)
 	runWorker(t, b, r)
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	id, err := c.StartNew(ctx, "AddAndFail", "calls")
@@ -172,7 +172,7 @@ func TestConcurrentTransfersInCriticalSections(t *testing.T) {
 	b := newTestBackend(t)
 	r := entityRegistry(t)
 	runWorker(t, b, r)
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for _, k := range []string{"a", "b"} {
@@ -218,7 +218,7 @@ func TestEntityStateSurvivesRestart(t *testing.T) {
 	b := newTestBackend(t)
 	r := entityRegistry(t)
 	ctx := context.Background()
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	func() {
 		wctx, stop := context.WithCancel(ctx)
 		w := durable.NewWorker(b, r, durable.WorkerOptions{Logger: testLogger(t)})
@@ -235,7 +235,7 @@ func TestEntityStateSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	runWorker(t, b2, r)
-	c2 := durable.NewClient(b2, r, b.opts.TaskHub)
+	c2 := durable.NewClient(b2, r)
 	_ = c2.SignalEntity(ctx, durable.NewEntityID("Counter", "keep"), "add", 1)
 	deadline := time.Now().Add(20 * time.Second)
 	for n, _ := counterValue(t, c2, "keep"); n != 43; n, _ = counterValue(t, c2, "keep") {
@@ -250,7 +250,7 @@ func TestEntityStateSurvivesRestart(t *testing.T) {
 func TestScheduledSignalAndMessageFormat(t *testing.T) {
 	b := newTestBackend(t)
 	r := entityRegistry(t)
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	ctx := context.Background()
 	due := time.Now().Add(3 * time.Second)
 	if err := c.SignalEntity(ctx, durable.NewEntityID("Counter", "later"), "add", 7, durable.SignalAt(due)); err != nil {
@@ -358,7 +358,7 @@ func TestRetriedSignalEnqueueAppliedOnce(t *testing.T) {
 	}}
 	fault.remaining.Store(20)
 	fb := faultyBackend(t, b, fault)
-	c := durable.NewClient(fb, r, b.opts.TaskHub)
+	c := durable.NewClient(fb, r)
 	ctx := context.Background()
 	const signals = 30
 	for i := 0; i < signals; i++ {
@@ -370,7 +370,7 @@ func TestRetriedSignalEnqueueAppliedOnce(t *testing.T) {
 		t.Fatalf("%d faults injected, want 20", fault.injected.Load())
 	}
 	// Both copies of the 20 retried signals are in the queue: 50 messages.
-	if n := waitCounterSettled(t, b, durable.NewClient(b, r, b.opts.TaskHub), "retried", signals, 30*time.Second); n != signals {
+	if n := waitCounterSettled(t, b, durable.NewClient(b, r), "retried", signals, 30*time.Second); n != signals {
 		t.Fatalf("counter = %d after %d signals (%d enqueued twice)", n, signals, fault.injected.Load())
 	}
 }
@@ -396,7 +396,7 @@ func TestCommittedButFailedEntityCheckpointNotReapplied(t *testing.T) {
 	fault.remaining.Store(6)
 	fb := faultyBackend(t, b, fault)
 	runWorker(t, fb, r)
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	ctx := context.Background()
 	const signals = 40
 	for i := 0; i < signals; i++ {
@@ -421,7 +421,7 @@ func TestScheduledSignalArrivingEarlyIsRescheduled(t *testing.T) {
 	b := newTestBackend(t)
 	r := entityRegistry(t)
 	runWorker(t, b, r)
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	ctx := context.Background()
 	entity := durable.NewEntityID("Counter", "weeks")
 	due := time.Now().UTC().Add(8 * 24 * time.Hour).Format("2006-01-02T15:04:05.0000000Z")
@@ -484,7 +484,7 @@ func TestEntitySignalsLabelledInStorage(t *testing.T) {
 		return nil, ctx.SetState("done")
 	})
 	runWorker(t, b, r)
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	ctx := context.Background()
 	if err := c.SignalEntity(ctx, durable.NewEntityID("Fanner", "f"), "go", nil); err != nil {
 		t.Fatal(err)
@@ -541,7 +541,7 @@ func TestLockOrderInHistory(t *testing.T) {
 		return "locked", release()
 	}))
 	runWorker(t, b, r)
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	id, err := c.StartNew(ctx, "LockMixedCase", nil)

@@ -25,7 +25,7 @@ func TestRaiseEventToAnInstanceRunningHereSkipsTheStatusRead(t *testing.T) {
 	runWorker(t, b, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	if _, err := c.StartNew(ctx, "WaitOne", nil, durable.WithInstanceID("hint")); err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,7 @@ func TestLargeNonASCIIEpisodeIsSplitBySize(t *testing.T) {
 		t.Fatal(err)
 	}
 	runWorker(t, b, r)
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	id := "broadcast"
@@ -124,7 +124,7 @@ func TestEntityWithLargeStateLeavesBoundedBlobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	runWorker(t, b, r)
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	ctx := context.Background()
 	id := durable.NewEntityID("Big", "one")
 	const ops = 100
@@ -269,7 +269,7 @@ func runParent(t *testing.T, b *Backend, r *durable.Registry, id string, store b
 	if err := b.CreateInstance(ctx, start, nil); err != nil {
 		t.Fatal(err)
 	}
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
 	st, err := c.WaitForCompletion(wctx, id)

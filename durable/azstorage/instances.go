@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
@@ -91,70 +90,6 @@ func (b *Backend) readInstanceRow(ctx context.Context, instanceID string) (row m
 	return row, resp.ETag, true, nil
 }
 
-// CreateInstance implements backend.Backend (spec §5.2, client create):
-// read the row, refuse a live duplicate, enqueue ExecutionStarted first,
-// then write the Pending row with the same execution id and generation.
-func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedupe []history.OrchestrationStatus) error {
-	if start.Type != history.ExecutionStarted || start.Instance == nil || start.Instance.InstanceID == "" {
-		return fmt.Errorf("azstorage: CreateInstance needs an ExecutionStarted event with an instance id")
-	}
-	id := start.Instance.InstanceID
-	row, etag, found, err := b.readInstanceRow(ctx, id)
-	if err != nil {
-		return err
-	}
-	gen := 0
-	if found {
-		st, err := RowToInstanceState(row)
-		if err != nil {
-			return fmt.Errorf("azstorage: instance row of %q: %w", id, err)
-		}
-		for _, s := range dedupe {
-			if st.RuntimeStatus == s {
-				return fmt.Errorf("azstorage: instance %q is %s: %w", id, s, backend.ErrInstanceExists)
-			}
-		}
-		gen = st.Generation + 1
-	}
-	start.Generation = &gen
-	queue, _ := b.controlQueue(id)
-	var delay time.Duration
-	if start.ScheduledStartTime != nil {
-		delay = time.Until(*start.ScheduledStartTime)
-	}
-	msg := b.newMessage(start, *start.Instance, history.OrchestrationInstance{}, nil)
-	blob, err := b.sendReportingBlob(ctx, queue, msg, delay)
-	if err != nil {
-		return err
-	}
-	newRow := PendingInstanceRow(b.opts.TaskHub, start)
-	if blob != "" {
-		newRow["Input"] = b.blobURL(blob) // the whole start message is in that blob
-	} else if err := b.offloadInstanceColumns(ctx, newRow); err != nil {
-		return err
-	}
-	if err := b.offloadTags(ctx, newRow); err != nil {
-		return err
-	}
-	body, err := json.Marshal(newRow)
-	if err != nil {
-		return fmt.Errorf("azstorage: encode instance row of %q: %w", id, err)
-	}
-	if !found {
-		_, err = b.instances().AddEntity(ctx, body, nil)
-	} else {
-		_, err = b.instances().UpdateEntity(ctx, body, &aztables.UpdateEntityOptions{IfMatch: &etag, UpdateMode: aztables.UpdateModeReplace})
-	}
-	if err != nil && statusCode(err) != 409 && statusCode(err) != 412 {
-		return fmt.Errorf("azstorage: write instance row of %q: %w", id, err)
-	}
-	if delay <= 0 {
-		_, part := b.controlQueue(id)
-		b.wakePartition(part)
-	}
-	return nil
-}
-
 type startVerdict int
 
 const (
@@ -199,38 +134,6 @@ func (b *Backend) isFreshStart(ctx context.Context, instanceID string, m *queueM
 	st, found, err := rows.get(ctx, b, instanceID)
 	return err == nil && found && st.Generation == 0 && st.RuntimeStatus == history.StatusPending &&
 		strings.EqualFold(st.ExecutionID, m.data.TaskMessage.OrchestrationInstance.ExecutionID)
-}
-
-// dedupeStart applies the ExecutionStarted rules of spec §7.2.
-func (b *Backend) dedupeStart(ctx context.Context, instanceID string, m *queueMessage, rows *instanceRowOnce) (startVerdict, error) {
-	e := m.data.TaskMessage.Event
-	if e.Parent != nil {
-		return startProcess, nil // sub-orchestrations are not deduplicated
-	}
-	st, found, err := rows.get(ctx, b, instanceID)
-	if err != nil {
-		return startDefer, err
-	}
-	execID := m.data.TaskMessage.OrchestrationInstance.ExecutionID
-	if startTerminated(st, found, execID) {
-		return startDiscard, nil // terminated before it started
-	}
-	if found {
-		if st.ExecutionID == "" || strings.EqualFold(st.ExecutionID, execID) {
-			return startProcess, nil
-		}
-	}
-	if m.dequeueCount >= 10 {
-		return startDiscard, nil
-	}
-	gen := 0
-	if e.Generation != nil {
-		gen = *e.Generation
-	}
-	if found && st.Generation == gen && st.RuntimeStatus == history.StatusPending && st.CreatedTime.Before(e.Timestamp) {
-		return startDiscard, nil
-	}
-	return startDefer, nil
 }
 
 // RunningHere implements backend.RunningHinter: the instance's partition

@@ -61,7 +61,7 @@ func TestSlowInstancesRowDoesNotSlowSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 	runWorker(t, b, r)
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if _, err := c.StartNew(ctx, "Seq", 10, durable.WithInstanceID("seq")); err != nil {
@@ -105,7 +105,7 @@ func TestRowRepairedFromHistoryOnRedelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 	runWorker(t, b, r)
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := c.StartNew(ctx, "Wait", nil, durable.WithInstanceID("w")); err != nil {

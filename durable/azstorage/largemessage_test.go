@@ -26,7 +26,7 @@ func TestLargePayloadsGoThroughBlobs(t *testing.T) {
 		}
 		return strings.Repeat("y", n), nil
 	}))
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	big := strings.Repeat("x", 200_000)

@@ -89,7 +89,7 @@ func TestTaskHubResourcesAreNamedAsDurableTask(t *testing.T) {
 // integer enums and Z times, and a Pending row with the same execution id.
 func TestStartMessageAndPendingRow(t *testing.T) {
 	b := newTestBackend(t)
-	c := durable.NewClient(b, nil, b.opts.TaskHub)
+	c := durable.NewClient(b, nil)
 	ctx := context.Background()
 	id := "layout/start#1"
 	if _, err := c.StartNew(ctx, "HelloCities", map[string]int{"n": 1}, durable.WithInstanceID(id)); err != nil {
@@ -137,7 +137,7 @@ func TestHistoryAndInstanceRowsAfterRun(t *testing.T) {
 	b := newTestBackend(t)
 	r := helloRegistry(t)
 	runWorker(t, b, r)
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	id, err := c.StartNew(ctx, "HelloCities", nil)
@@ -233,7 +233,7 @@ func TestForeignPartitionIsNotRead(t *testing.T) {
 	if err := b.parts.(*partitionManager).write(ctx, foreign); err != nil {
 		t.Fatal(err)
 	}
-	c := durable.NewClient(b, nil, b.opts.TaskHub)
+	c := durable.NewClient(b, nil)
 	if _, err := c.StartNew(ctx, "HelloCities", nil, durable.WithInstanceID("foreign")); err != nil {
 		t.Fatal(err)
 	}

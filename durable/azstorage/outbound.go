@@ -3,10 +3,11 @@ package azstorage
 import (
 	"context"
 	"fmt"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"strings"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 	"github.com/godurable/functions/durable/history"
 )
 
@@ -70,21 +71,24 @@ func (b *Backend) enqueue(ctx context.Context, queue string, m *MessageData, del
 		local = nil
 	}
 	if local != nil {
-		// Delivered in process: the message is enqueued invisible (it
-		// shows up again only if this worker dies before processing it)
-		// and handed over directly, saving a dequeue and a poll's wait.
+		// Delivered in process: the message is enqueued invisible for a
+		// short visibility timeout that this worker keeps extending while
+		// it holds the message (msglock.go), and handed over directly,
+		// saving a dequeue and a poll's wait. If this worker dies, the
+		// message shows up for the next reader within one timeout.
 		opts.VisibilityTimeout = to.Ptr(seconds(local.visibility))
 	}
-	wakeUpWritten := b.startWakeUp(ctx, m, delay)
-	due := time.Now().Add(delay)
-	resp, err := b.queue(queue).EnqueueMessage(ctx, body, opts)
+	wakeUpWritten := b.startWakeUp(ctx, m, delay) // timerwake.go
+	sent := time.Now()
+	resp, tried, err := b.enqueueOnce(ctx, queue, m, body, opts)
 	wakeUpWritten()
 	if err == nil && delay > 0 {
-		b.noteDelayed(queue, m, body, resp, due) // timerwake.go
+		b.noteDelayed(queue, m, body, resp, sent.Add(delay)) // timerwake.go
 	}
 	if err == nil && local != nil && len(resp.Messages) == 1 {
 		em := resp.Messages[0]
-		qm := &queueMessage{queue: queue, id: deref(em.MessageID), popReceipt: deref(em.PopReceipt), text: body, data: m, dequeueCount: 1}
+		qm := &queueMessage{queue: queue, id: deref(em.MessageID), text: body, data: m, dequeueCount: 1}
+		b.hold(qm, deref(em.PopReceipt), local.visibility, sent)
 		if em.InsertionTime != nil {
 			qm.insertedAt = *em.InsertionTime
 		}
@@ -92,7 +96,9 @@ func (b *Backend) enqueue(ctx context.Context, queue string, m *MessageData, del
 		return blob, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("azstorage: enqueue %s for %q to %s: %w", m.TaskMessage.Event.Type, m.TaskMessage.OrchestrationInstance.InstanceID, queue, err)
+		// ErrUnavailable when no copy can have been enqueued; otherwise a
+		// copy may be in the queue (an attempt's answer was lost).
+		return "", unavailable(fmt.Errorf("azstorage: enqueue %s for %q to %s: %w", m.TaskMessage.Event.Type, m.TaskMessage.OrchestrationInstance.InstanceID, queue, err), tried)
 	}
 	if delay <= 0 && !clientStart {
 		if queue == b.names.WorkItemQueue() {
@@ -102,6 +108,28 @@ func (b *Backend) enqueue(ctx context.Context, queue string, m *MessageData, del
 		}
 	}
 	return blob, nil
+}
+
+// enqueueOnce enqueues body. An entity's messages carry request ids the
+// entity deduplicates by, so when an attempt's answer is lost (a copy may
+// be in the queue) the same message is sent again rather than reporting
+// an ambiguity; other messages are sent as they are, once.
+func (b *Backend) enqueueOnce(ctx context.Context, queue string, m *MessageData, body string,
+	opts *azqueue.EnqueueMessageOptions) (azqueue.EnqueueMessagesResponse, *attempts, error) {
+	dedupedByReceiver := strings.HasPrefix(m.TaskMessage.OrchestrationInstance.InstanceID, "@") &&
+		m.TaskMessage.Event.Type == history.EventRaised
+	all := &attempts{}
+	for try := 0; ; try++ {
+		actx, tried := trackAttempts(ctx)
+		resp, err := b.queue(queue).EnqueueMessage(actx, body, opts)
+		if tried.MaybeApplied() {
+			all.maybeApplied = true
+		}
+		if err == nil || !dedupedByReceiver || !tried.MaybeApplied() || try == 2 || ctx.Err() != nil {
+			return resp, all, err
+		}
+		b.log.Debug("an entity message's enqueue may or may not have happened; sending it again", "queue", queue, "error", err)
+	}
 }
 
 // encodeQueueMessage serializes m for a queue, as raw JSON or base64, and
@@ -189,7 +217,11 @@ func (b *Backend) localDelivery(queue string, delay time.Duration) *localTarget 
 	ctx := *rc
 	if queue == b.names.WorkItemQueue() {
 		return &localTarget{visibility: b.opts.WorkItemQueueVisibility, deliver: func(qm *queueMessage) {
-			go b.deliverActivity(ctx, qm) // ends with ctx if no dispatcher takes it
+			go func() {
+				if !b.deliverActivity(ctx, qm) { // ends with ctx if no dispatcher takes it
+					b.letGo(ctx, []*queueMessage{qm})
+				}
+			}()
 		}}
 	}
 	i := b.names.ControlQueueIndex(queue)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+
+	"github.com/godurable/functions/internal/telemetry"
 )
 
 // partitionLease is one row of the Partitions table (spec §6.2): PK "",
@@ -147,7 +149,7 @@ func (m *partitionManager) round(ctx context.Context) (busy bool, err error) {
 		switch {
 		case (l.CurrentOwner == "" && l.NextOwner == "") || !now.Before(l.ExpiresAt) || (l.CurrentOwner == "" && l.NextOwner == m.me):
 			l.CurrentOwner, l.NextOwner, l.IsDraining = m.me, "", false
-			l.OwnedSince, l.LastRenewal, l.ExpiresAt = now, now, now.Add(time.Minute)
+			l.OwnedSince, l.LastRenewal, l.ExpiresAt = now, now, now.Add(m.b.opts.LeaseInterval)
 			changed = true
 		case l.CurrentOwner != m.me:
 			if l.NextOwner == "" && l.IsDraining {
@@ -255,6 +257,7 @@ func (m *partitionManager) listen(ctx context.Context, queue string, idx int) {
 	l := &listener{index: idx, cancel: cancel, done: make(chan struct{})}
 	m.listening[queue] = l
 	m.b.log.Info("acquired partition", "queue", queue, "worker", m.me)
+	telemetry.PartitionChanged(queue, "acquired")
 	go func() {
 		defer close(l.done)
 		m.b.pollPartition(lctx, idx)
@@ -279,6 +282,7 @@ func (m *partitionManager) stopListening(queue string) {
 		<-l.done
 		m.b.cache.dropPartition(l.index)
 		m.b.log.Info("lost partition", "queue", queue, "worker", m.me)
+		telemetry.PartitionChanged(queue, "released")
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue/queueerror"
+
+	"github.com/godurable/functions/internal/telemetry"
 )
 
 // PoisonQueue is where messages that cannot be processed are set aside:
@@ -15,6 +17,15 @@ import (
 // a growing delay; moving them keeps a partition flowing and keeps the
 // message for inspection. .NET workers never read this queue.
 func (n Names) PoisonQueue() string { return n.lc() + "-poison" }
+
+// queueKind names the kind of a queue of the hub, for metrics: "workitems"
+// or "control".
+func (n Names) queueKind(queue string) string {
+	if queue == n.WorkItemQueue() {
+		return "workitems"
+	}
+	return "control"
+}
 
 // poisonRecord is what the poison queue holds for each message.
 type poisonRecord struct {
@@ -59,6 +70,7 @@ func (b *Backend) poison(ctx context.Context, m *queueMessage, reason string) (s
 	}
 	b.log.Error("moved a poison message aside", "queue", m.queue, "messageId", m.id, "dequeueCount", m.dequeueCount,
 		"instanceId", instance, "reason", reason, "poisonQueue", b.names.PoisonQueue())
+	telemetry.PoisonMessage(b.names.queueKind(m.queue))
 	err := b.deleteMessage(ctx, m)
 	m.deleted = true
 	return instance, err

@@ -50,7 +50,7 @@ func TestMalformedMessagesGoToThePoisonQueue(t *testing.T) {
 	}
 	r := helloRegistry(t)
 	runWorker(t, b, r)
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	id, err := c.StartNew(ctx, "HelloCities", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +85,7 @@ func TestRepeatedlyDeliveredStartFailsTheInstance(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	r := helloRegistry(t)
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	id, err := c.StartNew(ctx, "HelloCities", nil)
 	if err != nil {
 		t.Fatal(err)

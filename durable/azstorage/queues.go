@@ -9,6 +9,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue/queueerror"
 )
 
 // maxVisibilityDelay is the longest delay Azure Queues accept.
@@ -18,7 +19,7 @@ const maxVisibilityDelay = 7 * 24 * time.Hour
 type queueMessage struct {
 	queue        string
 	id           string
-	popReceipt   string
+	*msgLock            // the pop receipt, shared with every copy of this message
 	text         string // the raw body, needed to abandon (UpdateMessage rewrites it)
 	dequeueCount int
 	insertedAt   time.Time
@@ -46,6 +47,7 @@ func seconds(d time.Duration) int32 {
 
 // dequeue receives up to n messages and decodes them.
 func (b *Backend) dequeue(ctx context.Context, queue string, n int, visibility time.Duration) ([]*queueMessage, error) {
+	requested := time.Now()
 	resp, err := b.queue(queue).DequeueMessages(ctx, &azqueue.DequeueMessagesOptions{
 		NumberOfMessages:  to.Ptr(int32(n)),
 		VisibilityTimeout: to.Ptr(max(seconds(visibility), 1)),
@@ -55,7 +57,8 @@ func (b *Backend) dequeue(ctx context.Context, queue string, n int, visibility t
 	}
 	out := make([]*queueMessage, 0, len(resp.Messages))
 	for _, m := range resp.Messages {
-		qm := &queueMessage{queue: queue, id: deref(m.MessageID), popReceipt: deref(m.PopReceipt), text: deref(m.MessageText)}
+		qm := &queueMessage{queue: queue, id: deref(m.MessageID), text: deref(m.MessageText)}
+		b.hold(qm, deref(m.PopReceipt), visibility, requested)
 		if m.DequeueCount != nil {
 			qm.dequeueCount = int(*m.DequeueCount)
 		}
@@ -101,11 +104,25 @@ func (b *Backend) deleteMessage(ctx context.Context, m *queueMessage) error {
 	if m.deleted {
 		return nil
 	}
-	_, err := b.queue(m.queue).DeleteMessage(ctx, m.id, m.popReceipt, nil)
-	if err != nil && !isNotFound(err) {
-		return fmt.Errorf("azstorage: delete message %s from %s: %w", m.id, m.queue, err)
+	l := m.msgLock
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.done || l.lost {
+		return nil // deleted already, or out of this worker's hands
 	}
-	return nil
+	defer b.releaseLocked(l)
+	_, err := b.queue(m.queue).DeleteMessage(ctx, m.id, l.popReceipt, nil)
+	switch {
+	case err == nil || isNotFound(err):
+		return nil
+	case isPopReceiptMismatch(err):
+		// A renewal whose answer was lost changed the receipt, or the
+		// message was taken by another reader after its lock lapsed: it
+		// comes back and is dropped as a duplicate.
+		b.log.Info("message receipt is stale; it will be delivered again and dropped as a duplicate", "queue", m.queue, "messageId", m.id)
+		return nil
+	}
+	return fmt.Errorf("azstorage: delete message %s from %s: %w", m.id, m.queue, err)
 }
 
 // abandonMessage makes a message visible again after delay.
@@ -116,16 +133,27 @@ func (b *Backend) abandonMessage(ctx context.Context, m *queueMessage, delay tim
 	if m.carriedTo != "" {
 		return b.materialize(ctx, m, delay)
 	}
-	resp, err := b.queue(m.queue).UpdateMessage(ctx, m.id, m.popReceipt, m.text,
+	l := m.msgLock
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.done || l.lost {
+		return nil
+	}
+	defer b.releaseLocked(l)
+	resp, err := b.queue(m.queue).UpdateMessage(ctx, m.id, l.popReceipt, m.text,
 		&azqueue.UpdateMessageOptions{VisibilityTimeout: to.Ptr(seconds(delay))})
 	if err != nil {
-		if isNotFound(err) {
+		if isNotFound(err) || isPopReceiptMismatch(err) {
+			// Gone, or a retried update whose first attempt went through
+			// (the receipt it sent is stale now): either way the message
+			// is out of this worker's hands, as abandoning wants.
+			l.lost = true
 			return nil
 		}
 		return fmt.Errorf("azstorage: abandon message %s on %s: %w", m.id, m.queue, err)
 	}
 	if resp.PopReceipt != nil {
-		m.popReceipt = *resp.PopReceipt
+		l.popReceipt = *resp.PopReceipt
 	}
 	b.noteAbandoned(m.queue, delay) // timerwake.go
 	return nil
@@ -133,15 +161,11 @@ func (b *Backend) abandonMessage(ctx context.Context, m *queueMessage, delay tim
 
 // renewMessage keeps a message invisible for another visibility period.
 func (b *Backend) renewMessage(ctx context.Context, m *queueMessage, visibility time.Duration) error {
-	resp, err := b.queue(m.queue).UpdateMessage(ctx, m.id, m.popReceipt, m.text,
-		&azqueue.UpdateMessageOptions{VisibilityTimeout: to.Ptr(seconds(visibility))})
-	if err != nil {
-		return fmt.Errorf("azstorage: renew message %s on %s: %w", m.id, m.queue, err)
-	}
-	if resp.PopReceipt != nil {
-		m.popReceipt = *resp.PopReceipt
-	}
-	return nil
+	return b.renewLock(ctx, m.msgLock, visibility)
+}
+
+func isPopReceiptMismatch(err error) bool {
+	return queueerror.HasCode(err, queueerror.PopReceiptMismatch)
 }
 
 // abandonBackoff is DurableTask.AzureStorage's abandon delay: 2^dequeueCount

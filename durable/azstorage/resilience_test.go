@@ -51,7 +51,7 @@ func TestAzuriteRestartUnderLoad(t *testing.T) {
 		return sum, err
 	}))
 	runWorker(t, b, r)
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	var ids []string
 	for i := 0; i < 20; i++ {
 		id, err := c.StartNew(ctx, "FanOut", 20, durable.WithInstanceID(fmt.Sprintf("restart-%d", i)))
@@ -97,7 +97,7 @@ func TestOneMegabytePayloads(t *testing.T) {
 		return fmt.Sprintf("%d+%d:", len(echoed), len(ev)) + ev, nil
 	}))
 	runWorker(t, b, r)
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	id, err := c.StartNew(ctx, "Big", mb)

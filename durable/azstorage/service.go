@@ -22,9 +22,16 @@ type Options struct {
 	// name and process id).
 	WorkerID string
 
-	ControlQueueBatchSize   int           // messages per control-queue poll (default 32, max 32)
-	ControlQueueVisibility  time.Duration // default 5 min
-	WorkItemQueueVisibility time.Duration // default 5 min
+	ControlQueueBatchSize int // messages per control-queue poll (default 32, max 32)
+	// ControlQueueVisibility and WorkItemQueueVisibility are how long a
+	// message this worker took (dequeued, or enqueued to hand it over in
+	// process) stays hidden from other readers. The worker extends it by
+	// the same amount whenever a third of it has passed while it still
+	// holds the message, so it bounds how long a crashed worker's messages
+	// stay hidden, not how long an episode or activity may take (default
+	// 30 s each; Durable Task's 5 minutes without the renewals).
+	ControlQueueVisibility  time.Duration
+	WorkItemQueueVisibility time.Duration
 	MaxPollingInterval      time.Duration // longest idle poll delay (default 30 s)
 
 	// Partition lease timings (Partitions table manager).
@@ -56,6 +63,12 @@ type Options struct {
 	// session (extendedSessionIdleTimeoutInSeconds); 0 keeps entries until
 	// the size bound or a partition move evicts them.
 	ExtendedSessionIdleTimeout time.Duration
+
+	// StartWriteTimeout bounds how long starting an instance may take
+	// (default 15 s): its Instances row is written within it or never. A
+	// start message whose row has not appeared twice that long after it
+	// was sent is discarded as the orphan of a start that failed.
+	StartWriteTimeout time.Duration
 
 	// MaxDequeueCount is how often a message may be delivered before it
 	// is moved to the {hub}-poison queue (default 10).
@@ -106,12 +119,13 @@ func (o *Options) setDefaults() error {
 			*d = v
 		}
 	}
-	def(&o.ControlQueueVisibility, 5*time.Minute)
-	def(&o.WorkItemQueueVisibility, 5*time.Minute)
+	def(&o.ControlQueueVisibility, 30*time.Second)
+	def(&o.WorkItemQueueVisibility, 30*time.Second)
 	def(&o.MaxPollingInterval, 30*time.Second)
 	def(&o.LeaseInterval, 30*time.Second)
 	def(&o.LeaseRenewInterval, 10*time.Second)
 	def(&o.LeaseAcquireInterval, 10*time.Second)
+	def(&o.StartWriteTimeout, 15*time.Second)
 	if o.PartitionManagement < TablePartitions || o.PartitionManagement > LegacyBlobLeases {
 		return fmt.Errorf("azstorage: unknown partition management %d", int(o.PartitionManagement))
 	}
@@ -156,9 +170,13 @@ type Backend struct {
 	started atomic.Bool
 	cancel  context.CancelFunc
 	bg      sync.WaitGroup
-	parts   partitioner
-	checked atomic.Bool // the hub's partition scheme agreed with the configured one
+	// stopRenewals ends renewHeld, which closes renewDone.
+	stopRenewals context.CancelFunc
+	renewDone    chan struct{}
+	parts        partitioner
+	checked      atomic.Bool // the hub's partition scheme agreed with the configured one
 
+	held       heldMessages // messages kept invisible while this worker holds them
 	actBackoff *pollBackoff
 	cache      *historyCache
 	rows       rowWriter                       // Instances rows written after their history (instancewriter.go)
@@ -217,6 +235,15 @@ func (b *Backend) Start(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	b.cancel = cancel
 	b.runCtx.Store(&ctx)
+	// The renewals outlive the loops below a little: work in flight at a
+	// stop finishes and its messages stay hidden until it does.
+	rctx, rcancel := context.WithCancel(context.WithoutCancel(ctx))
+	b.stopRenewals = rcancel
+	b.renewDone = make(chan struct{})
+	go func() { defer close(b.renewDone); b.renewHeld(rctx) }()
+	// Work items a previous process of this worker held reappear within
+	// one visibility timeout.
+	b.actBackoff.hurry(b.opts.WorkItemQueueVisibility)
 	b.bg.Add(2)
 	go func() { defer b.bg.Done(); b.parts.run(ctx) }()
 	go func() { defer b.bg.Done(); b.pollActivities(ctx) }()
@@ -237,6 +264,8 @@ func (b *Backend) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("azstorage: stop: %w", ctx.Err())
 	}
+	b.stopRenewals()
+	<-b.renewDone
 	return b.parts.releaseAll(ctx)
 }
 

@@ -24,6 +24,11 @@ func (b *Backend) pollPartition(ctx context.Context, i int) {
 	queue := b.names.ControlQueue(i)
 	log := b.log.With("queue", queue)
 	log.Debug("listening to control queue")
+	// A partition just taken may have had an owner that died: its
+	// messages, and the work items it held, show up within one
+	// visibility timeout; look for them often until then.
+	b.pollers[i].hurry(b.opts.ControlQueueVisibility)
+	b.actBackoff.hurry(b.opts.WorkItemQueueVisibility)
 	b.pollQueue(ctx, queue, b.opts.ControlQueueBatchSize, b.opts.ControlQueueVisibility, b.pollers[i], log,
 		func(msgs []*queueMessage) bool {
 			b.dispatchBatch(ctx, i, msgs)

@@ -56,20 +56,22 @@ func (b *Backend) noteDelayed(queue string, m *MessageData, body string, resp az
 		b.pollers[i].dueAt(visible)
 		return
 	}
-	qm := &queueMessage{queue: queue, id: *em.MessageID, popReceipt: *em.PopReceipt, text: body, data: m, dequeueCount: 1}
+	qm := &queueMessage{queue: queue, id: *em.MessageID, text: body, data: m, dequeueCount: 1}
 	if em.InsertionTime != nil {
 		qm.insertedAt = *em.InsertionTime
 	}
+	receipt := *em.PopReceipt
 	time.AfterFunc(max(time.Until(due), 0), func() {
-		if !b.claimDue(i, qm) {
+		if !b.claimDue(i, qm, receipt) {
 			b.pollers[i].dueAt(visible)
 		}
 	})
 }
 
-// claimDue takes a due delayed message of an owned partition and
-// dispatches it in process. It reports whether it did.
-func (b *Backend) claimDue(i int, qm *queueMessage) bool {
+// claimDue takes a due delayed message of an owned partition with the pop
+// receipt of its enqueue and dispatches it in process, holding it as a
+// dequeue would (msglock.go). It reports whether it did.
+func (b *Backend) claimDue(i int, qm *queueMessage, receipt string) bool {
 	rc := b.runCtx.Load()
 	if rc == nil || (*rc).Err() != nil || !b.parts.owns(qm.queue) {
 		return false
@@ -77,16 +79,18 @@ func (b *Backend) claimDue(i int, qm *queueMessage) bool {
 	ctx := *rc
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	resp, err := b.queue(qm.queue).UpdateMessage(cctx, qm.id, qm.popReceipt, qm.text,
-		&azqueue.UpdateMessageOptions{VisibilityTimeout: to.Ptr(seconds(b.opts.ControlQueueVisibility))})
-	if err != nil {
+	b.hold(qm, receipt, b.opts.ControlQueueVisibility, time.Now())
+	if err := b.renewLock(cctx, qm.msgLock, b.opts.ControlQueueVisibility); err != nil {
 		// Already taken by a poll, or gone: the poller handles it.
+		l := qm.msgLock
+		l.mu.Lock()
+		if !l.done {
+			b.releaseLocked(l)
+		}
+		l.mu.Unlock()
 		b.log.Debug("claiming a due message failed; leaving it to the poller",
 			"queue", qm.queue, "messageId", qm.id, "error", err)
 		return false
-	}
-	if resp.PopReceipt != nil {
-		qm.popReceipt = *resp.PopReceipt
 	}
 	b.dispatchBatch(ctx, i, []*queueMessage{qm})
 	return true

@@ -45,7 +45,7 @@ func TestTimersFireOnTimeOnAnIdleWorker(t *testing.T) {
 	stamps := make(chan string, 4)
 	r := stampRegistry(t, stamps)
 	runWorker(t, b, r)
-	c := durable.NewClient(b, r, b.opts.TaskHub)
+	c := durable.NewClient(b, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -105,7 +105,7 @@ func TestWakeUpMessageHasTheTimersDelay(t *testing.T) {
 	q := b.c.Queue.NewQueueClient(b.names.WakeUpQueue())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c := durable.NewClient(b, nil, b.opts.TaskHub)
+	c := durable.NewClient(b, nil)
 	due := time.Now().Add(3 * time.Second)
 	if _, err := c.StartNew(ctx, "Anything", nil, durable.WithInstanceID("later"), durable.WithStartTime(due)); err != nil {
 		t.Fatal(err)

@@ -25,6 +25,9 @@ var (
 	// concurrency check failed). Nothing was written by the failing batch;
 	// the work item must be abandoned and replayed.
 	ErrConflict = errors.New("checkpoint conflict: instance history was changed by another worker")
+	// ErrUnavailable: storage failed transiently and the operation was
+	// certainly not applied; the caller may retry it later.
+	ErrUnavailable = errors.New("storage is temporarily unavailable; nothing was changed, retry later")
 	// ErrWorkItemLost: the work item's messages are gone or owned by someone
 	// else (lease moved, visibility expired); drop it, it will be redelivered.
 	ErrWorkItemLost = errors.New("work item lost")

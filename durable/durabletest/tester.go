@@ -119,7 +119,7 @@ func New(t testing.TB, reg *durable.Registry, opts ...Option) *Tester {
 		Logger: cfg.logger, Clock: func() time.Time { return tt.now },
 		MaxConcurrentOrchestrations: 1, MaxConcurrentActivities: 1, ActivityRenewInterval: time.Hour,
 	})
-	tt.client = durable.NewClient(tt.be, nil, "durabletest")
+	tt.client = durable.NewClient(tt.be, nil, durable.WithTaskHubName("durabletest"))
 	return tt
 }
 

@@ -28,7 +28,7 @@ func Example() {
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
 
-	client := durable.NewClient(be, reg, "demo")
+	client := durable.NewClient(be, reg, durable.WithTaskHubName("demo"))
 	id, err := hello.Start(ctx, client, "memory")
 	if err != nil {
 		panic(err)

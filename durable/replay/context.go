@@ -20,17 +20,17 @@ type Context struct {
 // not, it records the misuse (what describes the call) so the instance
 // fails. Layers above use it to guard their own state.
 func (c *Context) Owned(what string) bool {
-	return c.do(what, func() {})
+	return c.do(what, "", func() {})
 }
 
 // do runs fn under the executor's lock if the calling goroutine holds
-// control, and reports the misuse otherwise.
-func (c *Context) do(what string, fn func()) bool {
+// control, and reports the misuse (what + name) otherwise.
+func (c *Context) do(what, name string, fn func()) bool {
 	x := c.x
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if curGID() != x.owner {
-		x.misuse.report(what)
+		x.misuse.report(what + name)
 		return false
 	}
 	fn()
@@ -60,7 +60,7 @@ func (c *Context) Parent() *history.ParentInstance { return c.x.started.Parent }
 // unwound at unload, so replay-safe logging stays silent then.
 func (c *Context) IsReplaying() bool {
 	r := true
-	c.do("read IsReplaying", func() { r = c.x.replaying || c.x.unloading })
+	c.do("read IsReplaying", "", func() { r = c.x.replaying || c.x.unloading })
 	return r
 }
 
@@ -68,19 +68,21 @@ func (c *Context) IsReplaying() bool {
 // episode being replayed or run.
 func (c *Context) CurrentUTCDateTime() time.Time {
 	var t time.Time
-	c.do("read CurrentUTCDateTime", func() { t = c.x.now })
+	c.do("read CurrentUTCDateTime", "", func() { t = c.x.now })
 	return t
 }
 
 func (c *Context) schedule(what string, a *Action) *Future {
-	f := &Future{ID: -1, Kind: a.Kind, Name: a.Name, dead: true}
-	c.do(what, func() { f = c.x.schedule(a) })
+	var f *Future
+	if !c.do(what, a.Name, func() { f = c.x.schedule(a) }) {
+		f = &Future{ID: -1, Kind: a.Kind, Name: a.Name, dead: true}
+	}
 	return f
 }
 
 // ScheduleTask schedules an activity call.
 func (c *Context) ScheduleTask(name, version string, input *string) *Future {
-	return c.schedule("called activity "+name, &Action{Kind: ScheduleTask, Name: name, Version: version, Input: input})
+	return c.schedule("called activity ", &Action{Kind: ScheduleTask, Name: name, Version: version, Input: input})
 }
 
 // CreateTimer schedules a durable timer that fires at fireAt (UTC).
@@ -90,35 +92,37 @@ func (c *Context) CreateTimer(fireAt time.Time) *Future {
 
 // CallSubOrchestrator starts a child orchestration with the given instance id.
 func (c *Context) CallSubOrchestrator(name, version, instanceID string, input *string) *Future {
-	return c.schedule("called sub-orchestrator "+name, &Action{Kind: CreateSubOrchestration, Name: name, Version: version, InstanceID: instanceID, Input: input})
+	return c.schedule("called sub-orchestrator ", &Action{Kind: CreateSubOrchestration, Name: name, Version: version, InstanceID: instanceID, Input: input})
 }
 
 // SendEvent raises an event on another orchestration instance. It returns
 // nothing to wait for: delivery is fire-and-forget.
 func (c *Context) SendEvent(instanceID, name string, input *string) {
-	c.schedule("sent an event", &Action{Kind: SendEvent, Name: name, InstanceID: instanceID, Input: input})
+	c.schedule("sent event ", &Action{Kind: SendEvent, Name: name, InstanceID: instanceID, Input: input})
 }
 
 // NextSequenceNumber is the sequence number the next scheduled action will
 // take (used, for example, to derive default child instance ids).
 func (c *Context) NextSequenceNumber() int {
 	n := -1
-	c.do("read the sequence number", func() { n = c.x.nextID })
+	c.do("read the sequence number", "", func() { n = c.x.nextID })
 	return n
 }
 
 // WaitForEvent returns a future that completes with the next external event
 // of that name (case-insensitive). A buffered event completes it at once.
 func (c *Context) WaitForEvent(name string) *Future {
-	f := &Future{ID: -1, Name: name, dead: true}
-	c.do("waited for event "+name, func() { f = c.x.waitForEvent(name) })
+	var f *Future
+	if !c.do("waited for event ", name, func() { f = c.x.waitForEvent(name) }) {
+		f = &Future{ID: -1, Name: name, dead: true}
+	}
 	return f
 }
 
 // CancelWait withdraws an unfinished event wait, so a later event of that
 // name is buffered for the next waiter instead of being consumed by it.
 func (c *Context) CancelWait(f *Future) {
-	c.do("canceled an event wait", func() { c.x.cancelWait(f) })
+	c.do("canceled an event wait", "", func() { c.x.cancelWait(f) })
 }
 
 // Await blocks the orchestrator until at least one of fs is done. Futures
@@ -137,6 +141,12 @@ func (c *Context) AwaitUntil(ready func() bool) bool {
 	if !c.Owned("awaited a task") {
 		runtime.Goexit()
 	}
+	if curGID() != c.x.co.gid.Load() {
+		// A callback on the executor's goroutine (a RetryPolicy.Handle
+		// function, say) cannot block: there is nothing to yield to.
+		c.x.misuse.report("awaited a task inside a callback (such as RetryPolicy.Handle)")
+		return false
+	}
 	return c.x.await(ready)
 }
 
@@ -146,12 +156,12 @@ func (c *Context) AwaitUntil(ready func() bool) bool {
 // the executor's goroutine before the episode's actions are collected, so
 // the events it sends (lock releases) are part of the episode.
 func (c *Context) OnEnd(fn func()) {
-	c.do("registered an end handler", func() { c.x.finalizers = append(c.x.finalizers, fn) })
+	c.do("registered an end handler", "", func() { c.x.finalizers = append(c.x.finalizers, fn) })
 }
 
 // SetCustomStatus sets the instance's custom status (JSON text; nil clears).
 func (c *Context) SetCustomStatus(s *string) {
-	c.do("set the custom status", func() { c.x.customStatus = s })
+	c.do("set the custom status", "", func() { c.x.customStatus = s })
 }
 
 // ContinueAsNew asks for the orchestration to restart with a new input once
@@ -159,5 +169,5 @@ func (c *Context) SetCustomStatus(s *string) {
 // that arrived but were not consumed are delivered to the new execution;
 // events that arrive after the call always are.
 func (c *Context) ContinueAsNew(input *string, preserveEvents bool) {
-	c.do("continued as new", func() { c.x.continueAsNew = &continueAsNew{input: input, preserveEvents: preserveEvents} })
+	c.do("continued as new", "", func() { c.x.continueAsNew = &continueAsNew{input: input, preserveEvents: preserveEvents} })
 }

@@ -378,3 +378,27 @@ func TestFailureKeepsWrapper(t *testing.T) {
 		t.Fatalf("non-retriable lost: %+v", fd)
 	}
 }
+
+// Awaiting inside a future's callback (on the executor's goroutine) fails
+// the instance instead of deadlocking the executor.
+func TestAwaitInCallbackFailsInstance(t *testing.T) {
+	fn := func(c *Context) (*string, error) {
+		f := c.ScheduleTask("A", "", nil)
+		f.OnDone(func() { c.Await(c.CreateTimer(t0.Add(time.Minute))) })
+		c.Await(c.CreateTimer(t0.Add(time.Hour)))
+		return nil, nil
+	}
+	x := New(fn)
+	defer x.Close()
+	x.Apply(nil, []*history.Event{orchStarted(t0), started("P", nil)})
+	done := make(chan *Outcome, 1)
+	go func() { done <- x.Apply(nil, []*history.Event{orchStarted(t0), taskCompleted(0, "1")}) }()
+	select {
+	case out := <-done:
+		if out.Status != history.StatusFailed || !errors.Is(out.Err, ErrMultithreaded) || !strings.Contains(out.Failure.ErrorMessage, "inside a callback") {
+			t.Fatalf("outcome = %+v", out)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the executor deadlocked")
+	}
+}

@@ -25,6 +25,8 @@ type StoredHistory struct {
 	// Approximate is set for a history rebuilt from the status API's
 	// historyEvents, which leave out sequence numbers (see ParseStatusJSON).
 	Approximate bool `json:"approximate,omitempty"`
+	// variants are the other numberings a rebuilt history may have had.
+	variants [][]*history.Event
 }
 
 // WriteHistories writes histories as an export file: JSON Lines, one
@@ -153,8 +155,16 @@ func CheckAll(reg *durable.Registry, hs []StoredHistory) []Result {
 			r.Skipped = "no history yet (not started)"
 		default:
 			r.Mismatch, r.Err = Check(reg, h.InstanceID, h.History)
+			for _, v := range h.variants {
+				if r.Mismatch == nil || r.Err != nil {
+					break
+				}
+				if m, err := Check(reg, h.InstanceID, v); err == nil && m == nil {
+					r.Mismatch = nil // another numbering of simultaneous calls replays
+				}
+			}
 			if r.Mismatch != nil && h.Approximate {
-				r.Mismatch.Reason += " (history rebuilt from the status API: calls scheduled in the same episode are numbered in the order they finished)"
+				r.Mismatch.Reason += " (history rebuilt from the status API)"
 			}
 		}
 		out = append(out, r)
@@ -171,11 +181,13 @@ func CheckAll(reg *durable.Registry, hs []StoredHistory) []Result {
 // history: orchestrator episodes and sequence numbers are left out and a
 // call's scheduling event is folded into its result (FunctionName,
 // ScheduledTime). The rebuilt history numbers calls by when they were
-// scheduled, breaking ties by when they finished; it replays exactly
-// unless an episode scheduled calls to different functions at once and
-// they finished in another order. Without showHistoryOutput the results
-// are missing, and code that branches on them may be reported falsely.
-// Replaying from the task hub, or from an export file, is exact.
+// scheduled; calls scheduled at the same time are numbered in the order
+// they finished, and CheckAll also tries their other orders by function
+// (up to 32), so calls started together may finish in any order. What this
+// source cannot check is the order of calls started together. Without
+// showHistoryOutput the results are missing, and code that branches on
+// them may be reported falsely. Replaying from the task hub, or from an
+// export file, is exact.
 func ParseStatusJSON(data []byte) ([]StoredHistory, error) {
 	var raw json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
@@ -198,11 +210,11 @@ func ParseStatusJSON(data []byte) ([]StoredHistory, error) {
 		if d.HistoryEvents == nil {
 			return out, fmt.Errorf("replaycheck: status JSON %d (%s) has no historyEvents: fetch it with ?showHistory=true&showHistoryOutput=true", i, d.InstanceID)
 		}
-		h, err := rebuildHistory(d)
+		h, variants, err := rebuildHistory(d)
 		if err != nil {
 			return out, fmt.Errorf("replaycheck: status JSON %d (%s): %w", i, d.InstanceID, err)
 		}
-		out = append(out, StoredHistory{InstanceID: d.InstanceID, Name: d.Name, History: h, Approximate: true})
+		out = append(out, StoredHistory{InstanceID: d.InstanceID, Name: d.Name, History: h, Approximate: true, variants: variants})
 	}
 	return out, nil
 }
@@ -231,7 +243,7 @@ type dfEvent struct {
 	Data                *string
 }
 
-func rebuildHistory(d statusDoc) ([]*history.Event, error) {
+func rebuildHistory(d statusDoc) ([]*history.Event, [][]*history.Event, error) {
 	type call struct {
 		sched    *history.Event
 		at       time.Time
@@ -248,11 +260,11 @@ func rebuildHistory(d statusDoc) ([]*history.Event, error) {
 	for i, raw := range d.HistoryEvents {
 		var de dfEvent
 		if err := json.Unmarshal(raw, &de); err != nil {
-			return nil, fmt.Errorf("historyEvents[%d]: %w", i, err)
+			return nil, nil, fmt.Errorf("historyEvents[%d]: %w", i, err)
 		}
 		typ, err := history.ParseEventType(de.EventType)
 		if err != nil {
-			return nil, fmt.Errorf("historyEvents[%d]: %w", i, err)
+			return nil, nil, fmt.Errorf("historyEvents[%d]: %w", i, err)
 		}
 		ts := parseTime(de.Timestamp)
 		e := &history.Event{Type: typ, EventID: -1, Timestamp: ts, Input: de.Input, Reason: de.Reason, Details: de.Details,
@@ -307,31 +319,155 @@ func rebuildHistory(d statusDoc) ([]*history.Event, error) {
 		}
 		return calls[i].pos < calls[j].pos
 	})
-	for id, c := range calls {
-		c.sched.EventID = id
+	byComplete := map[*history.Event]*call{}
+	bySched := map[*history.Event]*call{}
+	for _, c := range calls {
 		if c.complete != nil {
-			if c.complete.Type == history.TimerFired {
-				c.complete.TimerID = id
-			} else {
-				c.complete.TaskScheduledID = id
+			byComplete[c.complete] = c
+		}
+		bySched[c.sched] = c
+	}
+	// build lays the history out with sequence numbers in the given order
+	// of the calls.
+	build := func(order []*call) []*history.Event {
+		ids := make(map[*call]int, len(order))
+		for id, c := range order {
+			ids[c] = id
+		}
+		numbered := func(e *history.Event, id int) *history.Event {
+			c := e.Clone()
+			switch {
+			case c.Type == history.TimerFired:
+				c.TimerID = id
+			case c.EventID == -1 && c.Type != history.TimerFired:
+				c.TaskScheduledID = id
+			}
+			return c
+		}
+		out := make([]*history.Event, 0, len(events)+len(calls))
+		for i, e := range events {
+			switch c := byComplete[e]; {
+			case e == nil:
+				// The hole before a folded result: its scheduling event,
+				// placed as late as possible (just before its result, in the
+				// episode that result starts, when the code has scheduled it
+				// for sure).
+				res := events[i+1]
+				sched := byComplete[res].sched.Clone()
+				sched.EventID = ids[byComplete[res]]
+				out = append(out, &history.Event{Type: history.OrchestratorStarted, EventID: -1, Timestamp: res.Timestamp}, sched)
+			case c != nil:
+				out = append(out, numbered(e, ids[c]))
+			case bySched[e] != nil:
+				sched := e.Clone()
+				sched.EventID = ids[bySched[e]]
+				out = append(out, sched)
+			default:
+				out = append(out, e.Clone())
+			}
+		}
+		return out
+	}
+	first := build(calls)
+	var variants [][]*history.Event
+	for _, order := range tieOrders(calls, func(c *call) time.Time { return c.at },
+		func(c *call) string { return c.sched.Type.String() + " " + strings.ToLower(c.sched.Name) }, maxVariants) {
+		variants = append(variants, build(order))
+	}
+	return first, variants, nil
+}
+
+// maxVariants bounds the other numberings tried for a rebuilt history.
+const maxVariants = 32
+
+// tieOrders returns other orders of items (sorted by time) that differ
+// only inside groups of equal time, by the kind and name of their items:
+// the numberings a rebuilt history may have had. At most limit orders.
+func tieOrders[T any](items []T, at func(T) time.Time, key func(T) string, limit int) [][]T {
+	type group struct{ from, to int }
+	var groups []group
+	for i := 0; i < len(items); {
+		j := i + 1
+		for j < len(items) && at(items[j]).Equal(at(items[i])) {
+			j++
+		}
+		if j-i > 1 {
+			groups = append(groups, group{i, j})
+		}
+		i = j
+	}
+	orders := [][]T{items}
+	for _, g := range groups {
+		var next [][]T
+		for _, base := range orders {
+			for _, perm := range keyPermutations(base[g.from:g.to], key, limit) {
+				o := append(append(append([]T(nil), base[:g.from]...), perm...), base[g.to:]...)
+				next = append(next, o)
+				if len(next) > limit {
+					break
+				}
+			}
+		}
+		orders = next
+	}
+	if len(orders) > limit+1 {
+		orders = orders[:limit+1]
+	}
+	return orders[1:] // the first is items itself
+}
+
+// keyPermutations lists the distinct orders of items by key (items with
+// the same key keep their relative order), the given order first.
+func keyPermutations[T any](items []T, key func(T) string, limit int) [][]T {
+	queues := map[string][]T{}
+	var keys []string
+	var seq []string
+	for _, it := range items {
+		k := key(it)
+		if _, ok := queues[k]; !ok {
+			keys = append(keys, k)
+		}
+		queues[k] = append(queues[k], it)
+		seq = append(seq, k)
+	}
+	counts := map[string]int{}
+	for _, k := range seq {
+		counts[k]++
+	}
+	var out [][]string
+	var cur []string
+	var rec func()
+	rec = func() {
+		if len(out) > limit {
+			return
+		}
+		if len(cur) == len(seq) {
+			out = append(out, append([]string(nil), cur...))
+			return
+		}
+		for _, k := range keys {
+			if counts[k] > 0 {
+				counts[k]--
+				cur = append(cur, k)
+				rec()
+				cur = cur[:len(cur)-1]
+				counts[k]++
 			}
 		}
 	}
-	out := make([]*history.Event, 0, len(events))
-	for i, e := range events {
-		if e != nil {
-			out = append(out, e)
+	rec()
+	res := [][]T{items}
+	for _, ks := range out {
+		if strings.Join(ks, "\x00") == strings.Join(seq, "\x00") {
 			continue
 		}
-		// The hole before a folded result: its scheduling event, placed
-		// as late as possible (just before its result, in the episode that
-		// result starts, which is when the code has scheduled it for sure).
-		res := events[i+1]
-		for _, c := range calls {
-			if c.complete == res {
-				out = append(out, &history.Event{Type: history.OrchestratorStarted, EventID: -1, Timestamp: res.Timestamp}, c.sched)
-			}
+		taken := map[string]int{}
+		perm := make([]T, 0, len(items))
+		for _, k := range ks {
+			perm = append(perm, queues[k][taken[k]])
+			taken[k]++
 		}
+		res = append(res, perm)
 	}
-	return out, nil
+	return res
 }

@@ -188,3 +188,42 @@ func TestReplayCommandReadsStatusJSON(t *testing.T) {
 		t.Fatalf("a task hub source without OpenTaskHub: exit %d", code)
 	}
 }
+
+// Calls started together and finished in another order: the status
+// answer does not say which was numbered first; the rebuilt history's
+// other numberings are tried.
+func TestStatusJSONOfCallsFinishingOutOfOrder(t *testing.T) {
+	r := durable.NewRegistry()
+	for _, n := range []string{"Slow", "Quick"} {
+		if err := r.AddActivity(n, durable.Activity(func(ctx context.Context, _ any) (string, error) { return "x", nil })); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.AddOrchestrator("Pair", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (int, error) {
+		a := durable.CallActivity[string](ctx, "Slow", nil)
+		b := durable.CallActivity[string](ctx, "Quick", nil)
+		if err := durable.WhenAll(ctx, a, b); err != nil {
+			return 0, err
+		}
+		_, err := durable.CallActivity[string](ctx, "Quick", nil).Await()
+		return 2, err
+	})); err != nil {
+		t.Fatal(err)
+	}
+	tt := durabletest.New(t, r)
+	tt.OnActivity("Slow").Return("late").Delay(time.Hour)
+	inst := tt.Execute("Pair", nil)
+	h := handler.New(handler.Config{Durable: tt.Client(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/runtime/webhooks/durabletask/instances/"+inst.ID()+"?showHistory=true&showHistoryOutput=true", nil))
+	hs, err := replaycheck.ParseStatusJSON(rec.Body.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := replaycheck.Check(r, "", hs[0].History); m == nil {
+		t.Fatal("the first numbering (by finishing order) replays; this test no longer covers the other numberings")
+	}
+	if res := replaycheck.CheckAll(r, hs); res[0].Mismatch != nil || res[0].Err != nil {
+		t.Fatalf("unchanged code: %+v", res[0])
+	}
+}

@@ -66,30 +66,48 @@ func StartRaiseEvent(ctx context.Context, instanceID string, e *history.Event) f
 	}
 }
 
-// StartActivity starts the span (Server) of one activity execution, child
-// of the client span its TaskScheduled event names. Without a trace
-// context in the event it returns ctx and a span that records nothing.
-func StartActivity(ctx context.Context, instanceID string, scheduled *history.Event) (context.Context, trace.Span) {
+// ActivityRun is one activity execution being observed.
+type ActivityRun struct {
+	span  trace.Span
+	name  string
+	start time.Time
+}
+
+// StartActivity starts observing an activity execution: its span
+// (Server), child of the client span its TaskScheduled event names (none
+// without a trace context in the event), and its duration. The returned
+// context carries the span, for the activity's own spans and logs.
+func StartActivity(ctx context.Context, instanceID string, scheduled *history.Event) (context.Context, *ActivityRun) {
+	run := &ActivityRun{name: scheduled.Name, start: time.Now()}
 	parent, ok := contextOf(scheduled.ParentTraceContext)
 	if !ok {
-		return ctx, trace.SpanFromContext(context.Background())
+		run.span = trace.SpanFromContext(context.Background())
+		return ctx, run
 	}
 	attrs := []attribute.KeyValue{strAttr(AttrType, TypeActivity), strAttr(AttrName, scheduled.Name),
 		strAttr(AttrInstanceID, instanceID), attribute.Int(AttrTaskID, scheduled.EventID)}
 	if scheduled.Version != "" {
 		attrs = append(attrs, strAttr(AttrVersion, scheduled.Version))
 	}
-	return tracer().Start(parentCtx(ctx, parent), spanName(TypeActivity, scheduled.Name, scheduled.Version),
+	ctx, run.span = tracer().Start(parentCtx(ctx, parent), spanName(TypeActivity, scheduled.Name, scheduled.Version),
 		trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
+	return ctx, run
 }
 
-// EndActivity ends an activity's span with its result: a TaskFailed sets
-// the error status with the failure's message.
-func EndActivity(span trace.Span, result *history.Event) {
-	if result != nil && result.Type == history.TaskFailed {
-		setError(span, history.Deref(result.Reason))
+// End ends the observation with the activity's result (nil when it
+// aborted its work item): a TaskFailed sets the span's error status with
+// the failure's message.
+func (r *ActivityRun) End(result *history.Event) {
+	outcome := "completed"
+	switch {
+	case result == nil:
+		outcome = "aborted"
+	case result.Type == history.TaskFailed:
+		outcome = "failed"
+		setError(r.span, history.Deref(result.Reason))
 	}
-	span.End()
+	r.span.End()
+	ActivityDone(r.name, outcome, time.Since(r.start))
 }
 
 // Episode traces one orchestration episode. DurableTask.Core keeps one

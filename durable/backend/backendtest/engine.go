@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -63,6 +64,22 @@ func engineRegistry(t *testing.T, failures *atomic.Int32) *durable.Registry {
 	must(r.AddOrchestrator("Forever", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
 		return durable.WaitForExternalEvent[string](ctx, "Never").Await()
 	})))
+	must(r.AddActivity("Echo", durable.Activity(func(ctx context.Context, s string) (string, error) { return s, nil })))
+	must(r.AddOrchestrator("EchoBig", durable.Orchestrator(func(ctx *durable.OrchestrationContext, s string) (int, error) {
+		out, err := durable.CallActivity[string](ctx, "Echo", s+s).Await()
+		return len(out), err
+	})))
+	must(r.AddOrchestrator("FailingChild", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
+		return "", errors.New("child gave up")
+	})))
+	must(r.AddOrchestrator("CatchChild", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
+		_, err := durable.CallSubOrchestrator[string](ctx, "FailingChild", nil).Await()
+		var tf *durable.TaskFailedError
+		if errors.As(err, &tf) && tf.SubOrchestration {
+			return "caught: " + tf.Details.ErrorMessage, nil
+		}
+		return "", fmt.Errorf("want a sub-orchestration failure, got %v", err)
+	})))
 	must(r.AddOrchestrator("Rewindable", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
 		return durable.CallActivity[string](ctx, "FailUntilRewound", nil).Await()
 	})))
@@ -108,7 +125,7 @@ func startEngine(t *testing.T, be backend.Backend, r *durable.Registry) *engine 
 			t.Errorf("worker: %v", err)
 		}
 	})
-	return &engine{t: t, be: be, client: durable.NewClient(be, r, "conformance")}
+	return &engine{t: t, be: be, client: durable.NewClient(be, r, durable.WithTaskHubName("conformance"))}
 }
 
 func (e *engine) start(name string, input any) string {
@@ -259,6 +276,66 @@ func runEngine(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 			}
 			if _, err := e.client.GetStatus(ctx, id); !errors.Is(err, durable.ErrInstanceNotFound) {
 				t.Fatalf("status after purge: %v, want ErrInstanceNotFound", err)
+			}
+		}},
+		{"Engine/LargePayloads", func(t *testing.T, e *engine, _ *atomic.Int32) {
+			big := strings.Repeat("abcdefgh", 16*1024) // 128 KiB in, 256 KiB through the activity
+			id := e.start("EchoBig", big)
+			expectOutput(t, e.wait(id), durable.StatusCompleted, fmt.Sprint(2*len(big)))
+			st, err := e.client.GetStatus(context.Background(), id)
+			if err != nil || len(history.Deref(st.Input)) != len(big)+2 {
+				t.Fatalf("stored input of %d bytes, want %d (%v)", len(history.Deref(st.Input)), len(big)+2, err)
+			}
+		}},
+		{"Engine/SubOrchestrationFailure", func(t *testing.T, e *engine, _ *atomic.Int32) {
+			expectOutput(t, e.wait(e.start("CatchChild", nil)), durable.StatusCompleted, `"caught: child gave up"`)
+		}},
+		{"Engine/ScheduledStartAndSignal", func(t *testing.T, e *engine, _ *atomic.Int32) {
+			ctx := context.Background()
+			began := time.Now()
+			id, err := e.client.StartNew(ctx, "Hellos", []string{"later"}, durable.WithInstanceID(newID("later")),
+				durable.WithStartTime(began.Add(1500*time.Millisecond)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := durable.NewEntityID("Counter", newID("later"))
+			if err := e.client.SignalEntity(ctx, c, "add", 4, durable.SignalAt(began.Add(1500*time.Millisecond))); err != nil {
+				t.Fatal(err)
+			}
+			expectOutput(t, e.wait(id), durable.StatusCompleted, `["Hello later!"]`)
+			if d := time.Since(began); d < 1300*time.Millisecond {
+				t.Fatalf("a start scheduled 1.5 s ahead completed after %v", d)
+			}
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				md, err := e.client.GetEntity(ctx, c)
+				if err == nil && history.Deref(md.State) == "4" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the scheduled signal never arrived: %+v, %v", md, err)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}},
+		{"Engine/RestartSameID", func(t *testing.T, e *engine, _ *atomic.Int32) {
+			ctx := context.Background()
+			id := e.start("Hellos", []string{"again"})
+			first := e.wait(id)
+			if _, err := e.client.Restart(ctx, id, true); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				st, err := e.client.GetStatus(ctx, id)
+				if err == nil && st.RuntimeStatus == durable.StatusCompleted && st.CreatedTime.After(first.CreatedTime) {
+					expectOutput(t, st, durable.StatusCompleted, `["Hello again!"]`)
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the restarted instance: %+v, %v", st, err)
+				}
+				time.Sleep(20 * time.Millisecond)
 			}
 		}},
 		{"Engine/ListInstances", func(t *testing.T, e *engine, _ *atomic.Int32) {

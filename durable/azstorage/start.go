@@ -1,0 +1,226 @@
+package azstorage
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
+	"github.com/godurable/functions/durable/backend"
+	"github.com/godurable/functions/durable/history"
+)
+
+// CreateInstance implements backend.Backend (spec §5.2, client create):
+// read the row, refuse a live duplicate, enqueue ExecutionStarted first,
+// then write the Pending row with the same execution id and generation.
+//
+// The answer is what really happened. A write whose answer was lost (a
+// 500, a timeout, a reset connection) is resolved by reading the row
+// back: the start took effect exactly when the row names this start's
+// execution. A start that did not take effect fails with
+// backend.ErrUnavailable; its start message, if one was enqueued, is
+// deleted when that is safe, and otherwise discarded by the worker as an
+// orphan once StartWriteTimeout has certainly passed (dedupeStart).
+func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedupe []history.OrchestrationStatus) error {
+	if start.Type != history.ExecutionStarted || start.Instance == nil || start.Instance.InstanceID == "" {
+		return fmt.Errorf("azstorage: CreateInstance needs an ExecutionStarted event with an instance id")
+	}
+	id := start.Instance.InstanceID
+	// The row is written before this deadline or never: a start message
+	// with no row after it (plus a margin) is an orphan.
+	wctx, cancel := context.WithTimeout(ctx, b.opts.StartWriteTimeout)
+	defer cancel()
+	row, etag, found, err := b.readInstanceRow(wctx, id)
+	if err != nil {
+		return b.notStarted(ctx, id, "read the instance row", err)
+	}
+	gen := 0
+	if found {
+		st, err := RowToInstanceState(row)
+		if err != nil {
+			return fmt.Errorf("azstorage: instance row of %q: %w", id, err)
+		}
+		for _, s := range dedupe {
+			if st.RuntimeStatus == s {
+				return fmt.Errorf("azstorage: instance %q is %s: %w", id, s, backend.ErrInstanceExists)
+			}
+		}
+		gen = st.Generation + 1
+	}
+	start.Generation = &gen
+	queue, part := b.controlQueue(id)
+	var delay time.Duration
+	if start.ScheduledStartTime != nil {
+		delay = time.Until(*start.ScheduledStartTime)
+	}
+	msg := b.newMessage(start, *start.Instance, history.OrchestrationInstance{}, nil)
+	body, blob, err := b.encodeQueueMessage(wctx, msg)
+	if err != nil {
+		return b.notStarted(ctx, id, "store the start message", err)
+	}
+	resp, err := b.queue(queue).EnqueueMessage(wctx, body, enqueueOptions(delay))
+	if err != nil {
+		// A copy may have been enqueued (an attempt's answer was lost);
+		// no row will ever name its execution, so it is discarded.
+		return b.notStarted(ctx, id, "enqueue the start message", err)
+	}
+	newRow := PendingInstanceRow(b.opts.TaskHub, start)
+	if blob != "" {
+		newRow["Input"] = b.blobURL(blob) // the whole start message is in that blob
+	} else if err := b.offloadInstanceColumns(wctx, newRow); err != nil {
+		b.dropStartMessage(ctx, queue, resp)
+		return b.notStarted(ctx, id, "store the input", err)
+	}
+	if err := b.offloadTags(wctx, newRow); err != nil {
+		b.dropStartMessage(ctx, queue, resp)
+		return b.notStarted(ctx, id, "store the tags", err)
+	}
+	rowBody, err := json.Marshal(newRow)
+	if err != nil {
+		return fmt.Errorf("azstorage: encode instance row of %q: %w", id, err)
+	}
+	actx, tried := trackAttempts(wctx)
+	if !found {
+		_, err = b.instances().AddEntity(actx, rowBody, nil)
+	} else {
+		_, err = b.instances().UpdateEntity(actx, rowBody, &aztables.UpdateEntityOptions{IfMatch: &etag, UpdateMode: aztables.UpdateModeReplace})
+	}
+	if err != nil {
+		if err := b.resolveStart(ctx, start, dedupe, err, tried.MaybeApplied(), queue, resp); err != nil {
+			return err
+		}
+	}
+	if delay <= 0 {
+		b.wakePartition(part)
+	}
+	return nil
+}
+
+// notStarted is the error of a start that certainly did not take effect.
+func (b *Backend) notStarted(ctx context.Context, id, step string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("azstorage: start %q: %s: %w", id, step, err)
+	}
+	return fmt.Errorf("azstorage: start %q: %s: %w: %w", id, step, backend.ErrUnavailable, err)
+}
+
+// resolveStart finds out whether a start whose row write failed took
+// effect, by reading the row back. It returns nil when it did.
+func (b *Backend) resolveStart(ctx context.Context, start *history.Event, dedupe []history.OrchestrationStatus, writeErr error,
+	maybeApplied bool, queue string, sent azqueue.EnqueueMessagesResponse) error {
+	id := start.Instance.InstanceID
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	var st *backend.InstanceState
+	var found bool
+	var err error
+	for try := 0; try < 5; try++ {
+		var row map[string]any
+		if row, _, found, err = b.readInstanceRow(rctx, id); err == nil && found {
+			st, err = RowToInstanceState(row)
+		}
+		if err == nil || rctx.Err() != nil {
+			break
+		}
+		time.Sleep(time.Duration(try+1) * 200 * time.Millisecond)
+	}
+	if err != nil {
+		b.log.Error("a start's row write failed and reading the row back failed too; the start may or may not have taken effect",
+			"instanceId", id, "writeError", writeErr, "readError", err)
+		return fmt.Errorf("azstorage: start %q: the outcome is unknown: write instance row: %w (reading it back: %v)", id, writeErr, err)
+	}
+	if found && strings.EqualFold(st.ExecutionID, start.Instance.ExecutionID) {
+		b.log.Info("a start's row write answered an error but had been applied", "instanceId", id, "error", writeErr)
+		return nil
+	}
+	if !maybeApplied {
+		// Refused before being acted on: the row cannot appear later, so
+		// the start message can go now.
+		b.dropStartMessage(ctx, queue, sent)
+	}
+	if found && st.Generation >= derefInt(start.Generation) {
+		// Another start of this id wrote its row first.
+		for _, s := range dedupe {
+			if st.RuntimeStatus == s {
+				return fmt.Errorf("azstorage: instance %q was started by another request and is %s: %w", id, s, backend.ErrInstanceExists)
+			}
+		}
+	}
+	return b.notStarted(ctx, id, "write the instance row", writeErr)
+}
+
+// dropStartMessage deletes the start message of a start that did not take
+// effect (best effort: the worker discards it as an orphan otherwise).
+func (b *Backend) dropStartMessage(ctx context.Context, queue string, sent azqueue.EnqueueMessagesResponse) {
+	if len(sent.Messages) != 1 {
+		return
+	}
+	m := sent.Messages[0]
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := b.queue(queue).DeleteMessage(dctx, deref(m.MessageID), deref(m.PopReceipt), nil); err != nil && !isNotFound(err) {
+		b.log.Debug("deleting the message of a failed start failed; it is discarded as an orphan later", "messageId", deref(m.MessageID), "error", err)
+	}
+}
+
+func derefInt(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// orphanAfter is how long after it was sent a start message whose row
+// never appeared is discarded: the client gave up writing the row
+// StartWriteTimeout after it began, and a write in flight then lands
+// within as long again.
+func (b *Backend) orphanAfter() time.Duration { return 2 * b.opts.StartWriteTimeout }
+
+// dedupeStart applies the ExecutionStarted rules of spec §7.2, plus one
+// for orphans: a client start whose Instances row does not name its
+// execution well after the client's deadline for writing it is discarded.
+func (b *Backend) dedupeStart(ctx context.Context, instanceID string, m *queueMessage, rows *instanceRowOnce) (startVerdict, error) {
+	e := m.data.TaskMessage.Event
+	if e.Parent != nil {
+		return startProcess, nil // sub-orchestrations are not deduplicated
+	}
+	st, found, err := rows.get(ctx, b, instanceID)
+	if err != nil {
+		return startDefer, err
+	}
+	execID := m.data.TaskMessage.OrchestrationInstance.ExecutionID
+	if startTerminated(st, found, execID) {
+		return startDiscard, nil // terminated before it started
+	}
+	if found {
+		if st.ExecutionID == "" || strings.EqualFold(st.ExecutionID, execID) {
+			return startProcess, nil
+		}
+	}
+	if m.dequeueCount >= 10 {
+		return startDiscard, nil
+	}
+	gen := 0
+	if e.Generation != nil {
+		gen = *e.Generation
+	}
+	if found && st.Generation == gen && st.RuntimeStatus == history.StatusPending && st.CreatedTime.Before(e.Timestamp) {
+		return startDiscard, nil
+	}
+	sent := e.Timestamp
+	if m.insertedAt.After(sent) {
+		sent = m.insertedAt
+	}
+	if e.ScheduledStartTime != nil && e.ScheduledStartTime.After(sent) {
+		sent = *e.ScheduledStartTime
+	}
+	if !sent.IsZero() && time.Since(sent) > b.orphanAfter() {
+		b.log.Info("discarding the start message of a start that did not take effect", "instanceId", instanceID,
+			"executionId", execID, "sentAt", sent)
+		return startDiscard, nil
+	}
+	return startDefer, nil
+}
