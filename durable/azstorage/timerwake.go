@@ -68,6 +68,17 @@ func (b *Backend) noteDelayed(queue string, m *MessageData, body string, resp az
 	})
 }
 
+// scheduledStart records a client's start scheduled for due (its row is
+// written) and writes its wake-up message.
+func (b *Backend) scheduledStart(ctx context.Context, queue string, m *MessageData, body string, resp azqueue.EnqueueMessagesResponse, due time.Time) {
+	b.noteDelayed(queue, m, body, resp, due)
+	if b.opts.WakeUpQueue {
+		if err := b.sendWakeUp(ctx, m, time.Until(due)); err != nil {
+			b.log.Warn("writing the wake-up message failed; an app scaled to zero may start late for it", "error", err)
+		}
+	}
+}
+
 // claimDue takes a due delayed message of an owned partition with the pop
 // receipt of its enqueue and dispatches it in process, holding it as a
 // dequeue would (msglock.go). It reports whether it did.

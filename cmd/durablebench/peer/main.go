@@ -30,14 +30,15 @@ import (
 func main() {
 	db := flag.String("db", "peer.db", "SQLite database file")
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
+	parallel := flag.Int("parallel", 20, "work items run at once, per worker (the app's host.json: maxConcurrentOrchestratorFunctions and maxConcurrentActivityFunctions 20)")
 	flag.Parse()
-	if err := run(*db, *addr); err != nil {
+	if err := run(*db, *addr, int32(*parallel)); err != nil {
 		fmt.Fprintln(os.Stderr, "peer:", err)
 		os.Exit(1)
 	}
 }
 
-func run(db, addr string) error {
+func run(db, addr string, parallel int32) error {
 	r := task.NewTaskRegistry()
 	if err := r.AddOrchestratorN("HelloCities", helloCities([]string{"Tokyo", "Seattle", "London"})); err != nil {
 		return err
@@ -51,7 +52,9 @@ func run(db, addr string) error {
 	log := quiet{}
 	ex := task.NewTaskExecutor(r)
 	be := sqlite.NewSqliteBackend(sqlite.NewSqliteOptions(db), log)
-	w := backend.NewTaskHubWorker(be, backend.NewOrchestrationWorker(be, ex, log), backend.NewActivityTaskWorker(be, ex, log), log)
+	w := backend.NewTaskHubWorker(be,
+		backend.NewOrchestrationWorker(be, ex, log, backend.WithMaxParallelism(parallel)),
+		backend.NewActivityTaskWorker(be, ex, log, backend.WithMaxParallelism(parallel)), log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := w.Start(ctx); err != nil {
