@@ -84,7 +84,7 @@ func (ep *episode) checkpoint() *backend.Checkpoint {
 		result := out.Output
 		if out.Status == history.StatusFailed && out.Failure != nil {
 			// Durable Functions' wording, which is also the instance's output.
-			msg := "Orchestrator function '" + ep.started.Name + "' failed: " + out.Failure.ErrorMessage
+			msg := ep.failedResult(out.Failure)
 			result = &msg
 		}
 		events = append(events, &history.Event{
@@ -112,11 +112,17 @@ func (ep *episode) parentNotice(out *replay.Outcome) *history.Event {
 		return &history.Event{Type: history.SubOrchestrationInstanceCompleted, EventID: -1, Timestamp: ep.now, TaskScheduledID: id, Result: out.Output}
 	}
 	f := out.Failure
-	if f == nil { // terminated, canceled
+	if f == nil { // terminated, canceled: the reason, and no exception
 		f = &history.FailureDetails{ErrorType: out.Status.String(), ErrorMessage: "sub-orchestration ended " + out.Status.String() + ": " + history.Deref(out.Output)}
+		reason := history.Deref(out.Output)
+		return &history.Event{Type: history.SubOrchestrationInstanceFailed, EventID: -1, Timestamp: ep.now, TaskScheduledID: id, Reason: &reason, Failure: f}
 	}
-	reason := f.ErrorMessage
-	return &history.Event{Type: history.SubOrchestrationInstanceFailed, EventID: -1, Timestamp: ep.now, TaskScheduledID: id, Reason: &reason, Failure: f}
+	// As Durable Functions: Reason is the child's result text ("Orchestrator
+	// function 'X' failed: …") and Details its error as .NET exception JSON.
+	reason := ep.failedResult(f)
+	details := history.ExceptionJSON(f)
+	return &history.Event{Type: history.SubOrchestrationInstanceFailed, EventID: -1, Timestamp: ep.now, TaskScheduledID: id,
+		Reason: &reason, Details: &details, Failure: f}
 }
 
 // continuedHistory is the first events of the execution that follows a
@@ -163,4 +169,10 @@ func cloneTags(tags map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// failedResult is the Result of a failed orchestration's ExecutionCompleted
+// as Durable Functions writes it, which is also the instance's Output.
+func (ep *episode) failedResult(f *history.FailureDetails) string {
+	return "Orchestrator function '" + ep.started.Name + "' failed: " + f.ErrorMessage
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/godurable/functions/durable/backend"
 	"github.com/godurable/functions/durable/history"
+	"github.com/godurable/functions/internal/telemetry"
 )
 
 // SignalOption configures SignalEntity.
@@ -52,6 +53,7 @@ func (c *Client) SignalEntity(ctx context.Context, entity EntityID, operation st
 		name = scheduledSignalName(time.Now(), at) // delayed through queue visibility, as Durable Task does
 	}
 	e := &history.Event{Type: history.EventRaised, EventID: -1, Timestamp: time.Now().UTC(), Name: name, Input: &s}
+	telemetry.CarryContext(ctx, e)
 	if err := c.be.SendEvent(ctx, history.OrchestrationInstance{InstanceID: entity.String()}, e); err != nil {
 		return fmt.Errorf("durable: signal %s.%s: %w", entity, operation, err)
 	}

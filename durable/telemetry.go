@@ -1,6 +1,7 @@
 package durable
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/godurable/functions/durable/backend"
@@ -35,6 +36,12 @@ func observeEpisode(wi *backend.OrchestrationWorkItem, cp *backend.Checkpoint, n
 	for _, e := range cp.NewEvents {
 		if e.Type == history.ExecutionCompleted && e.OrchestrationStatus.IsTerminal() {
 			o.ended = e.OrchestrationStatus.String()
+		}
+	}
+	for _, e := range cp.NewEvents {
+		if e.Type == history.OrchestratorStarted {
+			now = e.Timestamp // the episode's time, as its events have it
+			break
 		}
 	}
 	o.spans = traceEpisode(wi, cp, started, now)
@@ -127,4 +134,51 @@ func traceEpisode(wi *backend.OrchestrationWorkItem, cp *backend.Checkpoint, sta
 		}
 	}
 	return ep
+}
+
+// traceJSON is DistributedTraceContext in an entity request's
+// parentTraceContext.
+type traceJSON struct {
+	TraceParent string  `json:"TraceParent"`
+	TraceState  *string `json:"TraceState"`
+}
+
+// entityRequestTime is when the request was made, if it says.
+func entityRequestTime(req *entityRequest) time.Time {
+	if req.RequestTime != nil {
+		if t, err := history.ParseTime(*req.RequestTime); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// traceEntityRequest gives a request an entity receives the trace context
+// its operation's span hangs under (Core's RequestMessage
+// ParentTraceContext): the sender's, carried by the event, or for a signal
+// that of the producer span emitted now.
+func traceEntityRequest(self string, id EntityID, req *entityRequest, e *history.Event, now time.Time) {
+	if req.Op == nil || e.ParentTraceContext == nil || (len(req.TraceContext) > 0 && string(req.TraceContext) != "null") {
+		return
+	}
+	tc := telemetry.EntityRequestReceived(self, id.Name, *req.Op, req.Signal, e.ParentTraceContext, entityRequestTime(req), now)
+	if tc == nil {
+		return
+	}
+	b, err := json.Marshal(traceJSON{TraceParent: tc.TraceParent, TraceState: tc.TraceState})
+	if err == nil {
+		req.TraceContext = b
+	}
+}
+
+// startEntityOperation starts tracing an operation of the entity.
+func (ep *entityEpisode) startEntityOperation(req entityRequest, op string) *telemetry.EntityOperation {
+	var tc *history.TraceContext
+	if len(req.TraceContext) > 0 {
+		var j traceJSON
+		if json.Unmarshal(req.TraceContext, &j) == nil && j.TraceParent != "" {
+			tc = &history.TraceContext{TraceParent: j.TraceParent, TraceState: j.TraceState}
+		}
+	}
+	return telemetry.StartEntityOperation(ep.self, ep.id.Name, op, req.Signal, tc, entityRequestTime(&req))
 }

@@ -66,9 +66,7 @@ func (w *Worker) runActivity(ctx context.Context, wi *backend.ActivityWorkItem) 
 		}
 		w.log.Log(ctx, level, "activity failed", "activity", s.Name, "instanceId", wi.Instance.InstanceID, "executionId", wi.Instance.ExecutionID,
 			"taskId", s.EventID, "errorType", f.ErrorType, "message", f.ErrorMessage)
-		reason := f.ErrorMessage
-		return &history.Event{Type: history.TaskFailed, EventID: -1, Timestamp: now, TaskScheduledID: s.EventID,
-			Reason: &reason, Details: f.StackTrace, Failure: f}
+		return activityFailed(s, now, f)
 	}
 	fn, ok := w.reg.activity(s.Name)
 	if !ok {

@@ -1,7 +1,6 @@
 package durable
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,6 +49,7 @@ func (w *Worker) runEntityEpisode(wi *backend.OrchestrationWorkItem, log *slog.L
 				log.Error("entity request does not decode; dropped", "error", err)
 				continue
 			}
+			traceEntityRequest(wi.InstanceID, id, &req, e, now)
 			var deliver []entityRequest
 			if req.Due != nil {
 				due, derr := history.ParseTime(*req.Due)
@@ -166,9 +166,11 @@ func (ep *entityEpisode) operate(req entityRequest) {
 		op = *req.Op
 	}
 	fn, ok := ep.w.reg.entity(ep.id.Name)
-	ctx := &EntityContext{Context: context.Background(), id: ep.id, op: op, input: req.Input, state: ep.st.State}
+	traced := ep.startEntityOperation(req, op)
+	ctx := &EntityContext{Context: traced.Context(), id: ep.id, op: op, input: req.Input, state: ep.st.State}
 	var result any
 	var err error
+	defer func() { traced.End(err) }()
 	if !ok {
 		err = fmt.Errorf("no entity named %q is registered in this app", ep.id.Name)
 	} else {

@@ -78,7 +78,7 @@ func New(opts Options) (*App, error) {
 			"every instance is lost when the process ends (demos only)")
 		mem := memory.New(memory.Options{})
 		return &App{cfg: cfg, log: log, ln: opts.Listener, store: mem, registry: registry,
-			client: durable.NewClient(mem, registry, durable.WithTaskHubName(cfg.TaskHub)), invocations: map[string]handler.InvocationFunc{}}, nil
+			client: cfg.newClient(mem, registry, durable.WithTaskHubName(cfg.TaskHub)), invocations: map[string]handler.InvocationFunc{}}, nil
 	}
 	acct, err := azstorage.ParseConnectionString(cfg.ConnectionName, cfg.ConnectionString)
 	if err != nil {
@@ -106,7 +106,7 @@ func New(opts Options) (*App, error) {
 		be:          be,
 		store:       be,
 		registry:    registry,
-		client:      durable.NewClient(be, registry),
+		client:      cfg.newClient(be, registry),
 		invocations: map[string]handler.InvocationFunc{WakeUpFunction: wakeUpInvocation(be)},
 	}, nil
 }

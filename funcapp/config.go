@@ -67,6 +67,17 @@ type Config struct {
 	// false): keep activity and sub-orchestration inputs in history.
 	StoreInputsInOrchestrationHistory bool
 	EntityMessageReorderWindow        time.Duration // entityMessageReorderWindowInMinutes, default 30
+	// Versioning holds extensions.durableTask's defaultVersion,
+	// versionMatchStrategy and versionFailureStrategy (nil when none is
+	// set): StartNew starts defaultVersion, and the worker runs, rejects or
+	// fails instances by their version.
+	Versioning *durable.Versioning
+	// ExtendedSessions is extendedSessionsEnabled: orchestrators stay in
+	// memory between episodes (no replay) until idle for
+	// ExtendedSessionIdleTimeout (extendedSessionIdleTimeoutInSeconds,
+	// default 30 s).
+	ExtendedSessions           bool
+	ExtendedSessionIdleTimeout time.Duration
 
 	// HTTP.
 	RoutePrefix   string        // extensions.http.routePrefix, default "api"
@@ -174,6 +185,8 @@ func fromHostJSON(root string, host map[string]any, getenv func(string) string) 
 	c.MaxConcurrentActivities = intv(dt, "maxConcurrentActivityFunctions", 0, fail)
 	c.MaxConcurrentOrchestrations = intv(dt, "maxConcurrentOrchestratorFunctions", 0, fail)
 	c.StoreInputsInOrchestrationHistory = boolv(dt, "storeInputsInOrchestrationHistory", false)
+	c.Versioning = readVersioning(dt, fail)
+	c.ExtendedSessions, c.ExtendedSessionIdleTimeout = readExtendedSessions(dt, fail)
 	if m := intv(dt, "entityMessageReorderWindowInMinutes", 30, fail); m >= 1 {
 		c.EntityMessageReorderWindow = time.Duration(m) * time.Minute
 	} else {
@@ -386,7 +399,7 @@ func DefaultHubName(site string) string {
 // BackendOptions are the Azure Storage backend options these settings
 // describe, logging to log.
 func (c *Config) BackendOptions(log *slog.Logger) azstorage.Options {
-	return azstorage.Options{
+	o := azstorage.Options{
 		TaskHub:                 c.TaskHub,
 		PartitionCount:          c.PartitionCount,
 		WorkerID:                c.WorkerID,
@@ -406,6 +419,10 @@ func (c *Config) BackendOptions(log *slog.Logger) azstorage.Options {
 		WakeUpQueue:             c.WakeUpQueue,
 		Logger:                  log,
 	}
+	if c.ExtendedSessions {
+		o.ExtendedSessionIdleTimeout = c.ExtendedSessionIdleTimeout
+	}
+	return o
 }
 
 // PartitionManagement is the partition scheme the settings select.
@@ -430,5 +447,8 @@ func (c *Config) WorkerOptions(log *slog.Logger) durable.WorkerOptions {
 
 		StoreInputsInOrchestrationHistory: c.StoreInputsInOrchestrationHistory,
 		EntityMessageReorderWindow:        c.EntityMessageReorderWindow,
+		Versioning:                        c.Versioning,
+		ExtendedSessions:                  c.ExtendedSessions,
+		ExtendedSessionIdleTimeout:        c.ExtendedSessionIdleTimeout,
 	}
 }

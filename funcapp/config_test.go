@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/godurable/functions/durable"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -149,5 +151,46 @@ func TestEveryHostJSONKeyReachesBackendAndWorker(t *testing.T) {
 	if w.MaxConcurrentActivities != 3 || w.MaxConcurrentOrchestrations != 5 || w.EntityMessageReorderWindow != 7*time.Minute ||
 		w.ActivityRenewInterval != 20*time.Second {
 		t.Fatalf("worker options %+v", w)
+	}
+}
+
+// The versioning and extended-session settings reach the worker, the
+// backend and the client.
+func TestVersioningAndExtendedSessionSettings(t *testing.T) {
+	dir := t.TempDir()
+	host := `{"extensions":{"durableTask":{"defaultVersion":"2.1","versionMatchStrategy":"CurrentOrOlder","versionFailureStrategy":"Fail",
+	  "extendedSessionsEnabled":true,"extendedSessionIdleTimeoutInSeconds":12}}}`
+	if err := os.WriteFile(filepath.Join(dir, "host.json"), []byte(host), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := c.WorkerOptions(nil)
+	if w.Versioning == nil || *w.Versioning != (durable.Versioning{DefaultVersion: "2.1", MatchStrategy: durable.VersionMatchCurrentOrOlder, FailureStrategy: durable.VersionFailureFail}) {
+		t.Fatalf("worker versioning %+v", w.Versioning)
+	}
+	if !w.ExtendedSessions || w.ExtendedSessionIdleTimeout != 12*time.Second || c.BackendOptions(nil).ExtendedSessionIdleTimeout != 12*time.Second {
+		t.Fatalf("extended sessions: worker %v %v, backend %v", w.ExtendedSessions, w.ExtendedSessionIdleTimeout, c.BackendOptions(nil).ExtendedSessionIdleTimeout)
+	}
+
+	// Without the keys there is no versioning and no extended sessions.
+	c, err = LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": t.TempDir()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := c.WorkerOptions(nil); w.Versioning != nil || w.ExtendedSessions {
+		t.Fatalf("defaults: versioning %+v, extended sessions %v", w.Versioning, w.ExtendedSessions)
+	}
+
+	// Bad strategies are named.
+	dir = t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "host.json"), []byte(`{"extensions":{"durableTask":{"versionMatchStrategy":"Newest","versionFailureStrategy":"Ignore"}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadConfig(env(map[string]string{"FUNCTIONS_APP_ROOT_PATH": dir}))
+	if err == nil || !strings.Contains(err.Error(), "Newest") || !strings.Contains(err.Error(), "Ignore") {
+		t.Fatalf("bad strategies: %v", err)
 	}
 }

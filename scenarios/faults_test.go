@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -103,13 +104,13 @@ func runFaultScenario(t *testing.T, r faultRun) {
 	}
 }
 
-func finishEcho(h *host, id string) *durable.InstanceStatus { return h.wait(id, standardTimeout) }
+func finishEcho(h *host, id string) *durable.InstanceStatus { return h.wait(id, 2*time.Minute) }
 
 func finishByTerminate(reason string) func(h *host, id string) *durable.InstanceStatus {
 	return func(h *host, id string) *durable.InstanceStatus {
 		h.waitForStartup(id)
 		h.terminate(id, reason)
-		return h.wait(id, standardTimeout)
+		return h.wait(id, 2*time.Minute)
 	}
 }
 
@@ -197,53 +198,89 @@ func episode(started *history.Event, actions ...*history.Event) *backend.Checkpo
 }
 
 // A worker that stalled between its history write and its Instances-row
-// update writes the row after another writer already did: the row ends up
-// with the stalled worker's (stale) Running status, as with the .NET
-// provider's default (UseInstanceTableEtag off). The history stays whole.
+// update writes the row after another writer already changed it. With
+// UseInstanceTableETag the stale write fails (a conflict carrying the
+// Table service's 412) and the other writer's status stands; without it
+// (the default, as in the .NET provider) the stalled worker's Running
+// overwrites it. Either way the history stays whole.
 func TestScenario_WorkerAttemptingToUpdateInstanceTableAfterStalling(t *testing.T) {
 	t.Parallel()
-	h := serviceHost(t, false, nil)
-	wi, started := h.createByHand("instance_id", "execution_id")
-	cp := episode(started, &history.Event{Type: history.TaskScheduled, EventID: 0, Timestamp: time.Now().UTC(), Name: "Act"})
-	h.mergeInstanceRow("instance_id", map[string]any{"RuntimeStatus": "Completed"})
-	if err := h.be.CompleteOrchestrationWorkItem(context.Background(), wi, cp); err != nil {
-		t.Fatalf("complete: %v", err)
-	}
-	if got := h.instanceRow("instance_id")["RuntimeStatus"]; got != "Running" {
-		t.Errorf("row status %v, want the stalled worker's Running", got)
-	}
-	if n := len(h.historyEvents("instance_id")); n != 4 {
-		t.Errorf("%d history events, want 4", n)
+	for _, useETag := range []bool{true, false} {
+		t.Run("useInstanceEtag="+strconv.FormatBool(useETag), func(t *testing.T) {
+			t.Parallel()
+			h := serviceHost(t, false, func(o *azstorage.Options) { o.UseInstanceTableETag = useETag })
+			wi, started := h.createByHand("instance_id", "execution_id")
+			cp := episode(started, &history.Event{Type: history.TaskScheduled, EventID: 0, Timestamp: time.Now().UTC(), Name: "Act"})
+			h.mergeInstanceRow("instance_id", map[string]any{"RuntimeStatus": "Completed"})
+			err := h.be.CompleteOrchestrationWorkItem(context.Background(), wi, cp)
+			want := "Running"
+			if useETag {
+				expectConflict(t, err, 412)
+				want = "Completed"
+			} else if err != nil {
+				t.Fatalf("complete: %v", err)
+			}
+			if got := h.instanceRow("instance_id")["RuntimeStatus"]; got != want {
+				t.Errorf("row status %v, want %s", got, want)
+			}
+			if n := len(h.historyEvents("instance_id")); n != 4 {
+				t.Errorf("%d history events, want 4", n)
+			}
+		})
 	}
 }
 
-// The same for a sub-orchestration's first episode, whose row a stalled
-// worker would insert after another writer created it.
+// expectConflict checks a checkpoint that failed because the Instances
+// row changed under it.
+func expectConflict(t *testing.T, err error, status int) {
+	t.Helper()
+	var re *azcore.ResponseError
+	if !errors.Is(err, backend.ErrConflict) || !errors.As(err, &re) || re.StatusCode != status {
+		t.Fatalf("complete: %v; want a conflict with HTTP %d", err, status)
+	}
+}
+
+// The same for a sub-orchestration's first episode, whose row the stalled
+// worker inserts after another writer created it (409 with the ETag
+// check).
 func TestScenario_WorkerAttemptingToUpdateInstanceTableAfterStallingForSubOrchestration(t *testing.T) {
 	t.Parallel()
-	h := serviceHost(t, false, nil)
-	wi, started := h.createByHand("instance_id", "execution_id")
-	now := time.Now().UTC()
-	gen := 0
-	subStart := &history.Event{Type: history.ExecutionStarted, EventID: -1, Timestamp: now, Name: "suborchestration", Generation: &gen,
-		Instance: &history.OrchestrationInstance{InstanceID: "sub_instance_id", ExecutionID: durable.NewInstanceID()},
-		Parent:   &history.ParentInstance{Name: "orchestration", Instance: *started.Instance, TaskScheduleID: 0}}
-	cp := episode(started, &history.Event{Type: history.SubOrchestrationInstanceCreated, EventID: 0, Timestamp: now, Name: "suborchestration", InstanceID: "sub_instance_id"})
-	cp.Outbound = []backend.OutboundMessage{{Event: subStart, Target: *subStart.Instance}}
-	if err := h.be.CompleteOrchestrationWorkItem(context.Background(), wi, cp); err != nil {
-		t.Fatal(err)
-	}
-	sub := h.fetch(30 * time.Second)
-	if sub == nil || sub.InstanceID != "sub_instance_id" {
-		t.Fatalf("no work item for the sub-orchestration: %+v", sub)
-	}
-	h.mergeInstanceRow("sub_instance_id", map[string]any{"RuntimeStatus": "Completed"})
-	subCp := episode(subStart, &history.Event{Type: history.TaskScheduled, EventID: 0, Timestamp: now, Name: "Act"})
-	if err := h.be.CompleteOrchestrationWorkItem(context.Background(), sub, subCp); err != nil {
-		t.Fatalf("complete: %v", err)
-	}
-	if got := h.instanceRow("sub_instance_id")["RuntimeStatus"]; got != "Running" {
-		t.Errorf("row status %v, want the stalled worker's Running", got)
+	for _, useETag := range []bool{true, false} {
+		t.Run("useInstanceEtag="+strconv.FormatBool(useETag), func(t *testing.T) {
+			t.Parallel()
+			h := serviceHost(t, false, func(o *azstorage.Options) { o.UseInstanceTableETag = useETag })
+			wi, started := h.createByHand("instance_id", "execution_id")
+			now := time.Now().UTC()
+			gen := 0
+			subStart := &history.Event{Type: history.ExecutionStarted, EventID: -1, Timestamp: now, Name: "suborchestration", Generation: &gen,
+				Instance: &history.OrchestrationInstance{InstanceID: "sub_instance_id", ExecutionID: durable.NewInstanceID()},
+				Parent:   &history.ParentInstance{Name: "orchestration", Instance: *started.Instance, TaskScheduleID: 0}}
+			cp := episode(started, &history.Event{Type: history.SubOrchestrationInstanceCreated, EventID: 0, Timestamp: now, Name: "suborchestration", InstanceID: "sub_instance_id"})
+			cp.Outbound = []backend.OutboundMessage{{Event: subStart, Target: *subStart.Instance}}
+			if err := h.be.CompleteOrchestrationWorkItem(context.Background(), wi, cp); err != nil {
+				t.Fatal(err)
+			}
+			sub := h.fetch(30 * time.Second)
+			if sub == nil || sub.InstanceID != "sub_instance_id" {
+				t.Fatalf("no work item for the sub-orchestration: %+v", sub)
+			}
+			if h.instanceRow("sub_instance_id") != nil {
+				t.Fatal("the sub-orchestration has an Instances row before its first checkpoint")
+			}
+			h.insertInstanceRow("sub_instance_id", map[string]any{"RuntimeStatus": "Completed"})
+			subCp := episode(subStart, &history.Event{Type: history.TaskScheduled, EventID: 0, Timestamp: now, Name: "Act"})
+			err := h.be.CompleteOrchestrationWorkItem(context.Background(), sub, subCp)
+			want := "Running"
+			if useETag {
+				expectConflict(t, err, 409)
+				want = "Completed"
+			} else if err != nil {
+				t.Fatalf("complete: %v", err)
+			}
+			if got := h.instanceRow("sub_instance_id")["RuntimeStatus"]; got != want {
+				t.Errorf("row status %v, want %s", got, want)
+			}
+		})
 	}
 }
 
@@ -484,6 +521,11 @@ func TestScenario_OpenTelemetry_ExternalEvent_SendEvent(t *testing.T) {
 			return s.SpanContext.TraceID() == tr || (attr(s, telemetry.AttrType) == "event" && attr(s, telemetry.AttrEventTargetID) == id)
 		})
 		create, send, sendBack, orch := ss[0], ss[1], ss[2], ss[3]
+		if send.Name == "orchestration_event:pong" {
+			// The two instances commit independently: the responder's
+			// span may end first.
+			send, sendBack = sendBack, send
+		}
 		checkSpan(t, create, "create_orchestration:OTelSender", trace.SpanKindProducer, "orchestration")
 		checkSpan(t, send, "orchestration_event:ping", trace.SpanKindProducer, "event")
 		checkSpan(t, sendBack, "orchestration_event:pong", trace.SpanKindProducer, "event")

@@ -365,10 +365,9 @@ func Register(reg *durable.Registry, env *Env) error {
 		case "end":
 			return v, nil
 		}
-		// Durable Task carries events that arrive after ContinueAsNew over to
-		// the next execution; in Durable Functions' vocabulary that is
-		// preserving unprocessed events.
-		return v, ctx.ContinueAsNew(v, durable.PreserveUnprocessedEvents())
+		// Operations raised while this execution ran are carried over to
+		// the next one (Durable Task's carry-over).
+		return v, ctx.ContinueAsNew(v)
 	}))
 	orch("CharacterCounter", durable.Orchestrator(func(ctx *durable.OrchestrationContext, s CounterState) (CounterState, error) {
 		op, err := durable.WaitForExternalEvent[string](ctx, "operation").Await()
@@ -381,7 +380,7 @@ func Register(reg *durable.Registry, env *Env) error {
 		case "end":
 			return s, nil
 		}
-		return s, ctx.ContinueAsNew(s, durable.PreserveUnprocessedEvents())
+		return s, ctx.ContinueAsNew(s)
 	}))
 	orch("Approval", durable.Orchestrator(func(ctx *durable.OrchestrationContext, timeoutSeconds float64) (string, error) {
 		deadline := ctx.CurrentUTCDateTime().Add(time.Duration(timeoutSeconds * float64(time.Second)))

@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 	set := false
 	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
 	if !set {
-		_ = flag.Set("test.parallel", "8")
+		_ = flag.Set("test.parallel", "6")
 	}
 	os.Exit(testazurite.Main(m))
 }
@@ -176,7 +176,7 @@ func bothSessionModes(t *testing.T, f func(t *testing.T, extended bool)) {
 // start starts an orchestration and returns its id.
 func (h *host) start(name string, input any, opts ...durable.StartOption) string {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	id, err := h.client.StartNew(ctx, name, input, opts...)
 	if err != nil {
@@ -232,7 +232,7 @@ func (h *host) waitStatus(id string, within time.Duration, want ...durable.Runti
 // waitForStartup waits until the instance runs (.NET WaitForStartupAsync).
 func (h *host) waitForStartup(id string) *durable.InstanceStatus {
 	h.t.Helper()
-	return h.waitStatus(id, 10*time.Second, durable.StatusRunning, durable.StatusCompleted, durable.StatusFailed, durable.StatusTerminated)
+	return h.waitStatus(id, 30*time.Second, durable.StatusRunning, durable.StatusCompleted, durable.StatusFailed, durable.StatusTerminated)
 }
 
 // status reads an instance's status; nil when it does not exist.
@@ -411,4 +411,18 @@ func (h *host) historyEvents(id string) []*history.Event {
 		h.t.Fatalf("history of %s: %v", id, err)
 	}
 	return evs
+}
+
+// insertInstanceRow inserts an Instances row (it must not exist).
+func (h *host) insertInstanceRow(id string, cols map[string]any) {
+	h.t.Helper()
+	tc := h.clis.Table.NewClient(h.names.InstancesTable())
+	row := map[string]any{"PartitionKey": azstorage.EscapePartitionKey(id), "RowKey": ""}
+	for k, v := range cols {
+		row[k] = v
+	}
+	body, _ := json.Marshal(row)
+	if _, err := tc.AddEntity(context.Background(), body, nil); err != nil {
+		h.t.Fatalf("insert Instances row of %s: %v", id, err)
+	}
 }

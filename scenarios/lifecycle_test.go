@@ -284,7 +284,7 @@ func TestScenario_TerminatePendingOrchestration(t *testing.T) {
 			t.Run("extendedSessions="+strconv.FormatBool(ext)+"/largeReason="+strconv.FormatBool(large), func(t *testing.T) {
 				t.Parallel()
 				h := newHost(t, hostOptions{extendedSessions: ext})
-				const startIn = 15 * time.Second
+				const startIn = 20 * time.Second
 				at := time.Now().Add(startIn)
 				id := h.start("Counter", 0, durable.WithStartTime(at))
 				h.waitStatus(id, 5*time.Second, durable.StatusPending)

@@ -247,7 +247,7 @@ func TestScenario_LargeBinaryByteMessagePayloads(t *testing.T) {
 	bothSessionModes(t, func(t *testing.T, ext bool) {
 		h := newHost(t, hostOptions{extendedSessions: ext})
 		data := largeBinary(t)
-		st := h.wait(h.start("EchoBytes", data), time.Minute)
+		st := h.wait(h.start("EchoBytes", data), 2*time.Minute)
 		expectStatus(t, st, durable.StatusCompleted)
 		if out := jsonOf[[]byte](t, "output", st.Output); !bytes.Equal(out, data) {
 			t.Errorf("bytes differ (%d back, %d sent)", len(out), len(data))
@@ -260,7 +260,7 @@ func TestScenario_LargeBinaryStringMessagePayloads(t *testing.T) {
 	bothSessionModes(t, func(t *testing.T, ext bool) {
 		h := newHost(t, hostOptions{extendedSessions: ext})
 		msg := base64.StdEncoding.EncodeToString(largeBinary(t))
-		st := h.wait(h.start("Echo", msg), time.Minute)
+		st := h.wait(h.start("Echo", msg), 2*time.Minute)
 		expectStatus(t, st, durable.StatusCompleted)
 		if out := jsonOf[string](t, "output", st.Output); out != msg {
 			t.Errorf("output differs (%d characters, want %d)", len(out), len(msg))

@@ -53,7 +53,7 @@ func TestScenario_PurgeInstanceHistoryForSingleInstanceWithoutLargeMessageBlobs(
 	t.Parallel()
 	h := newHost(t, hostOptions{})
 	id := durable.NewInstanceID()
-	h.wait(h.start("Factorial", 110, durable.WithInstanceID(id)), time.Minute)
+	h.wait(h.start("Factorial", 110, durable.WithInstanceID(id)), 3*time.Minute)
 	h.present(id)
 	if err := h.purge(id); err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestScenario_PurgeInstanceHistory_InstanceIdWithSingleQuote_Succeeds(t *tes
 	t.Parallel()
 	h := newHost(t, hostOptions{})
 	id := "purge'inject-" + durable.NewInstanceID()
-	h.wait(h.start("Factorial", 110, durable.WithInstanceID(id)), time.Minute)
+	h.wait(h.start("Factorial", 110, durable.WithInstanceID(id)), 3*time.Minute)
 	h.present(id)
 	if err := h.purge(id); err != nil {
 		t.Fatal(err)
@@ -172,7 +172,7 @@ func TestScenario_PurgeSingleInstanceWithIdempotency(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, hostOptions{})
 	id := durable.NewInstanceID()
-	h.wait(h.start("Factorial", 110, durable.WithInstanceID(id)), time.Minute)
+	h.wait(h.start("Factorial", 110, durable.WithInstanceID(id)), 3*time.Minute)
 	if err := h.purge(id); err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +353,7 @@ func characterCounter(t *testing.T, h *host) string {
 		t.Fatalf("the counter is %s", st.RuntimeStatus)
 	}
 	h.raise(id, "operation", "end")
-	st = h.wait(id, 30*time.Second)
+	st = h.wait(id, 2*time.Minute)
 	expectStatus(t, st, durable.StatusCompleted)
 	in := jsonOf[CounterState](t, "input", st.Input)
 	out := jsonOf[CounterState](t, "output", st.Output)

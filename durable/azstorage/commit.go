@@ -63,11 +63,22 @@ func (b *Backend) commit(ctx context.Context, wi *backend.OrchestrationWorkItem,
 			st.blobs.names = append(replaced, st.blobs.names...)
 			return err
 		}
-		// The row, the replaced blobs and the consumed messages follow
-		// in the background (instancewriter.go).
-		row := CheckpointInstanceRow(b.opts.TaskHub, wi.InstanceID, self.ExecutionID, cp.NewEvents, cp.State)
-		b.pointAtHistoryBlobs(row, cp.NewEvents, st.blobs.offloaded)
-		b.writeRowLater(ctx, wi.InstanceID, row, st.messages, replaced)
+		if st.instanceRow != nil {
+			// UseInstanceTableETag: the guarded row write decides whether
+			// the checkpoint stands, so it stays on the critical path.
+			if err := b.updateInstanceRow(ctx, wi.InstanceID, self.ExecutionID, cp, st.blobs.offloaded, st.instanceRow); err != nil {
+				st.blobs.names = append(replaced, st.blobs.names...)
+				return err
+			}
+			b.deleteBlobs(ctx, wi.InstanceID, replaced)
+			b.deleteLater(ctx, wi.InstanceID, st.messages)
+		} else {
+			// The row, the replaced blobs and the consumed messages follow
+			// in the background (instancewriter.go).
+			row := CheckpointInstanceRow(b.opts.TaskHub, wi.InstanceID, self.ExecutionID, cp.NewEvents, cp.State)
+			b.pointAtHistoryBlobs(row, cp.NewEvents, st.blobs.offloaded)
+			b.writeRowLater(ctx, wi.InstanceID, row, st.messages, replaced)
+		}
 		if b.opts.HistoryCacheSize > 0 {
 			events := append(append([]*history.Event(nil), wi.History[:first]...), cp.NewEvents...)
 			if isFinished(events) || !b.parts.owns(b.names.ControlQueue(st.session.partition)) {

@@ -170,3 +170,18 @@ func eventMemberValue(e *history.Event, member string) any {
 	}
 	panic("azstorage: unknown event member " + member)
 }
+
+// adoptExceptionDetails reads the failure of a TaskFailed or
+// SubOrchestrationInstanceFailed that Durable Functions (.NET in-process,
+// or any worker in its default error mode) wrote: no FailureDetails, and
+// the exception as JSON in Details. Its class, message, stack and inner
+// exception become the event's FailureDetails, so the orchestration sees
+// the original error as it would in .NET.
+func adoptExceptionDetails(e *history.Event) {
+	if e.Failure != nil || e.Details == nil || (e.Type != history.TaskFailed && e.Type != history.SubOrchestrationInstanceFailed) {
+		return
+	}
+	if f, ok := history.FailureFromExceptionJSON(*e.Details); ok {
+		e.Failure = f
+	}
+}

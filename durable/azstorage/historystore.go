@@ -97,12 +97,14 @@ func (b *Backend) queryRows(ctx context.Context, table, filter string, sel *stri
 // history batch, well under the Table service's 4 MB transaction limit.
 const maxBatchBytes = 3 * 1024 * 1024
 
-// estimatedRowBytes is a history row's share of a transaction, as
-// DurableTask's tracking store estimates it (1 KB for the fixed-size
-// columns plus the UTF-16 bytes of each non-empty variable-size column),
-// or the row's encoded size plus that 1 KB when it is larger: text of
-// three-byte UTF-8 characters, or characters JSON escapes, takes more on
-// the wire than in UTF-16.
+// estimatedRowBytes is a history row's share of a transaction: at least
+// DurableTask's tracking-store estimate (1 KB for the fixed-size columns
+// plus the UTF-16 bytes of each non-empty variable-size column), and at
+// least the row's encoded size plus that 1 KB with every byte of a
+// multi-byte UTF-8 character counted twice. Text of three-byte characters
+// takes more on the wire than in UTF-16, and the storage emulator
+// (Azurite) measures a request by re-encoding its bytes, which doubles
+// those; counting them twice keeps a batch under 4 MB for both.
 func estimatedRowBytes(row map[string]any) int {
 	n := 0
 	for _, col := range variableSizeColumns {
@@ -111,7 +113,13 @@ func estimatedRowBytes(row map[string]any) int {
 		}
 	}
 	if body, err := encodeBatchEntity(row); err == nil {
-		n = max(n, len(body))
+		wire := len(body)
+		for _, c := range body {
+			if c >= 0x80 {
+				wire++
+			}
+		}
+		n = max(n, wire)
 	}
 	return 1024 + n
 }
@@ -128,7 +136,7 @@ func (b *Backend) writeHistory(ctx context.Context, st *workItemState, instanceI
 		batch := TableBatch{Table: b.names.HistoryTable(), PartitionKey: pk}
 		size := 0
 		for i < len(events) && len(batch.Ops) < maxRowsPerBatch && size <= maxBatchBytes {
-			row, err := EventRow(instanceID, executionID, first+i, events[i])
+			row, err := EventRow(instanceID, executionID, first+i, storedForm(events[i]))
 			if err != nil {
 				return fmt.Errorf("azstorage: history of %q: %w", instanceID, err)
 			}
@@ -166,4 +174,18 @@ func (b *Backend) writeHistory(ctx context.Context, st *workItemState, instanceI
 		st.sentinelETag = res[len(res)-1].ETag
 	}
 	return nil
+}
+
+// storedForm is the event as the History table holds it. A failed
+// orchestration's ExecutionCompleted keeps its Result (Durable Functions'
+// "Orchestrator function 'X' failed: …", also the instance's Output) and
+// no FailureDetails, as Durable Functions writes it; DurableTask's reading
+// of the Output (FailureDetails, else Result) then gives the same text.
+func storedForm(e *history.Event) *history.Event {
+	if e.Type == history.ExecutionCompleted && e.OrchestrationStatus == history.StatusFailed && e.Failure != nil && e.Result != nil {
+		c := *e
+		c.Failure = nil
+		return &c
+	}
+	return e
 }

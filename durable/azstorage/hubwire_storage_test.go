@@ -3,11 +3,16 @@ package azstorage
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 	"github.com/godurable/functions/durable"
 	"github.com/godurable/functions/durable/backend"
 	"github.com/godurable/functions/durable/history"
@@ -34,14 +39,15 @@ func countBlobs(t *testing.T, b *Backend, prefix string) []string {
 	return names
 }
 
-// One episode that writes 60 history rows of almost 30,000 three-byte
-// characters each (5 MB as UTF-8, more than a table transaction takes)
-// is split into batches by size, and the orchestration completes.
+// One episode that writes 95 history rows of 14,900 three-byte characters
+// each (4.2 MB as UTF-8, more than a table transaction takes, though under
+// 99 rows and under 3 MB counted in UTF-16) is split into batches by
+// size, and the orchestration completes.
 func TestLargeNonASCIIEpisodeIsSplitBySize(t *testing.T) {
 	b := newTestBackend(t)
 	r := durable.NewRegistry()
-	const n = 60
-	text := strings.Repeat("漢", 28000)
+	const n = 95
+	text := strings.Repeat("漢", 14900) // queue messages stay under 45 KiB
 	if err := r.AddOrchestrator("Broadcast", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (int, error) {
 		for i := 0; i < n; i++ {
 			if err := ctx.SendEvent("nobody-"+string(rune('a'+i%26)), "Big", text); err != nil {
@@ -54,7 +60,7 @@ func TestLargeNonASCIIEpisodeIsSplitBySize(t *testing.T) {
 	}
 	runWorker(t, b, r)
 	c := durable.NewClient(b, r)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	id := "broadcast"
 	if _, err := c.StartNew(ctx, "Broadcast", nil, durable.WithInstanceID(id)); err != nil {
@@ -372,4 +378,336 @@ func jsonEqual(a, b any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return string(x) == string(y)
+}
+
+// Messages deferred on purpose are never taken as poison, however often
+// they come back: a response that arrives before its request is in
+// history waits for it, and a start waits for its Instances row.
+func TestDeferredMessagesAreNotPoison(t *testing.T) {
+	b := newTestBackend(t, func(o *Options) { o.MaxDequeueCount = 1; o.PartitionCount = 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	r := durable.NewRegistry()
+	_ = r.AddActivity("SayHello", durable.Activity(func(ctx context.Context, s string) (string, error) { return "Hello " + s, nil }))
+	_ = r.AddOrchestrator("WaitThenCall", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
+		if _, err := durable.WaitForExternalEvent[any](ctx, "go").Await(); err != nil {
+			return "", err
+		}
+		return durable.CallActivity[string](ctx, "SayHello", "you").Await()
+	}))
+	runWorker(t, b, r)
+	c := durable.NewClient(b, r)
+
+	// A result for call 0, which the instance has not scheduled yet.
+	id := "early-response"
+	if _, err := c.StartNew(ctx, "WaitThenCall", nil, durable.WithInstanceID(id)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the instance to run", func() bool {
+		st, err := c.GetStatus(ctx, id)
+		return err == nil && st.RuntimeStatus == durable.StatusRunning
+	})
+	early := `"early"`
+	resp := &history.Event{Type: history.TaskCompleted, EventID: -1, Timestamp: time.Now().UTC(), TaskScheduledID: 0, Result: &early}
+	if err := b.SendEvent(ctx, history.OrchestrationInstance{InstanceID: id}, resp); err != nil {
+		t.Fatal(err)
+	}
+
+	// A start whose Instances row is written only after a few deliveries.
+	late := "late-row"
+	exec := "e" + late
+	gen := 0
+	start := &history.Event{Type: history.ExecutionStarted, EventID: -1, Timestamp: time.Now().UTC(), Name: "WaitThenCall",
+		Instance: &history.OrchestrationInstance{InstanceID: late, ExecutionID: exec}, Generation: &gen}
+	queue, _ := b.controlQueue(late)
+	if err := b.send(ctx, queue, b.newMessage(start, *start.Instance, history.OrchestrationInstance{}, nil), 0); err != nil {
+		t.Fatal(err)
+	}
+
+	time.Sleep(3500 * time.Millisecond) // both come back at least twice: more than MaxDequeueCount
+	row, _ := json.Marshal(PendingInstanceRow(b.opts.TaskHub, start))
+	if _, err := b.instances().AddEntity(ctx, row, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RaiseEvent(ctx, id, "go", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RaiseEvent(ctx, late, "go", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []string{id, late} {
+		st, err := c.WaitForCompletion(ctx, i)
+		if err != nil || st.RuntimeStatus != durable.StatusCompleted {
+			t.Fatalf("%s: %v %s %v", i, st.RuntimeStatus, history.Deref(st.Output), err)
+		}
+	}
+	if recs := poisonRecords(t, b); len(recs) != 0 {
+		t.Fatalf("deferred messages were moved to the poison queue: %+v", recs)
+	}
+}
+
+// Failures are stored as Durable Functions stores them: TaskFailed with
+// Reason "Activity function 'X' failed: …" and the error as .NET exception
+// JSON in Details; a failed orchestration's ExecutionCompleted with its
+// Result text and no FailureDetails, and that text as the Instances
+// Output. A TaskFailed written by a .NET worker (no FailureDetails, the
+// exception in Details) reads as the original exception.
+func TestFailureShapes(t *testing.T) {
+	b := newTestBackend(t)
+	r := durable.NewRegistry()
+	release := make(chan struct{})
+	_ = r.AddActivity("Fail", durable.Activity(func(context.Context, any) (any, error) { return nil, errors.New("boom") }))
+	_ = r.AddActivity("Remote", durable.Activity(func(ctx context.Context, _ any) (any, error) {
+		select { // a .NET worker answers instead
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil, ctx.Err()
+	}))
+	_ = r.AddOrchestrator("FailHard", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (any, error) {
+		return durable.CallActivity[any](ctx, "Fail", nil).Await()
+	}))
+	_ = r.AddOrchestrator("CallRemote", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
+		_, err := durable.CallActivity[any](ctx, "Remote", nil).Await()
+		var tf *durable.TaskFailedError
+		if !errors.As(err, &tf) {
+			return "", fmt.Errorf("want a task failure, got %v", err)
+		}
+		return tf.Details.ErrorType + "|" + tf.Details.ErrorMessage, nil
+	}))
+	runWorker(t, b, r)
+	t.Cleanup(func() { close(release) }) // before the worker stops
+	c := durable.NewClient(b, r)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	id := "fail-hard"
+	if _, err := c.StartNew(ctx, "FailHard", nil, durable.WithInstanceID(id)); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.WaitForCompletion(ctx, id); err != nil || st.RuntimeStatus != durable.StatusFailed {
+		t.Fatalf("status %v %v", st, err)
+	}
+	failed := historyRowOf(t, b, id, "TaskFailed")
+	if failed["Reason"] != "Activity function 'Fail' failed: boom" {
+		t.Errorf("TaskFailed Reason = %v", failed["Reason"])
+	}
+	var exc map[string]any
+	d, _ := failed["Details"].(string)
+	if err := json.Unmarshal([]byte(d), &exc); err != nil || exc["Message"] != "boom" ||
+		exc["$type"] != "System.Exception, System.Private.CoreLib" || exc["ClassName"] == nil {
+		t.Errorf("TaskFailed Details = %v (%v)", failed["Details"], err)
+	}
+	done := historyRowOf(t, b, id, "ExecutionCompleted")
+	result, _ := done["Result"].(string)
+	if !strings.HasPrefix(result, "Orchestrator function 'FailHard' failed: ") || !strings.Contains(result, "boom") {
+		t.Errorf("ExecutionCompleted Result = %q", result)
+	}
+	if fd, ok := done["FailureDetails"]; ok && fd != "null" {
+		t.Errorf("ExecutionCompleted FailureDetails = %v, want none", fd)
+	}
+	if row := rawRow(t, b, b.names.InstancesTable(), id, ""); row["Output"] != result {
+		t.Errorf("Instances Output = %v, want %q", row["Output"], result)
+	}
+
+	id = "call-remote"
+	if _, err := c.StartNew(ctx, "CallRemote", nil, durable.WithInstanceID(id)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the call to be scheduled", func() bool {
+		rows, _ := b.queryRows(ctx, b.names.HistoryTable(), PartitionKeyFilter(id)+" and EventType eq 'TaskScheduled'", nil)
+		return len(rows) == 1
+	})
+	reason := "Activity function 'Remote' failed: Kaboom"
+	details := `{"$type":"System.InvalidOperationException, System.Private.CoreLib","ClassName":"System.InvalidOperationException",` +
+		`"Message":"Kaboom","Data":null,"InnerException":null,"HelpURL":null,"StackTraceString":"   at Remote.Run()",` +
+		`"RemoteStackTraceString":null,"RemoteStackIndex":0,"ExceptionMethod":null,"HResult":-2146233079,"Source":"Remote","WatsonBuckets":null}`
+	dotnet := &history.Event{Type: history.TaskFailed, EventID: -1, Timestamp: time.Now().UTC(), TaskScheduledID: 0, Reason: &reason, Details: &details}
+	queue, _ := b.controlQueue(id)
+	target := history.OrchestrationInstance{InstanceID: id}
+	if _, err := b.enqueue(ctx, queue, b.newMessage(dotnet, target, target, nil), 0, false); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.WaitForCompletion(ctx, id)
+	if err != nil || st.RuntimeStatus != durable.StatusCompleted || history.Deref(st.Output) != `"System.InvalidOperationException|Kaboom"` {
+		t.Fatalf("status %v output %s %v", st.RuntimeStatus, history.Deref(st.Output), err)
+	}
+}
+
+// startWorker runs a worker until the returned stop is called.
+func startWorker(t *testing.T, b *Backend, r *durable.Registry) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w := durable.NewWorker(b, r, durable.WorkerOptions{Logger: testLogger(t)})
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// Legacy rewind as DurableTask.AzureStorage does it: failure rows (and the
+// TaskScheduled a TaskFailed answers) become GenericEvent rows with Reason
+// "Rewound: {type}" and their other columns kept; a failed
+// sub-orchestration's SubOrchestrationInstanceCreated keeps its type and
+// the child is rewound too (not restarted); only the deepest instance is
+// woken, by a GenericEvent whose Data is the reason; Output is left as it
+// was.
+func TestLegacyRewindMatchesDurableTask(t *testing.T) {
+	b := newTestBackend(t, func(o *Options) { o.PartitionCount = 1 })
+	r := durable.NewRegistry()
+	var calls atomic.Int32
+	_ = r.AddActivity("Flaky", durable.Activity(func(context.Context, any) (int, error) {
+		if calls.Add(1) == 1 {
+			return 0, errors.New("first call fails")
+		}
+		return 7, nil
+	}))
+	_ = r.AddOrchestrator("RewindChild", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (int, error) {
+		return durable.CallActivity[int](ctx, "Flaky", nil).Await()
+	}))
+	_ = r.AddOrchestrator("RewindParent", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (int, error) {
+		n, err := durable.CallSubOrchestrator[int](ctx, "RewindChild", nil, durable.WithChildInstanceID("rw-child")).Await()
+		return n * 2, err
+	}))
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	c := durable.NewClient(b, r)
+	stop := startWorker(t, b, r)
+	id := "rw-parent"
+	if _, err := c.StartNew(ctx, "RewindParent", nil, durable.WithInstanceID(id)); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.WaitForCompletion(ctx, id); err != nil || st.RuntimeStatus != durable.StatusFailed {
+		t.Fatalf("first run: %v %v", st, err)
+	}
+	waitFor(t, "the child to fail", func() bool {
+		st, err := c.GetStatus(ctx, "rw-child")
+		return err == nil && st.RuntimeStatus == durable.StatusFailed
+	})
+	stop()
+	parentOutput := rawRow(t, b, b.names.InstancesTable(), id, "")["Output"]
+	childExec := rawRow(t, b, b.names.InstancesTable(), "rw-child", "")["ExecutionId"]
+	if err := c.Rewind(ctx, id, "try again"); err != nil {
+		t.Fatal(err)
+	}
+
+	byType := func(inst string) map[string][]map[string]any {
+		rows, err := b.queryRows(ctx, b.names.HistoryTable(), PartitionKeyFilter(inst), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]map[string]any{}
+		for _, r := range rows {
+			typ, _ := r["EventType"].(string)
+			out[typ] = append(out[typ], r)
+		}
+		return out
+	}
+	p := byType(id)
+	if len(p["SubOrchestrationInstanceFailed"]) != 0 || len(p["ExecutionCompleted"]) != 0 || len(p["SubOrchestrationInstanceCreated"]) != 1 {
+		t.Fatalf("parent rows after rewind: %v", p)
+	}
+	if created := p["SubOrchestrationInstanceCreated"][0]; created["Reason"] != "Rewound: SubOrchestrationInstanceCreated" || created["InstanceId"] != "rw-child" {
+		t.Errorf("SubOrchestrationInstanceCreated = %v", created)
+	}
+	reasons := map[string]bool{}
+	for _, g := range p["GenericEvent"] {
+		reasons[g["Reason"].(string)] = true
+		if g["Reason"] == "Rewound: SubOrchestrationInstanceFailed" && g["TaskScheduledId"] != float64(0) {
+			t.Errorf("the rewound failure lost its columns: %v", g)
+		}
+	}
+	if !reasons["Rewound: SubOrchestrationInstanceFailed"] || !reasons["Rewound: ExecutionCompleted"] {
+		t.Errorf("parent GenericEvent reasons = %v", reasons)
+	}
+	ch := byType("rw-child")
+	if len(ch["TaskScheduled"]) != 0 || len(ch["TaskFailed"]) != 0 || len(ch["GenericEvent"]) != 3 {
+		t.Fatalf("child rows after rewind: %v", ch)
+	}
+	for _, g := range ch["GenericEvent"] {
+		if g["Reason"] == "Rewound: TaskScheduled" && g["Name"] != "Flaky" {
+			t.Errorf("rewound TaskScheduled lost its columns: %v", g)
+		}
+	}
+	for _, inst := range []string{id, "rw-child"} {
+		row := rawRow(t, b, b.names.InstancesTable(), inst, "")
+		if row["RuntimeStatus"] != "Pending" {
+			t.Errorf("%s row status = %v", inst, row["RuntimeStatus"])
+		}
+	}
+	if got := rawRow(t, b, b.names.InstancesTable(), id, "")["Output"]; got != parentOutput {
+		t.Errorf("rewind changed the Output: %v, was %v", got, parentOutput)
+	}
+	// Only the child is woken, with the reason as the GenericEvent's Data.
+	peek, err := b.queue(b.names.ControlQueue(0)).PeekMessages(ctx, &azqueue.PeekMessagesOptions{NumberOfMessages: to.Ptr(int32(32))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var woken []string
+	for _, m := range peek.Messages {
+		var md map[string]any
+		_ = json.Unmarshal([]byte(*m.MessageText), &md)
+		tm, _ := md["TaskMessage"].(map[string]any)
+		ev, _ := tm["Event"].(map[string]any)
+		inst, _ := tm["OrchestrationInstance"].(map[string]any)
+		if ev["Data"] != "try again" {
+			t.Errorf("wake message event = %v", ev)
+		}
+		woken = append(woken, fmt.Sprint(inst["InstanceId"]))
+	}
+	if strings.Join(woken, ",") != "rw-child" {
+		t.Fatalf("woken instances = %v, want the child only", woken)
+	}
+
+	b2, err := New(b.c, b.opts) // a stopped backend does not start again
+	if err != nil {
+		t.Fatal(err)
+	}
+	startWorker(t, b2, r)
+	st, err := c.WaitForCompletion(ctx, id)
+	if err != nil || st.RuntimeStatus != durable.StatusCompleted || history.Deref(st.Output) != "14" {
+		t.Fatalf("after rewind: %v %s %v", st.RuntimeStatus, history.Deref(st.Output), err)
+	}
+	if got := rawRow(t, b, b.names.InstancesTable(), "rw-child", "")["ExecutionId"]; got != childExec {
+		t.Errorf("the child was restarted (execution %v, was %v), not rewound", got, childExec)
+	}
+}
+
+// A client start whose input is too large for a column but small enough
+// for a queue message writes the Pending row as DurableTask does: Input ""
+// and InputBlobName naming "{id}/history--Input-{random}-Input.json.gz";
+// status reads still return the input.
+func TestPendingRowLargeInputUsesInputBlobName(t *testing.T) {
+	b := newTestBackend(t)
+	ctx := context.Background()
+	c := durable.NewClient(b, nil)
+	input := strings.Repeat("a", 31000)
+	id := "pending-large"
+	if _, err := c.StartNew(ctx, "Anything", input, durable.WithInstanceID(id)); err != nil {
+		t.Fatal(err)
+	}
+	row := rawRow(t, b, b.names.InstancesTable(), id, "")
+	name, _ := row["InputBlobName"].(string)
+	if row["Input"] != "" || !strings.HasPrefix(name, id+"/history--Input-") || !strings.HasSuffix(name, "-Input.json.gz") {
+		t.Fatalf("Input = %.60v…, InputBlobName = %q", row["Input"], name)
+	}
+	st, err := c.GetStatus(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(input)
+	if got := history.Deref(st.Input); got != string(want) {
+		t.Fatalf("status input has %d bytes, want %d", len(got), len(want))
+	}
 }

@@ -14,6 +14,17 @@ import (
 
 func (b *Backend) instances() *aztables.Client { return b.c.Table.NewClient(b.names.InstancesTable()) }
 
+// updateInstanceRow merges an episode's status into the Instances row
+// (spec §5.2, checkpoint writer).
+func (b *Backend) updateInstanceRow(ctx context.Context, instanceID, executionID string, cp *backend.Checkpoint, offloaded map[*history.Event][]LargeProperty, guard *rowETag) error {
+	row := CheckpointInstanceRow(b.opts.TaskHub, instanceID, executionID, cp.NewEvents, cp.State)
+	b.pointAtHistoryBlobs(row, cp.NewEvents, offloaded)
+	if guard != nil {
+		return b.writeGuardedRow(ctx, instanceID, row, guard)
+	}
+	return b.mergeInstanceRow(ctx, instanceID, row, "update")
+}
+
 // mergeInstanceRow offloads the row's large columns and InsertOrMerges it;
 // what names the write in errors ("update", "repair").
 func (b *Backend) mergeInstanceRow(ctx context.Context, instanceID string, row map[string]any, what string) error {
@@ -87,6 +98,7 @@ func (b *Backend) readInstanceRow(ctx context.Context, instanceID string) (row m
 	if err := b.restoreTags(ctx, row); err != nil {
 		return nil, "", false, err
 	}
+	b.inputBlobAsURL(row)
 	return row, resp.ETag, true, nil
 }
 
@@ -185,3 +197,14 @@ func (b *Backend) GetHistory(ctx context.Context, instanceID string) ([]*history
 }
 
 var azcoreETagAny = azcore.ETagAny
+
+// inputBlobAsURL reads an Instances row whose Input is in a blob named by
+// InputBlobName (a client-created row, see CreateInstance) as if Input
+// held the blob's URL, the form every reader dereferences.
+func (b *Backend) inputBlobAsURL(row map[string]any) {
+	if name, _ := row["Input"+blobNameColumnSuffix].(string); name != "" {
+		if v, _ := row["Input"].(string); v == "" {
+			row["Input"] = b.blobURL(name)
+		}
+	}
+}

@@ -57,6 +57,7 @@ func (b *Backend) decodeInstanceRow(ctx context.Context, raw []byte) (*backend.I
 	if err := b.restoreTags(ctx, row); err != nil {
 		return nil, err
 	}
+	b.inputBlobAsURL(row)
 	st, err := RowToInstanceState(row)
 	if err != nil {
 		return nil, fmt.Errorf("azstorage: instance row %v: %w", row["PartitionKey"], err)

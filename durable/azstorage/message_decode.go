@@ -182,6 +182,7 @@ func eventFromMembers(t history.EventType, r *memberReader) (*history.Event, err
 	if r.err != nil {
 		return nil, r.err
 	}
+	adoptExceptionDetails(e)
 	return e, nil
 }
 

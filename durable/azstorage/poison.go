@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue/queueerror"
@@ -13,9 +14,12 @@ import (
 )
 
 // PoisonQueue is where messages that cannot be processed are set aside:
-// "{hub}-poison". DurableTask itself retries such messages forever with
-// a growing delay; moving them keeps a partition flowing and keeps the
-// message for inspection. .NET workers never read this queue.
+// "{hub}-poison": messages that do not decode, and messages that were
+// delivered more than MaxDequeueCount times to be processed and never
+// were (their episodes keep failing). DurableTask itself retries such
+// messages forever with a growing delay; moving them keeps a partition
+// flowing and keeps the message for inspection. Messages deferred on
+// purpose are never moved here. .NET workers never read this queue.
 func (n Names) PoisonQueue() string { return n.lc() + "-poison" }
 
 // queueKind names the kind of a queue of the hub, for metrics: "workitems"
@@ -40,9 +44,54 @@ type poisonRecord struct {
 
 var instanceIDInBody = regexp.MustCompile(`"InstanceId"\s*:\s*"([^"]+)"`)
 
-// isPoison reports a message that has been tried too often.
+// isPoison reports a message that has been tried too often. Deliveries
+// this process deferred on purpose do not count (deferralLog).
 func (b *Backend) isPoison(m *queueMessage) bool {
-	return m.dequeueCount > b.opts.MaxDequeueCount
+	return m.dequeueCount-b.deferrals.count(m.id) > b.opts.MaxDequeueCount
+}
+
+// deferralLog counts, per message id, the deliveries this process put
+// back on purpose (a start waiting for its Instances row, a response
+// waiting for its request's checkpoint), so that a message whose wait is
+// over is not taken for poison because of them. It lives in memory: a
+// message deferred by another worker counts those deliveries, which is
+// what a message that waited more than MaxDequeueCount times (hours of
+// backoff) elsewhere deserves anyway.
+type deferralLog struct {
+	mu      sync.Mutex
+	entries map[string]deferral
+}
+
+type deferral struct {
+	n    int
+	last time.Time
+}
+
+// deferralMemory is how long a deferral is remembered: past the longest
+// backoff, a message not seen again is gone.
+const deferralMemory = 3 * maxAbandonDelay
+
+func (l *deferralLog) add(id string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.entries == nil {
+		l.entries = map[string]deferral{}
+	}
+	if len(l.entries) >= 1024 {
+		for k, d := range l.entries {
+			if now.Sub(d.last) > deferralMemory {
+				delete(l.entries, k)
+			}
+		}
+	}
+	d := l.entries[id]
+	l.entries[id] = deferral{n: d.n + 1, last: now}
+}
+
+func (l *deferralLog) count(id string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.entries[id].n
 }
 
 // poison moves a message to the poison queue with the reason, and logs it.
@@ -75,3 +124,8 @@ func (b *Backend) poison(ctx context.Context, m *queueMessage, reason string) (s
 	m.deleted = true
 	return instance, err
 }
+
+// maxAbandonDelay is the longest abandon backoff (TaskHubQueue's 600 s):
+// a deferred message is retried this often for as long as it comes back,
+// and never moved to the poison queue.
+const maxAbandonDelay = 600 * time.Second

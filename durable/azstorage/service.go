@@ -58,6 +58,14 @@ type Options struct {
 	// HistoryCacheSize bounds how many instances' histories are kept in
 	// memory between episodes (default 2000; negative disables).
 	HistoryCacheSize int
+	// UseInstanceTableETag makes a checkpoint's Instances-row write
+	// conditional on the row being the one its work item saw (If-Match on
+	// its ETag, or an insert when there was none), as DurableTask's
+	// UseInstanceTableEtag does: a worker that stalled while another one
+	// moved the instance on fails its checkpoint (ErrConflict) instead of
+	// writing a stale status. It costs a row read per work item.
+	UseInstanceTableETag bool
+
 	// ExtendedSessionIdleTimeout drops an instance's cached history after
 	// it went unused this long, as Durable Task ends an idle extended
 	// session (extendedSessionIdleTimeoutInSeconds); 0 keeps entries until
@@ -181,6 +189,7 @@ type Backend struct {
 	cache      *historyCache
 	rows       rowWriter                       // Instances rows written after their history (instancewriter.go)
 	runCtx     atomic.Pointer[context.Context] // the background context of Start
+	deferrals  deferralLog                     // messages this process put back on purpose
 }
 
 var _ backend.Backend = (*Backend)(nil)

@@ -169,8 +169,9 @@ type workItemState struct {
 	messages     []*queueMessage // consumed by this episode
 	executionID  string          // the execution the stored history belongs to
 	historyLen   int
-	sentinelETag string // "" when no sentinel row exists yet
-	episode      int    // OrchestratorStarted events so far
+	sentinelETag string   // "" when no sentinel row exists yet
+	instanceRow  *rowETag // the Instances row seen at fetch (UseInstanceTableETag only)
+	episode      int      // OrchestratorStarted events so far
 	ctx          context.Context
 	blobs        executionBlobs // large-message blobs of the execution's history rows
 	ended        atomic.Bool    // completed or abandoned: the work item is no longer held

@@ -71,7 +71,10 @@ func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedu
 	newRow := PendingInstanceRow(b.opts.TaskHub, start)
 	if blob != "" {
 		newRow["Input"] = b.blobURL(blob) // the whole start message is in that blob
-	} else if err := b.offloadInstanceColumns(wctx, newRow); err != nil {
+	} else if _, err := b.offloadLargeProperties(wctx, newRow); err != nil {
+		// An input too large for a column but not for a queue message:
+		// Input "" and InputBlobName, as DurableTask's SetNewExecutionAsync
+		// writes it.
 		b.dropStartMessage(ctx, queue, resp)
 		return b.notStarted(ctx, id, "store the input", err)
 	}

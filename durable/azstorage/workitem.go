@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/godurable/functions/durable/backend"
 	"github.com/godurable/functions/durable/history"
@@ -60,25 +61,6 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 	poisonReason := ""
 	answered := answeredIDs(h.events)
 	for _, m := range msgs {
-		if b.isPoison(m) {
-			// Set the message aside and fail the instance with a reason
-			// naming it. A poisoned start is kept, so that the instance
-			// exists and ends Failed rather than Pending forever.
-			reason := fmt.Sprintf("message %s (%s) on %s was delivered %d times without being processed",
-				m.id, m.data.TaskMessage.Event.Type, m.queue, m.dequeueCount)
-			if _, err := b.poison(ctx, m, reason); err != nil {
-				return nil, err
-			}
-			if m.data.TaskMessage.Event.Type == history.ExecutionStarted && !hasStart {
-				keep = append(keep, m)
-				hasStart = true
-				m.deleted = true
-			}
-			if hasStart {
-				poisonReason = reason
-			}
-			continue
-		}
 		e := m.data.TaskMessage.Event
 		target := m.data.TaskMessage.OrchestrationInstance
 		switch {
@@ -143,6 +125,36 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 			keep = nil
 		}
 	}
+	// Only a message that would be processed now and was delivered too
+	// often is poison: its episodes keep failing. Deferred messages (a
+	// start waiting for its Instances row, a response waiting for its
+	// request's checkpoint, messages for an instance not started yet) are
+	// put back with DurableTask's backoff, up to 10 minutes, however
+	// often they come back.
+	kept := keep[:0]
+	for _, m := range keep {
+		poisoned := b.isPoison(m)
+		if !poisoned {
+			kept = append(kept, m)
+			continue
+		}
+		// Set the message aside and fail the instance with a reason
+		// naming it. A poisoned start is kept, so that the instance
+		// exists and ends Failed rather than Pending forever.
+		reason := fmt.Sprintf("message %s (%s) on %s was delivered %d times without being processed",
+			m.id, m.data.TaskMessage.Event.Type, m.queue, m.dequeueCount)
+		if _, err := b.poison(ctx, m, reason); err != nil {
+			return nil, err
+		}
+		if m.data.TaskMessage.Event.Type == history.ExecutionStarted {
+			kept = append(kept, m)
+			m.deleted = true
+		}
+		if hasStart {
+			poisonReason = reason
+		}
+	}
+	keep = kept
 	for _, m := range drop {
 		b.log.Debug("discarding stale message", "instanceId", s.instanceID, "event", m.data.TaskMessage.Event.Type, "messageId", m.id)
 		if err := b.deleteMessage(ctx, m); err != nil {
@@ -158,6 +170,11 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 			// which must not happen while a slow client is still writing.
 			delay = abandonBackoff(m.dequeueCount - 1)
 		}
+		if delay >= maxAbandonDelay {
+			b.log.Warn("a deferred message keeps coming back; retrying it every 10 minutes", "instanceId", s.instanceID,
+				"event", m.data.TaskMessage.Event.Type, "messageId", m.id, "queue", m.queue, "dequeueCount", m.dequeueCount)
+		}
+		b.deferrals.add(m.id, time.Now())
 		if err := b.abandonMessage(ctx, m, delay); err != nil {
 			b.log.Warn("deferring message failed", "error", err)
 		}
@@ -179,6 +196,13 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 	wi.Provider = &workItemState{session: s, messages: keep, executionID: h.executionID, historyLen: len(h.events),
 		sentinelETag: h.sentinelETag, episode: countEvents(h.events, history.OrchestratorStarted), ctx: ctx,
 		blobs: executionBlobs{names: h.blobs}}
+	if b.opts.UseInstanceTableETag {
+		guard, err := b.readRowETag(ctx, s.instanceID)
+		if err != nil {
+			return nil, err
+		}
+		wi.Provider.(*workItemState).instanceRow = guard
+	}
 	return wi, nil
 }
 

@@ -160,6 +160,21 @@ func (t *Telemetry) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// ForceFlush exports the spans and metrics not exported yet.
+func (t *Telemetry) ForceFlush(ctx context.Context) error {
+	if t == nil {
+		return nil
+	}
+	var errs []error
+	if t.tracing != nil {
+		errs = append(errs, t.tracing.ForceFlush(ctx))
+	}
+	if t.metering != nil {
+		errs = append(errs, t.metering.ForceFlush(ctx))
+	}
+	return errors.Join(errs...)
+}
+
 // MetricsHandler serves the metrics in Prometheus' text exposition
 // format; nil unless Options.Prometheus was set.
 func (t *Telemetry) MetricsHandler() http.Handler {

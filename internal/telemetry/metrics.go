@@ -32,6 +32,7 @@ const (
 )
 
 type instruments struct {
+	provider                     metric.MeterProvider
 	started, completed, failed   metric.Int64Counter
 	episode, activity            metric.Float64Histogram
 	storageReq, storageErr       metric.Int64Counter
@@ -40,18 +41,25 @@ type instruments struct {
 }
 
 var (
-	instOnce sync.Once
-	inst     instruments
+	instMu sync.Mutex
+	inst   *instruments
 )
 
 // durationBuckets suit episodes, activities and storage calls alike.
 var durationBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300}
 
-// meters returns the instruments, created once on the global meter
-// provider (which forwards to the provider set later, if any).
+// meters returns the instruments of the current global meter provider,
+// created again when another provider is installed.
 func meters() *instruments {
-	instOnce.Do(func() {
-		m := otel.Meter(MeterName)
+	instMu.Lock()
+	defer instMu.Unlock()
+	mp := otel.GetMeterProvider()
+	if inst != nil && inst.provider == mp {
+		return inst
+	}
+	inst = &instruments{provider: mp}
+	{
+		m := mp.Meter(MeterName)
 		inst.started, _ = m.Int64Counter(MetricOrchestrationsStarted, metric.WithUnit("{instance}"),
 			metric.WithDescription("Orchestration executions that ran their first episode, by orchestrator name."))
 		inst.completed, _ = m.Int64Counter(MetricOrchestrationsCompleted, metric.WithUnit("{instance}"),
@@ -75,8 +83,8 @@ func meters() *instruments {
 			metric.WithDescription("Control-queue partitions this worker acquired or released, by partition and change."))
 		inst.poisonMsgs, _ = m.Int64Counter(MetricPoisonMessages, metric.WithUnit("{message}"),
 			metric.WithDescription("Messages moved to the poison queue, by queue kind."))
-	})
-	return &inst
+	}
+	return inst
 }
 
 // Meter is the runtime's meter, for observable instruments.

@@ -117,7 +117,8 @@ func (r *ActivityRun) End(result *history.Event) {
 // parents its spans to that id, and the span itself is emitted once, when
 // the orchestration completes. Spans of completed tasks, fired timers and
 // sent events are emitted by the episode that sees them first, after its
-// checkpoint is committed, so replays emit nothing twice.
+// checkpoint is committed, so replays emit nothing twice; the span of a
+// sent event, as in Core, as the message is laid out.
 type Episode struct {
 	started *history.Event
 	parent  trace.SpanContext // the orchestration span's parent
@@ -216,19 +217,26 @@ func (ep *Episode) CreateSubOrchestration(created, start *history.Event) {
 }
 
 // SendEvent gives an event sent to target the orchestration's trace
-// context and queues its orchestration_event span (Producer). Events to
-// and from entities have no span, as in DurableTask.Core.
+// context and emits its orchestration_event span (Producer). Events to
+// and from entities have no span of their own, as in DurableTask.Core:
+// the entity traces the operation.
 func (ep *Episode) SendEvent(raised *history.Event, target string, now time.Time) {
-	if isEntity(target) || isEntity(ep.instanceID()) {
-		return
-	}
 	raised.ParentTraceContext = traceContext(ep.orch)
+	if isEntity(target) || isEntity(ep.instanceID()) {
+		return // the entity traces the request it receives
+	}
 	attrs := []attribute.KeyValue{strAttr(AttrType, TypeEvent), strAttr(AttrName, raised.Name),
 		strAttr(AttrInstanceID, ep.instanceID()), strAttr(AttrEventTargetID, target)}
 	if ep.started.Instance != nil {
 		attrs = append(attrs, strAttr(AttrExecutionID, ep.started.Instance.ExecutionID))
 	}
+	// Core ends this span as it lays out the message, before the
+	// checkpoint: it is emitted now, so that it ends before the receiver
+	// can act on the event.
 	ep.emit(ep.ctx(), trace.SpanID{}, spanName(spanOrchEvent, raised.Name, ""), trace.SpanKindProducer, now, now, nil, attrs...)
+	last := ep.pending[len(ep.pending)-1]
+	ep.pending = ep.pending[:len(ep.pending)-1]
+	last()
 }
 
 // Inbound queues the spans an inbound event completes: a fired timer's
@@ -309,4 +317,12 @@ func (ep *Episode) Emit() {
 		f()
 	}
 	ep.pending = nil
+}
+
+// CarryContext gives an event a client sends the trace context of the
+// span in ctx, if any.
+func CarryContext(ctx context.Context, e *history.Event) {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && e.ParentTraceContext == nil {
+		e.ParentTraceContext = traceContext(sc)
+	}
 }
