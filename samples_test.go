@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,7 +19,18 @@ func (a *app) startOrchestration(name, id, input string) string {
 	if id != "" {
 		path += "/" + id
 	}
-	code, _, body := a.do("POST", path, input, "Content-Type", "application/json")
+	// A 503 means storage was too slow or failed and nothing was started:
+	// a client tries again after Retry-After, as the answer asks.
+	code, hdr, body := a.do("POST", path, input, "Content-Type", "application/json")
+	for try := 0; code == http.StatusServiceUnavailable && try < 5; try++ {
+		wait, err := strconv.Atoi(hdr.Get("Retry-After"))
+		if err != nil || wait <= 0 {
+			a.t.Errorf("start %s: 503 without a Retry-After: %q", name, hdr.Get("Retry-After"))
+			break
+		}
+		time.Sleep(min(time.Duration(wait)*time.Second, 2*time.Second))
+		code, hdr, body = a.do("POST", path, input, "Content-Type", "application/json")
+	}
 	if code != http.StatusAccepted {
 		a.t.Fatalf("start %s: %d %s", name, code, body)
 	}

@@ -30,8 +30,11 @@ type VersionFailureStrategy int
 
 const (
 	// VersionFailureReject leaves the work for another worker: the
-	// messages go back to the queue (with growing delays) and the instance
-	// stays as it is (a new one stays Pending, with no history).
+	// messages go back to the queue (with delays doubling from 2 s to 5
+	// minutes) and the instance stays as it is (a new one stays Pending,
+	// with no history). A message rejected maxDequeueCount times is set
+	// aside as poison and the instance fails, as for any message no
+	// worker processes.
 	VersionFailureReject VersionFailureStrategy = iota
 	// VersionFailureFail fails the orchestration with error type
 	// "VersionMismatch".
@@ -173,7 +176,7 @@ func (c *OrchestrationContext) Version() string { return c.rt.Version() }
 // returned to the queue.
 func (w *Worker) versionRejected(ctx context.Context, wi *backend.OrchestrationWorkItem) bool {
 	v := w.opts.Versioning
-	if v == nil || v.FailureStrategy != VersionFailureReject || IsEntityInstance(wi.InstanceID) {
+	if v == nil || v.FailureStrategy != VersionFailureReject || IsEntityInstance(wi.InstanceID) || wi.PoisonReason != "" {
 		return false
 	}
 	started := findStarted(wi.History)

@@ -31,8 +31,9 @@ type msgLock struct {
 	popReceipt string
 	visibility time.Duration
 	renewedAt  time.Time // when the current invisibility period began (request sent)
-	lost       bool      // the receipt is no longer valid: the message is out of this worker's hands
-	done       bool      // deleted, abandoned or released: no more renewals
+	heldSince  time.Time
+	lost       bool // the receipt is no longer valid: the message is out of this worker's hands
+	done       bool // deleted, abandoned or released: no more renewals
 }
 
 // heldMessages are the locks the renewal loop keeps alive.
@@ -44,7 +45,7 @@ type heldMessages struct {
 // hold attaches a new lock to m, taken at requested (when the dequeue or
 // enqueue that hid the message was sent), and starts renewing it.
 func (b *Backend) hold(m *queueMessage, popReceipt string, visibility time.Duration, requested time.Time) {
-	l := &msgLock{queue: m.queue, id: m.id, text: m.text, popReceipt: popReceipt, visibility: visibility, renewedAt: requested}
+	l := &msgLock{queue: m.queue, id: m.id, text: m.text, popReceipt: popReceipt, visibility: visibility, renewedAt: requested, heldSince: requested}
 	m.msgLock = l
 	b.held.mu.Lock()
 	if b.held.set == nil {
@@ -67,6 +68,17 @@ func (b *Backend) heldCount() int {
 	b.held.mu.Lock()
 	defer b.held.mu.Unlock()
 	return len(b.held.set)
+}
+
+// heldSummary describes the held messages (for tests and logs).
+func (b *Backend) heldSummary() []string {
+	b.held.mu.Lock()
+	defer b.held.mu.Unlock()
+	var out []string
+	for l := range b.held.set {
+		out = append(out, fmt.Sprintf("%s/%s held since %v", l.queue, l.id, l.renewedAt.Format(time.RFC3339Nano)))
+	}
+	return out
 }
 
 // renewLock extends the message's invisibility by visibility from now.
@@ -107,6 +119,13 @@ func (b *Backend) renewLocked(ctx context.Context, l *msgLock, visibility time.D
 	return nil
 }
 
+// maxControlHold bounds how long a control-queue message is kept hidden:
+// episodes take seconds, so a message held this long has been forgotten
+// by a path that neither deleted nor released it. It is let go (it
+// reappears and is handled, or dropped as a duplicate) rather than hidden
+// for ever. Work items are held as long as their activity runs.
+const maxControlHold = 15 * time.Minute
+
 // renewInterval is how often the renewal loop looks at the held messages.
 func (b *Backend) renewInterval() time.Duration {
 	return max(min(b.opts.ControlQueueVisibility, b.opts.WorkItemQueueVisibility)/6, 100*time.Millisecond)
@@ -138,6 +157,13 @@ func (b *Backend) renewHeld(ctx context.Context) {
 				continue // being deleted, abandoned or renewed right now
 			}
 			if l.done || l.lost || now.Sub(l.renewedAt) < l.visibility/3 {
+				l.mu.Unlock()
+				continue
+			}
+			if l.queue != b.names.WorkItemQueue() && now.Sub(l.heldSince) > maxControlHold {
+				b.log.Warn("letting go of a message held too long; it will be delivered again", "queue", l.queue, "messageId", l.id,
+					"heldSince", l.heldSince)
+				b.releaseLocked(l)
 				l.mu.Unlock()
 				continue
 			}

@@ -85,14 +85,18 @@ func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedu
 	if err != nil {
 		return fmt.Errorf("azstorage: encode instance row of %q: %w", id, err)
 	}
-	actx, tried := trackAttempts(wctx)
-	if !found {
-		_, err = b.instances().AddEntity(actx, rowBody, nil)
-	} else {
-		_, err = b.instances().UpdateEntity(actx, rowBody, &aztables.UpdateEntityOptions{IfMatch: &etag, UpdateMode: aztables.UpdateModeReplace})
+	began := time.Now()
+	write := func(ctx context.Context) (maybeApplied bool, err error) {
+		actx, tried := trackAttempts(ctx)
+		if !found {
+			_, err = b.instances().AddEntity(actx, rowBody, nil)
+		} else {
+			_, err = b.instances().UpdateEntity(actx, rowBody, &aztables.UpdateEntityOptions{IfMatch: &etag, UpdateMode: aztables.UpdateModeReplace})
+		}
+		return tried.MaybeApplied(), err
 	}
-	if err != nil {
-		if err := b.resolveStart(ctx, start, dedupe, err, tried.MaybeApplied(), queue, resp); err != nil {
+	if maybe, err := write(wctx); err != nil {
+		if err := b.resolveStart(ctx, start, dedupe, err, maybe, write, began, queue, resp); err != nil {
 			return err
 		}
 	}
@@ -110,49 +114,80 @@ func (b *Backend) notStarted(ctx context.Context, id, step string, err error) er
 	return fmt.Errorf("azstorage: start %q: %s: %w: %w", id, step, backend.ErrUnavailable, err)
 }
 
-// resolveStart finds out whether a start whose row write failed took
-// effect, by reading the row back. It returns nil when it did.
-func (b *Backend) resolveStart(ctx context.Context, start *history.Event, dedupe []history.OrchestrationStatus, writeErr error,
-	maybeApplied bool, queue string, sent azqueue.EnqueueMessagesResponse) error {
-	id := start.Instance.InstanceID
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-	defer cancel()
-	var st *backend.InstanceState
-	var found bool
-	var err error
+// readStartRow reads the row back for resolveStart, retrying briefly.
+func (b *Backend) readStartRow(ctx context.Context, id string) (st *backend.InstanceState, found bool, err error) {
 	for try := 0; try < 5; try++ {
 		var row map[string]any
-		if row, _, found, err = b.readInstanceRow(rctx, id); err == nil && found {
+		if row, _, found, err = b.readInstanceRow(ctx, id); err == nil && found {
 			st, err = RowToInstanceState(row)
 		}
-		if err == nil || rctx.Err() != nil {
-			break
+		if err == nil || ctx.Err() != nil {
+			return st, found, err
 		}
 		time.Sleep(time.Duration(try+1) * 200 * time.Millisecond)
 	}
-	if err != nil {
-		b.log.Error("a start's row write failed and reading the row back failed too; the start may or may not have taken effect",
-			"instanceId", id, "writeError", writeErr, "readError", err)
-		return fmt.Errorf("azstorage: start %q: the outcome is unknown: write instance row: %w (reading it back: %v)", id, writeErr, err)
-	}
-	if found && strings.EqualFold(st.ExecutionID, start.Instance.ExecutionID) {
-		b.log.Info("a start's row write answered an error but had been applied", "instanceId", id, "error", writeErr)
-		return nil
-	}
-	if !maybeApplied {
-		// Refused before being acted on: the row cannot appear later, so
-		// the start message can go now.
-		b.dropStartMessage(ctx, queue, sent)
-	}
-	if found && st.Generation >= derefInt(start.Generation) {
-		// Another start of this id wrote its row first.
-		for _, s := range dedupe {
-			if st.RuntimeStatus == s {
-				return fmt.Errorf("azstorage: instance %q was started by another request and is %s: %w", id, s, backend.ErrInstanceExists)
-			}
+	return st, found, err
+}
+
+// resolveStart finds out whether a start whose row write failed took
+// effect, and returns nil when it did. It reads the row back: the start
+// took effect when the row names its execution. If the row does not,
+// but a write may still be on its way (an attempt timed out or lost its
+// answer while the service may yet apply it), reading cannot settle it;
+// then the row is written again — the same row, under the same
+// condition, so whichever of the two writes lands first wins and the
+// other fails harmlessly — until one of them is seen to have landed. Only
+// when that cannot be done in time is the outcome reported unknown.
+func (b *Backend) resolveStart(ctx context.Context, start *history.Event, dedupe []history.OrchestrationStatus, writeErr error,
+	maybeApplied bool, write func(context.Context) (bool, error), began time.Time, queue string, sent azqueue.EnqueueMessagesResponse) error {
+	id := start.Instance.InstanceID
+	// Writes go out only while the start message is still waited for: a
+	// worker discards it as an orphan after orphanAfter.
+	fence := began.Add(b.orphanAfter() * 3 / 4)
+	rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), fence.Add(b.opts.StartWriteTimeout/2))
+	defer cancel()
+	for {
+		st, found, err := b.readStartRow(rctx, id)
+		if err != nil {
+			b.log.Error("a start's row write failed and reading the row back failed too; the start may or may not have taken effect",
+				"instanceId", id, "writeError", writeErr, "readError", err)
+			return fmt.Errorf("azstorage: start %q: the outcome is unknown: write instance row: %w (reading it back: %v)", id, writeErr, err)
 		}
+		if found && strings.EqualFold(st.ExecutionID, start.Instance.ExecutionID) {
+			b.log.Info("a start's row write answered an error but had been applied", "instanceId", id, "error", writeErr)
+			return nil
+		}
+		if found && st.Generation >= derefInt(start.Generation) {
+			// Another start of this id wrote its row first; a late write
+			// of ours fails on its condition.
+			for _, s := range dedupe {
+				if st.RuntimeStatus == s {
+					return fmt.Errorf("azstorage: instance %q was started by another request and is %s: %w", id, s, backend.ErrInstanceExists)
+				}
+			}
+			return b.notStarted(ctx, id, "write the instance row", writeErr)
+		}
+		if !maybeApplied {
+			// Refused before being acted on: the row cannot appear later,
+			// so the start message can go now.
+			b.dropStartMessage(ctx, queue, sent)
+			return b.notStarted(ctx, id, "write the instance row", writeErr)
+		}
+		if time.Now().After(fence) {
+			b.log.Error("a start's row write may still land and could not be settled in time; the start may or may not take effect",
+				"instanceId", id, "error", writeErr)
+			return fmt.Errorf("azstorage: start %q: the outcome is unknown: write instance row: %w", id, writeErr)
+		}
+		wctx, wcancel := context.WithDeadline(rctx, fence)
+		var maybe bool
+		maybe, writeErr = write(wctx)
+		wcancel()
+		if writeErr == nil {
+			b.log.Info("a start's row write that may have been on its way was settled by writing it again", "instanceId", id)
+			return nil
+		}
+		maybeApplied = maybeApplied || maybe
 	}
-	return b.notStarted(ctx, id, "write the instance row", writeErr)
 }
 
 // dropStartMessage deletes the start message of a start that did not take

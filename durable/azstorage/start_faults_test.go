@@ -90,6 +90,33 @@ func TestStartResolvesAmbiguousRowWrites(t *testing.T) {
 	waitFor(t, "the control queue to be empty", func() bool { return queueLength(t, b, queue) == 0 })
 }
 
+// A row write that the service applies only after the client gave up
+// (and read the row back too early to see it) is settled by writing the
+// row again: the start is answered as started and runs once.
+func TestStartSettlesALateRowWrite(t *testing.T) {
+	// The start gives up (2 s) before the client's try timeout (3 s): the
+	// one attempt is cut off and applied 300 ms later, after the read-back.
+	b, p := newProxiedBackend(t, func(o *Options) { o.StartWriteTimeout = 2 * time.Second })
+	runWorker(t, b, helloRegistry(t))
+	c := durable.NewClient(b, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p.Set(storageproxy.Config{Rate: 1, Faults: []storageproxy.Fault{storageproxy.Late}, Only: "table.insert", Limit: 1})
+	_, err := c.StartNew(ctx, "HelloCities", nil, durable.WithInstanceID("late"))
+	p.Set(storageproxy.Config{})
+	if err != nil {
+		t.Fatalf("StartNew with a late row write = %v, want success", err)
+	}
+	st, err := c.WaitForCompletion(ctx, "late")
+	if err != nil || st.RuntimeStatus != durable.StatusCompleted {
+		t.Fatalf("%v %v", st, err)
+	}
+	h, err := b.GetHistory(ctx, "late")
+	if err != nil || countEvents(h, history.ExecutionStarted) != 1 || countEvents(h, history.ExecutionCompleted) != 1 {
+		t.Fatalf("history: %v, %d events", err, len(h))
+	}
+}
+
 // A start whose enqueue failed is ErrUnavailable and creates nothing; the
 // copy of its message that an attempt may have enqueued is discarded by
 // the worker once the start's deadline has certainly passed, not after

@@ -9,7 +9,9 @@
 //     (applied, the client times out);
 //   - Reset: forwards, sends the status line, headers and half the body,
 //     then resets the connection (applied, the body read fails); an
-//     answer without a body is reset before anything is sent.
+//     answer without a body is reset before anything is sent;
+//   - Late (on request only): holds the request until the client gives
+//     up, then forwards it (applied after the client saw it fail).
 //
 // Faults can be limited to one kind of operation (Only: "queue.enqueue",
 // "table.batch", "table", ...). The tests of the storage backend and the
@@ -41,10 +43,14 @@ const (
 	AfterApply              // forwarded and applied, then 500 InternalError
 	Hold                    // forwarded and applied, response held past the client timeout
 	Reset                   // forwarded and applied, connection reset mid-response
+	// Late holds the request until the client gives up and only then
+	// forwards it: applied after the client saw it fail. (Not in
+	// AllFaults: ask for it by name.)
+	Late
 	numFaults
 )
 
-// AllFaults lists every fault kind.
+// AllFaults lists the four usual fault kinds.
 var AllFaults = []Fault{Busy, AfterApply, Hold, Reset}
 
 func (f Fault) String() string {
@@ -57,6 +63,8 @@ func (f Fault) String() string {
 		return "hold"
 	case Reset:
 		return "reset"
+	case Late:
+		return "late"
 	}
 	return fmt.Sprintf("Fault(%d)", int(f))
 }
@@ -351,12 +359,26 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	in, err := io.ReadAll(r.Body)
+	if err != nil {
+		return // the client went away
+	}
 	if fault == Busy {
-		_, _ = io.Copy(io.Discard, r.Body)
 		h.writeError(w, http.StatusServiceUnavailable, "ServerBusy", "The server is busy (injected by storageproxy).")
 		return
 	}
-	resp, body, err := h.forward(r)
+	if fault == Late {
+		t := time.NewTimer(h.p.cfg.Load().HoldFor)
+		defer t.Stop()
+		select {
+		case <-r.Context().Done():
+		case <-t.C:
+		}
+		time.Sleep(300 * time.Millisecond) // after the client's own next step, typically
+		_, _, _ = h.forward(r, in)
+		panic(http.ErrAbortHandler)
+	}
+	resp, body, err := h.forward(r, in)
 	if err != nil {
 		h.writeError(w, http.StatusBadGateway, "ProxyError", err.Error())
 		return
@@ -391,7 +413,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // forward sends the request upstream and reads the whole response.
-func (h *handler) forward(r *http.Request) (*http.Response, []byte, error) {
+func (h *handler) forward(r *http.Request, in []byte) (*http.Response, []byte, error) {
 	u := *h.upstream
 	u.Path = r.URL.Path
 	u.RawPath = r.URL.RawPath
@@ -400,10 +422,6 @@ func (h *handler) forward(r *http.Request) (*http.Response, []byte, error) {
 	// the fault is about the answer, not about whether it was applied.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 2*time.Minute)
 	defer cancel()
-	in, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read request body: %w", err)
-	}
 	out, err := http.NewRequestWithContext(ctx, r.Method, u.String(), bytes.NewReader(in))
 	if err != nil {
 		return nil, nil, err

@@ -153,3 +153,28 @@ func TestLatency(t *testing.T) {
 		t.Fatalf("enqueue took %v with 150±20 ms added", d)
 	}
 }
+
+// A Late fault fails the call and applies it afterwards.
+func TestLateFaultAppliesAfterTheClientGaveUp(t *testing.T) {
+	p, err := Start(testazurite.Shared(t).ConnectionString(), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	q := queueThrough(t, p, "late")
+	p.Set(Config{Rate: 1, Faults: []Fault{Late}, Only: "queue.enqueue"})
+	if _, err := q.EnqueueMessage(context.Background(), "late", nil); err == nil {
+		t.Fatal("a late enqueue succeeded")
+	}
+	p.Set(Config{})
+	if n := count(t, q); n != 0 {
+		t.Fatalf("%d messages right after the failure, want 0 (not applied yet)", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for count(t, q) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the late enqueue was never applied")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
