@@ -92,6 +92,13 @@ func New(opts Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	if err := checkQueueTriggers(cfg.AppRoot, be.Names()); err != nil {
+		return nil, err
+	}
+	if cfg.WakeUpQueue && !hasWakeUpTrigger(cfg.AppRoot, cfg.TaskHub) {
+		log.Warn("DURABLE_WAKEUP_QUEUE is on but no function watches the wake-up queue; add the function folder "+
+			WakeUpFunction+" (see the README, Deploying)", "queue", be.Names().WakeUpQueue())
+	}
 	return &App{
 		cfg:         cfg,
 		log:         log,
@@ -100,7 +107,7 @@ func New(opts Options) (*App, error) {
 		store:       be,
 		registry:    registry,
 		client:      cfg.newClient(be, registry),
-		invocations: map[string]handler.InvocationFunc{},
+		invocations: map[string]handler.InvocationFunc{WakeUpFunction: wakeUpInvocation(be)},
 	}, nil
 }
 

@@ -87,6 +87,11 @@ type Config struct {
 	PurgeAfter    time.Duration // DURABLE_PURGE_AFTER: PurgeOldInstances' age limit (default 30 days)
 	LogLevel      string        // LOG_LEVEL: debug, info, warn, error
 	LogFormat     string        // LOG_FORMAT: text (default) or json
+	// WakeUpQueue (DURABLE_WAKEUP_QUEUE, true or false) writes a wake-up
+	// message to "{hub}-wakeup" for every delayed message (see
+	// WakeUpFunction). Default: on when a function of the app watches
+	// that queue, off otherwise.
+	WakeUpQueue bool
 
 	// Observability. Traces and metrics go over OTLP as the standard
 	// OTEL_* variables say (see package durable/telemetry).
@@ -221,6 +226,14 @@ func fromHostJSON(root string, host map[string]any, getenv func(string) string) 
 		if d > 0 {
 			c.PurgeAfter = d
 		}
+	}
+	c.WakeUpQueue = hasWakeUpTrigger(c.AppRoot, c.TaskHub)
+	if v := getenv("DURABLE_WAKEUP_QUEUE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			fail("DURABLE_WAKEUP_QUEUE=%q is not true or false", v)
+		}
+		c.WakeUpQueue = b
 	}
 	c.LogLevel = getenv("LOG_LEVEL")
 	c.LogFormat = getenv("LOG_FORMAT")
@@ -403,6 +416,7 @@ func (c *Config) BackendOptions(log *slog.Logger) azstorage.Options {
 		UseAppLease:             c.UseAppLease,
 		AppName:                 c.AppName,
 		AppLease:                c.AppLease,
+		WakeUpQueue:             c.WakeUpQueue,
 		Logger:                  log,
 	}
 	if c.ExtendedSessions {

@@ -52,9 +52,19 @@ type config struct {
 	format     string
 	opsByKind  bool
 	isolate    bool // each workload on a fresh task hub (and Azurite), after a small untimed run
+
+	compare, compareClients int // peer comparison size and clients (compare.go)
+
+	latencies            []time.Duration // latency mode (latency.go)
+	latencyW1, latencyW2 int
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "-serve-app" {
+		os.Args = os.Args[:1]
+		serveApp() // the comparison's server process (compare.go)
+		return
+	}
 	quick := flag.Bool("quick", false, "small sizes (a smoke run)")
 	format := flag.String("format", "table", "output: table, csv or json")
 	conn := flag.String("conn", "", "storage connection string (default: start Azurite on free loopback ports)")
@@ -73,14 +83,26 @@ func main() {
 	opsDetail := flag.Bool("ops", false, "also print storage operations per kind of request for each workload (to stderr)")
 	only := flag.String("only", "", "run only these workloads, e.g. W1,W3")
 	azurite := flag.String("azurite", "split", "how to run the local Azurite: split (a process per service) or single (one process, as the tests run it); in memory, except the queues of the memory and idle runs")
+	compare := flag.Int("compare", 200, "peer comparison: HelloCities over HTTP against durabletask-go v0.6 on SQLite (0 skips it)")
+	compareClients := flag.Int("compare-clients", 40, "peer comparison: concurrent HTTP clients starting instances")
+	latency := flag.String("latency", "0,10,20", "latency mode: milliseconds added to every storage request, W1 and W2 at each (\"\" skips it)")
+	latencyW1 := flag.Int("latency-w1", 200, "latency mode: HelloCities5 orchestrations of W1")
+	latencyW2 := flag.Int("latency-w2", 50, "latency mode: sequential activities of W2")
 	flag.Parse()
-	cfg := config{conn: *conn, azurite: *azurite, partitions: *partitions,
+	lats, err := parseLatencies(*latency)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "durablebench:", err)
+		os.Exit(2)
+	}
+	cfg := config{compare: *compare, compareClients: *compareClients, latencies: lats, latencyW1: *latencyW1, latencyW2: *latencyW2, conn: *conn, azurite: *azurite, partitions: *partitions,
 		sizes: sizes{*w1, *w2, *w3, *w4, *w5, *w6}, only: *only, memTotal: *mem, memWave: *memWave,
 		idleSettle: 2 * *maxPoll, idle: *idle, maxPoll: *maxPoll, format: *format, opsByKind: *opsDetail, isolate: *isolate}
 	if *quick {
 		cfg.sizes = sizes{50, 20, 100, 50, 10, 100}
 		cfg.memTotal, cfg.memWave = 200, 100
 		cfg.idle, cfg.maxPoll, cfg.idleSettle = 2*time.Second, time.Second, 2*time.Second
+		cfg.compare = min(cfg.compare, 40)
+		cfg.latencyW1, cfg.latencyW2 = min(cfg.latencyW1, 20), min(cfg.latencyW2, 10)
 	}
 	if *azurite != "split" && *azurite != "single" {
 		fmt.Fprintf(os.Stderr, "durablebench: -azurite is %q; use split or single\n", *azurite)
@@ -115,9 +137,11 @@ func (cfg config) validate() error {
 
 // report is everything a run measured.
 type report struct {
-	Workloads []result      `json:"workloads"`
-	Memory    *memoryResult `json:"memory,omitempty"`
-	Idle      *idleResult   `json:"idle,omitempty"`
+	Workloads []result        `json:"workloads"`
+	Memory    *memoryResult   `json:"memory,omitempty"`
+	Compare   *comparison     `json:"peerComparison,omitempty"`
+	Latency   []latencyResult `json:"latency,omitempty"`
+	Idle      *idleResult     `json:"idle,omitempty"`
 }
 
 // engine is a worker and a client on a fresh task hub, with the storage
@@ -272,6 +296,20 @@ func run(cfg config, out io.Writer) error {
 			}
 		}
 	}
+	if len(cfg.latencies) > 0 && cfg.conn == "" && (cfg.only == "" || strings.Contains(","+strings.ToUpper(cfg.only)+",", ",LATENCY,")) {
+		rs, err := latencyMode(cfg, cfg.latencies, max(cfg.latencyW1, 1), max(cfg.latencyW2, 2))
+		if err != nil {
+			return fmt.Errorf("latency mode: %w", err)
+		}
+		rep.Latency = rs
+	}
+	if cfg.compare > 0 && cfg.conn == "" && (cfg.only == "" || strings.Contains(","+strings.ToUpper(cfg.only)+",", ",PEER,")) {
+		c, err := comparePeer(cfg.compare, max(cfg.compareClients, 1))
+		if err != nil {
+			return fmt.Errorf("peer comparison: %w", err)
+		}
+		rep.Compare = c
+	}
 	return print(out, cfg.format, rep)
 }
 
@@ -333,6 +371,12 @@ func print(out io.Writer, format string, rep report) error {
 			fmt.Fprintf(out, "  %6d orchestrations  %6.1f MiB  %4d goroutines\n", wv.Orchestrations, wv.HeapMiB, wv.Goroutines)
 		}
 		fmt.Fprintf(out, "  growth from the first wave to the last: %+.1f MiB\n", m.GrowthMiB)
+	}
+	if len(rep.Latency) > 0 {
+		printLatency(out, rep.Latency, rep.Latency[0].w1, rep.Latency[0].w2)
+	}
+	if c := rep.Compare; c != nil {
+		printComparison(out, c)
 	}
 	if i := rep.Idle; i != nil {
 		fmt.Fprintf(out, "\nidle: %d storage operations in %.0f s (%.2f per second) once the pollers had backed off\n", i.StorageOps, i.Seconds, i.OpsPerSecond)

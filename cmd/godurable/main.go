@@ -90,6 +90,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		Version:   moduleVersion(),
 		Replace:   filepath.ToSlash(*replace),
 	}
+	data.WakeUpQueue = strings.ToLower(data.HubName) + "-wakeup"
 	if err := write(abs, data); err != nil {
 		return err
 	}
@@ -122,6 +123,7 @@ func languageVersion(toolchain string) string {
 
 type templateData struct {
 	Module, HubName, GoVersion, Version, Replace string
+	WakeUpQueue                                  string // the DurableWakeUp function's queue
 }
 
 // moduleVersion is the published version this command was built from, so

@@ -54,7 +54,7 @@ func TestInitWritesAnAppThatBuildsAndServes(t *testing.T) {
 		t.Fatalf("init: %v\n%s", err, errOut.String())
 	}
 	for _, f := range []string{"go.mod", "go.sum", "main.go", "hello.go", "hello_test.go", "host.json", "local.settings.json",
-		"HttpStart/function.json", "DurableTaskApi/function.json", "Makefile", "package.json", ".gitignore"} {
+		"HttpStart/function.json", "DurableTaskApi/function.json", "DurableWakeUp/function.json", "Makefile", "package.json", ".gitignore"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("missing %s", f)
 		}

@@ -12,8 +12,10 @@ import (
 
 // CompleteOrchestrationWorkItem commits an episode in DurableTask's order:
 // outbound messages, then history (sentinel-guarded), then the Instances
-// row, then deleting the consumed messages. A crash at any point replays
-// the episode; duplicates are tolerated downstream.
+// row, then deleting the consumed messages. The episode is committed once
+// its history is written: the row and the deletes follow in the
+// background (instancewriter.go). A crash at any point replays the
+// episode; duplicates are tolerated downstream.
 func (b *Backend) CompleteOrchestrationWorkItem(ctx context.Context, wi *backend.OrchestrationWorkItem, cp *backend.Checkpoint) error {
 	st := stateOf(wi)
 	if st == nil {
@@ -61,11 +63,22 @@ func (b *Backend) commit(ctx context.Context, wi *backend.OrchestrationWorkItem,
 			st.blobs.names = append(replaced, st.blobs.names...)
 			return err
 		}
-		if err := b.updateInstanceRow(ctx, wi.InstanceID, self.ExecutionID, cp, st.blobs.offloaded, st.instanceRow); err != nil {
-			st.blobs.names = append(replaced, st.blobs.names...)
-			return err
+		if st.instanceRow != nil {
+			// UseInstanceTableETag: the guarded row write decides whether
+			// the checkpoint stands, so it stays on the critical path.
+			if err := b.updateInstanceRow(ctx, wi.InstanceID, self.ExecutionID, cp, st.blobs.offloaded, st.instanceRow); err != nil {
+				st.blobs.names = append(replaced, st.blobs.names...)
+				return err
+			}
+			b.deleteBlobs(ctx, wi.InstanceID, replaced)
+			b.deleteLater(ctx, wi.InstanceID, st.messages)
+		} else {
+			// The row, the replaced blobs and the consumed messages follow
+			// in the background (instancewriter.go).
+			row := CheckpointInstanceRow(b.opts.TaskHub, wi.InstanceID, self.ExecutionID, cp.NewEvents, cp.State)
+			b.pointAtHistoryBlobs(row, cp.NewEvents, st.blobs.offloaded)
+			b.writeRowLater(ctx, wi.InstanceID, row, st.messages, replaced)
 		}
-		b.deleteBlobs(ctx, wi.InstanceID, replaced)
 		if b.opts.HistoryCacheSize > 0 {
 			events := append(append([]*history.Event(nil), wi.History[:first]...), cp.NewEvents...)
 			if isFinished(events) || !b.parts.owns(b.names.ControlQueue(st.session.partition)) {
@@ -74,6 +87,7 @@ func (b *Backend) commit(ctx context.Context, wi *backend.OrchestrationWorkItem,
 				b.cache.put(wi.InstanceID, st.session.partition, storedHistory{events: events, executionID: self.ExecutionID, sentinelETag: st.sentinelETag, blobs: st.blobs.names})
 			}
 		}
+		return nil
 	}
 	b.deleteLater(ctx, wi.InstanceID, st.messages)
 	return nil

@@ -84,6 +84,7 @@ func (b *Backend) repairFinishedRow(ctx context.Context, instanceID string, h *s
 
 // readInstanceRow reads an instance's row; found is false when there is none.
 func (b *Backend) readInstanceRow(ctx context.Context, instanceID string) (row map[string]any, etag azcore.ETag, found bool, err error) {
+	b.settleRow(ctx, instanceID) // this process's pending write first (instancewriter.go)
 	resp, err := b.instances().GetEntity(ctx, EscapePartitionKey(instanceID), "", nil)
 	if err != nil {
 		if isNotFound(err) {

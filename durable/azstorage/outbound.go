@@ -78,8 +78,13 @@ func (b *Backend) enqueue(ctx context.Context, queue string, m *MessageData, del
 		// message shows up for the next reader within one timeout.
 		opts.VisibilityTimeout = to.Ptr(seconds(local.visibility))
 	}
+	wakeUpWritten := b.startWakeUp(ctx, m, delay) // timerwake.go
 	sent := time.Now()
 	resp, tried, err := b.enqueueOnce(ctx, queue, m, body, opts)
+	wakeUpWritten()
+	if err == nil && delay > 0 {
+		b.noteDelayed(queue, m, body, resp, sent.Add(delay)) // timerwake.go
+	}
 	if err == nil && local != nil && len(resp.Messages) == 1 {
 		em := resp.Messages[0]
 		qm := &queueMessage{queue: queue, id: deref(em.MessageID), text: body, data: m, dequeueCount: 1}

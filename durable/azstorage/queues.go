@@ -155,6 +155,7 @@ func (b *Backend) abandonMessage(ctx context.Context, m *queueMessage, delay tim
 	if resp.PopReceipt != nil {
 		l.popReceipt = *resp.PopReceipt
 	}
+	b.noteAbandoned(m.queue, delay) // timerwake.go
 	return nil
 }
 

@@ -94,6 +94,14 @@ type Options struct {
 	// operations fewer per activity; see carried.go).
 	QueueActivityResults bool
 
+	// WakeUpQueue writes, for every delayed message (durable timers,
+	// scheduled starts, delayed entity signals), a small wake-up message
+	// with the same delay to the queue "{hub}-wakeup", which a
+	// queue-triggered function of the app watches: on the Consumption plan
+	// the platform then starts an instance of an idle app when a timer
+	// comes due (see timerwake.go). CreateTaskHub creates the queue.
+	WakeUpQueue bool
+
 	Logger *slog.Logger
 }
 
@@ -179,6 +187,7 @@ type Backend struct {
 	held       heldMessages // messages kept invisible while this worker holds them
 	actBackoff *pollBackoff
 	cache      *historyCache
+	rows       rowWriter                       // Instances rows written after their history (instancewriter.go)
 	runCtx     atomic.Pointer[context.Context] // the background context of Start
 	deferrals  deferralLog                     // messages this process put back on purpose
 }

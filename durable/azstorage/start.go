@@ -61,6 +61,7 @@ func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedu
 	if err != nil {
 		return b.notStarted(ctx, id, "store the start message", err)
 	}
+	sent := time.Now()
 	resp, err := b.queue(queue).EnqueueMessage(wctx, body, enqueueOptions(delay))
 	if err != nil {
 		// A copy may have been enqueued (an attempt's answer was lost);
@@ -102,6 +103,8 @@ func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedu
 	}
 	if delay <= 0 {
 		b.wakePartition(part)
+	} else {
+		b.scheduledStart(ctx, queue, msg, body, resp, sent.Add(delay)) // timerwake.go
 	}
 	return nil
 }

@@ -31,6 +31,9 @@ func (b *Backend) CreateTaskHub(ctx context.Context) error {
 		}
 	}
 	queues := append([]string{b.names.WorkItemQueue()}, b.names.ControlQueues()...)
+	if b.opts.WakeUpQueue {
+		queues = append(queues, b.names.WakeUpQueue())
+	}
 	for _, q := range queues {
 		if _, err := b.c.Queue.CreateQueue(ctx, q, nil); err != nil && !queueerror.HasCode(err, queueerror.QueueAlreadyExists) {
 			return fmt.Errorf("azstorage: create queue %s: %w", q, err)
@@ -59,7 +62,7 @@ func (b *Backend) CreateTaskHub(ctx context.Context) error {
 
 // DeleteTaskHub removes every table, queue and container of the hub, as
 // DurableTask's DeleteAsync does: the History, Instances and Partitions
-// tables, the control, work-item and poison queues, and the
+// tables, the control, work-item, poison and wake-up queues, and the
 // large-message, blob-lease ("{hub}-leases") and app-lease
 // ("{hub}-applease") containers. Missing ones are skipped.
 func (b *Backend) DeleteTaskHub(ctx context.Context) error {
@@ -69,7 +72,7 @@ func (b *Backend) DeleteTaskHub(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("delete table %s: %w", t, err))
 		}
 	}
-	for _, q := range append([]string{b.names.WorkItemQueue(), b.names.PoisonQueue()}, b.names.ControlQueues()...) {
+	for _, q := range append([]string{b.names.WorkItemQueue(), b.names.PoisonQueue(), b.names.WakeUpQueue()}, b.names.ControlQueues()...) {
 		if _, err := b.c.Queue.DeleteQueue(ctx, q, nil); err != nil && !isNotFound(err) {
 			errs = append(errs, fmt.Errorf("delete queue %s: %w", q, err))
 		}

@@ -45,6 +45,12 @@ func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMe
 		if err := b.repairFinishedRow(ctx, s.instanceID, h, rows); err != nil {
 			b.log.Warn("repairing the Instances row of a finished instance failed", "instanceId", s.instanceID, "error", err)
 		}
+		// Open timers (timerwake.go); a row an interrupted commit left
+		// behind (instancewriter.go).
+		b.learnTimers(s.instanceID, h.events)
+		if err := b.repairRow(ctx, s.instanceID, h, msgs); err != nil {
+			b.log.Warn("repairing the Instances row from history failed", "instanceId", s.instanceID, "error", err)
+		}
 	}
 	current := h.executionID
 	if expected != "" {
