@@ -165,26 +165,7 @@ func (b *Backend) SendEvent(ctx context.Context, to history.OrchestrationInstanc
 
 // GetInstance implements backend.Backend.
 func (b *Backend) GetInstance(ctx context.Context, instanceID string, fetchPayloads bool) (*backend.InstanceState, error) {
-	row, _, found, err := b.readInstanceRow(ctx, instanceID)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, fmt.Errorf("azstorage: %q: %w", instanceID, backend.ErrInstanceNotFound)
-	}
-	st, err := RowToInstanceState(row)
-	if err != nil {
-		return nil, fmt.Errorf("azstorage: instance row of %q: %w", instanceID, err)
-	}
-	if fetchPayloads {
-		if st.Input, err = b.dereferenceBlobURL(ctx, st.Input, true); err != nil {
-			return nil, err
-		}
-		if st.Output, err = b.dereferenceBlobURL(ctx, st.Output, false); err != nil {
-			return nil, err
-		}
-	}
-	return st, nil
+	return b.readInstanceState(ctx, instanceID, fetchPayloads)
 }
 
 // GetHistory implements backend.Backend.

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+
 	"github.com/godurable/functions/durable/backend"
 )
 
@@ -70,10 +72,20 @@ func (b *Backend) QueryInstances(ctx context.Context, q backend.InstanceQuery) (
 		}
 		if !q.FetchInputs {
 			st.Input = nil
-		} else if st.Input, err = b.dereferenceBlobURL(ctx, st.Input, true); err != nil {
-			return nil, err
+		} else {
+			st.Input, err = b.dereferenceBlobURL(ctx, st.Input, true)
 		}
-		if st.Output, err = b.dereferenceBlobURL(ctx, st.Output, false); err != nil {
+		if err == nil {
+			st.Output, err = b.dereferenceBlobURL(ctx, st.Output, false)
+		}
+		if bloberror.HasCode(err, bloberror.BlobNotFound) {
+			// The instance moved on since the page was read.
+			fetchInput := q.FetchInputs
+			if st, err = b.readInstanceState(ctx, st.InstanceID, true); err == nil && !fetchInput {
+				st.Input = nil
+			}
+		}
+		if err != nil {
 			return nil, err
 		}
 		out.Instances = append(out.Instances, st)
