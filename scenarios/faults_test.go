@@ -220,13 +220,32 @@ func TestScenario_WorkerAttemptingToUpdateInstanceTableAfterStalling(t *testing.
 			} else if err != nil {
 				t.Fatalf("complete: %v", err)
 			}
-			if got := h.instanceRow("instance_id")["RuntimeStatus"]; got != want {
-				t.Errorf("row status %v, want %s", got, want)
-			}
+			h.waitRowStatus("instance_id", want)
 			if n := len(h.historyEvents("instance_id")); n != 4 {
 				t.Errorf("%d history events, want 4", n)
 			}
 		})
+	}
+}
+
+// waitRowStatus waits until the raw Instances row has the status (the
+// worker may write the row after the commit returns) and, for a status
+// that must stay, that it still has it a moment later.
+func (h *host) waitRowStatus(id, want string) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := h.instanceRow(id)["RuntimeStatus"]
+		if got == want {
+			time.Sleep(500 * time.Millisecond)
+			if got = h.instanceRow(id)["RuntimeStatus"]; got == want {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("row status %v, want %s", got, want)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -277,9 +296,7 @@ func TestScenario_WorkerAttemptingToUpdateInstanceTableAfterStallingForSubOrches
 			} else if err != nil {
 				t.Fatalf("complete: %v", err)
 			}
-			if got := h.instanceRow("sub_instance_id")["RuntimeStatus"]; got != want {
-				t.Errorf("row status %v, want %s", got, want)
-			}
+			h.waitRowStatus("sub_instance_id", want)
 		})
 	}
 }

@@ -420,3 +420,58 @@ func TestEntityOperationSpans(t *testing.T) {
 		}
 	}
 }
+
+// An instance that continues as new keeps its trace and its one
+// orchestration span, which ends when the last execution completes.
+func TestContinueAsNewKeepsOneOrchestrationSpan(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tel := setup(t, telemetry.Options{Getenv: noEnv, SpanExporter: exp})
+	reg := durable.NewRegistry()
+	if err := reg.AddOrchestrator("OTelLoop", durable.Orchestrator(func(ctx *durable.OrchestrationContext, n int) (int, error) {
+		if _, err := durable.CreateTimer(ctx, ctx.CurrentUTCDateTime()).Await(); err != nil {
+			return 0, err
+		}
+		if n < 2 {
+			return 0, ctx.ContinueAsNew(n + 1)
+		}
+		return n, nil
+	})); err != nil {
+		t.Fatal(err)
+	}
+	be := memory.New(memory.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	w := durable.NewWorker(be, reg, durable.WorkerOptions{Logger: quiet()})
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	client := durable.NewClient(be, reg)
+	id, err := client.StartNew(ctx, "OTelLoop", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	if st, err := client.WaitForCompletion(wctx, id); err != nil || st.RuntimeStatus != durable.StatusCompleted {
+		t.Fatalf("%v %v", st, err)
+	}
+	if err := tel.ForceFlush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var orch, timers []tracetest.SpanStub
+	for _, s := range exp.GetSpans() {
+		switch s.Name {
+		case "orchestration:OTelLoop":
+			orch = append(orch, s)
+		case "orchestration:OTelLoop:timer":
+			timers = append(timers, s)
+		}
+	}
+	if len(orch) != 1 || len(timers) != 3 {
+		t.Fatalf("%d orchestration spans and %d timer spans, want 1 and 3", len(orch), len(timers))
+	}
+	for _, tm := range timers {
+		if tm.Parent.SpanID() != orch[0].SpanContext.SpanID() {
+			t.Errorf("a timer of a later execution is not under the instance's span")
+		}
+	}
+}

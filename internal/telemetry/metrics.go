@@ -58,32 +58,30 @@ func meters() *instruments {
 		return inst
 	}
 	inst = &instruments{provider: mp}
-	{
-		m := mp.Meter(MeterName)
-		inst.started, _ = m.Int64Counter(MetricOrchestrationsStarted, metric.WithUnit("{instance}"),
-			metric.WithDescription("Orchestration executions that ran their first episode, by orchestrator name."))
-		inst.completed, _ = m.Int64Counter(MetricOrchestrationsCompleted, metric.WithUnit("{instance}"),
-			metric.WithDescription("Orchestration executions that ended (completed, failed or terminated), by name and status."))
-		inst.failed, _ = m.Int64Counter(MetricOrchestrationsFailed, metric.WithUnit("{instance}"),
-			metric.WithDescription("Orchestration executions that failed, by name."))
-		inst.episode, _ = m.Float64Histogram(MetricEpisodeDuration, metric.WithUnit("s"),
-			metric.WithDescription("Time to replay and checkpoint one orchestration episode."),
-			metric.WithExplicitBucketBoundaries(durationBuckets...))
-		inst.activity, _ = m.Float64Histogram(MetricActivityDuration, metric.WithUnit("s"),
-			metric.WithDescription("Time an activity function ran, by name and outcome."),
-			metric.WithExplicitBucketBoundaries(durationBuckets...))
-		inst.storageReq, _ = m.Int64Counter(MetricStorageRequests, metric.WithUnit("{request}"),
-			metric.WithDescription("Azure Storage requests (each try), by service, operation and status code."))
-		inst.storageErr, _ = m.Int64Counter(MetricStorageErrors, metric.WithUnit("{request}"),
-			metric.WithDescription("Azure Storage requests that failed (transport errors and 5xx, 429 and unexpected 4xx)."))
-		inst.storageDur, _ = m.Float64Histogram(MetricStorageDuration, metric.WithUnit("s"),
-			metric.WithDescription("Azure Storage request latency, by service and operation."),
-			metric.WithExplicitBucketBoundaries(durationBuckets...))
-		inst.partitionChanges, _ = m.Int64Counter(MetricPartitionChanges, metric.WithUnit("{change}"),
-			metric.WithDescription("Control-queue partitions this worker acquired or released, by partition and change."))
-		inst.poisonMsgs, _ = m.Int64Counter(MetricPoisonMessages, metric.WithUnit("{message}"),
-			metric.WithDescription("Messages moved to the poison queue, by queue kind."))
-	}
+	m := mp.Meter(MeterName)
+	inst.started, _ = m.Int64Counter(MetricOrchestrationsStarted, metric.WithUnit("{instance}"),
+		metric.WithDescription("Orchestration executions that ran their first episode, by orchestrator name."))
+	inst.completed, _ = m.Int64Counter(MetricOrchestrationsCompleted, metric.WithUnit("{instance}"),
+		metric.WithDescription("Orchestration executions that ended (completed, failed or terminated), by name and status."))
+	inst.failed, _ = m.Int64Counter(MetricOrchestrationsFailed, metric.WithUnit("{instance}"),
+		metric.WithDescription("Orchestration executions that failed, by name."))
+	inst.episode, _ = m.Float64Histogram(MetricEpisodeDuration, metric.WithUnit("s"),
+		metric.WithDescription("Time to replay and checkpoint one orchestration episode."),
+		metric.WithExplicitBucketBoundaries(durationBuckets...))
+	inst.activity, _ = m.Float64Histogram(MetricActivityDuration, metric.WithUnit("s"),
+		metric.WithDescription("Time an activity function ran, by name and outcome."),
+		metric.WithExplicitBucketBoundaries(durationBuckets...))
+	inst.storageReq, _ = m.Int64Counter(MetricStorageRequests, metric.WithUnit("{request}"),
+		metric.WithDescription("Azure Storage requests (each try), by service, operation and status code."))
+	inst.storageErr, _ = m.Int64Counter(MetricStorageErrors, metric.WithUnit("{request}"),
+		metric.WithDescription("Azure Storage requests that failed (transport errors and 5xx, 429 and unexpected 4xx)."))
+	inst.storageDur, _ = m.Float64Histogram(MetricStorageDuration, metric.WithUnit("s"),
+		metric.WithDescription("Azure Storage request latency, by service and operation."),
+		metric.WithExplicitBucketBoundaries(durationBuckets...))
+	inst.partitionChanges, _ = m.Int64Counter(MetricPartitionChanges, metric.WithUnit("{change}"),
+		metric.WithDescription("Control-queue partitions this worker acquired or released, by partition and change."))
+	inst.poisonMsgs, _ = m.Int64Counter(MetricPoisonMessages, metric.WithUnit("{message}"),
+		metric.WithDescription("Messages moved to the poison queue, by queue kind."))
 	return inst
 }
 
