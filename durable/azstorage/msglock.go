@@ -63,6 +63,17 @@ func (b *Backend) releaseLocked(l *msgLock) {
 	b.held.mu.Unlock()
 }
 
+// supersede stops a hold whose message was delivered again: the receipt
+// it has is stale, and the newer copy's hold takes over.
+func (b *Backend) supersede(l *msgLock) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.done {
+		l.lost = true
+		b.releaseLocked(l)
+	}
+}
+
 // heldCount is the number of messages being kept invisible.
 func (b *Backend) heldCount() int {
 	b.held.mu.Lock()
@@ -76,7 +87,7 @@ func (b *Backend) heldSummary() []string {
 	defer b.held.mu.Unlock()
 	var out []string
 	for l := range b.held.set {
-		out = append(out, fmt.Sprintf("%s/%s held since %v", l.queue, l.id, l.renewedAt.Format(time.RFC3339Nano)))
+		out = append(out, fmt.Sprintf("%s/%s held since %v", l.queue, l.id, l.heldSince.Format(time.RFC3339Nano)))
 	}
 	return out
 }

@@ -81,8 +81,12 @@ func (b *Backend) dispatchBatch(ctx context.Context, partition int, msgs []*queu
 func (b *Backend) offer(ctx context.Context, partition int, instanceID string, msgs []*queueMessage) {
 	b.mu.Lock()
 	if s, ok := b.sessions[instanceID]; ok {
-		s.pending = appendUnique(s.pending, msgs)
+		var superseded []*msgLock
+		s.pending, superseded = appendUnique(s.pending, msgs)
 		b.mu.Unlock()
+		for _, l := range superseded {
+			b.supersede(l)
+		}
 		return
 	}
 	s := &session{instanceID: instanceID, partition: partition}
@@ -96,11 +100,18 @@ func (b *Backend) offer(ctx context.Context, partition int, instanceID string, m
 }
 
 // appendUnique adds messages, replacing an older copy of a redelivered one.
-func appendUnique(list, msgs []*queueMessage) []*queueMessage {
+// The older copy's hold is returned when the new copy has its own: the
+// newer delivery's receipt is the valid one, so the old hold must stop
+// (supersede), or it would be renewed for ever and never deleted.
+func appendUnique(list, msgs []*queueMessage) ([]*queueMessage, []*msgLock) {
+	var superseded []*msgLock
 	for _, m := range msgs {
 		replaced := false
 		for i, old := range list {
 			if old.id == m.id {
+				if old.msgLock != nil && old.msgLock != m.msgLock {
+					superseded = append(superseded, old.msgLock)
+				}
 				list[i] = m
 				replaced = true
 			}
@@ -109,7 +120,7 @@ func appendUnique(list, msgs []*queueMessage) []*queueMessage {
 			list = append(list, m)
 		}
 	}
-	return list
+	return list, superseded
 }
 
 // runSession builds the work item for msgs and hands it to a dispatcher.
