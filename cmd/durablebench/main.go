@@ -189,6 +189,7 @@ func startEngine(cfg config, conn string, queuesOnDisk bool) (*engine, error) {
 	}
 	e := &engine{counter: &opCounter{}, steps: &stepClock{}}
 	if cfg.opsByKind {
+		e.counter.perKind = true
 		e.counter.kinds, e.counter.spent = map[string]int64{}, map[string]time.Duration{}
 	}
 	if e.clients, err = azstorage.NewClients(acct, azstorage.ClientOptions{PerCall: []policyType{e.counter}}); err != nil {

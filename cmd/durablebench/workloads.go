@@ -23,15 +23,16 @@ type policyType = policy.Policy
 // batch included), counted once per call, not per retry. With kinds set
 // it also counts them per kind of request (see opKind).
 type opCounter struct {
-	n     atomic.Int64
-	mu    sync.Mutex
-	kinds map[string]int64 // nil: not counted per kind
-	spent map[string]time.Duration
+	n       atomic.Int64
+	perKind bool // set before the counter is used; kinds and spent are kept only then
+	mu      sync.Mutex
+	kinds   map[string]int64 // guarded by mu
+	spent   map[string]time.Duration
 }
 
 func (c *opCounter) Do(req *policy.Request) (*http.Response, error) {
 	c.n.Add(1)
-	if c.kinds == nil {
+	if !c.perKind {
 		return req.Next()
 	}
 	k := opKind(req.Raw())
@@ -46,7 +47,7 @@ func (c *opCounter) Do(req *policy.Request) (*http.Response, error) {
 
 // takeKinds returns the per-kind counts since the last call and resets them.
 func (c *opCounter) takeKinds() (map[string]int64, map[string]time.Duration) {
-	if c.kinds == nil {
+	if !c.perKind {
 		return nil, nil
 	}
 	c.mu.Lock()
