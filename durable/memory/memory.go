@@ -176,15 +176,21 @@ func (b *Backend) wait(ctx context.Context, changed <-chan struct{}, next time.T
 // FetchOrchestrationWorkItem implements backend.Backend. Work that is
 // ready is returned even when ctx is already done.
 func (b *Backend) FetchOrchestrationWorkItem(ctx context.Context) (*backend.OrchestrationWorkItem, error) {
+	return fetchWhenReady(ctx, b, b.nextOrchestrationLocked)
+}
+
+// fetchWhenReady returns the work item next finds (called with b.mu held),
+// waiting for a change or next's due time while there is none.
+func fetchWhenReady[W any](ctx context.Context, b *Backend, next func() (*W, time.Time)) (*W, error) {
 	for {
 		b.mu.Lock()
-		wi, next := b.nextOrchestrationLocked()
+		wi, due := next()
 		changed := b.changed
 		b.mu.Unlock()
 		if wi != nil {
 			return wi, nil
 		}
-		if err := b.wait(ctx, changed, next); err != nil {
+		if err := b.wait(ctx, changed, due); err != nil {
 			return nil, err
 		}
 	}
@@ -202,18 +208,7 @@ func (b *Backend) TryFetchOrchestrationWorkItem() *backend.OrchestrationWorkItem
 // FetchActivityWorkItem implements backend.Backend. Work that is ready is
 // returned even when ctx is already done.
 func (b *Backend) FetchActivityWorkItem(ctx context.Context) (*backend.ActivityWorkItem, error) {
-	for {
-		b.mu.Lock()
-		wi, next := b.nextActivityLocked()
-		changed := b.changed
-		b.mu.Unlock()
-		if wi != nil {
-			return wi, nil
-		}
-		if err := b.wait(ctx, changed, next); err != nil {
-			return nil, err
-		}
-	}
+	return fetchWhenReady(ctx, b, b.nextActivityLocked)
 }
 
 // TryFetchActivityWorkItem returns the next activity work item that is
