@@ -156,7 +156,11 @@ func (c *Client) StartNew(ctx context.Context, orchestrator string, input any, o
 		dedupe = nil
 	}
 	traced := telemetry.StartCreateOrchestration(ctx, e)
-	err = c.be.CreateInstance(ctx, e, dedupe)
+	if nc, ok := c.be.(backend.NewInstanceCreator); ok && !explicitID {
+		err = nc.CreateNewInstance(ctx, e, dedupe) // the id was generated above
+	} else {
+		err = c.be.CreateInstance(ctx, e, dedupe)
+	}
 	traced(err)
 	if err != nil {
 		if explicitID && errors.Is(err, ErrInstanceExists) && c.sameStart(ctx, o.instanceID, orchestrator, in) {

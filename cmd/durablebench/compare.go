@@ -19,6 +19,7 @@ import (
 
 	"github.com/godurable/functions/durable"
 	"github.com/godurable/functions/funcapp"
+	"github.com/godurable/functions/internal/storageproxy"
 	"github.com/godurable/functions/internal/testazurite"
 )
 
@@ -58,14 +59,28 @@ func serveApp() {
 
 // compareResult is one server's figures for the HTTP workload.
 type compareResult struct {
-	Server          string  `json:"server"`
-	Orchestrations  int     `json:"orchestrations"`
-	Seconds         float64 `json:"seconds"`
-	Rate            float64 `json:"orchestrationsPerSecond"`
-	CPUMsPerOrch    float64 `json:"cpuMsPerHelloCities"`
-	CPUMsPerOrch5   float64 `json:"cpuMsPerHelloCities5"`
-	Rate5           float64 `json:"helloCities5PerSecond"`
-	ServerProcessID int     `json:"-"`
+	Server         string  `json:"server"`
+	Orchestrations int     `json:"orchestrations"`
+	Seconds        float64 `json:"seconds"`
+	Rate           float64 `json:"orchestrationsPerSecond"`
+	CPUMsPerOrch   float64 `json:"cpuMsPerHelloCities"`
+	CPUMsPerOrch5  float64 `json:"cpuMsPerHelloCities5"`
+	// When the last start was answered, how long an instance took from its
+	// start to the status poll that saw it completed, and how many status
+	// polls an instance had (HelloCities).
+	StartsSeconds   float64 `json:"startsSeconds"`
+	MeanLifeSeconds float64 `json:"meanSecondsToCompletion"`
+	PollsPerOrch    float64 `json:"statusPollsPerHelloCities"`
+	// The storage emulator's CPU (ours only: the peer's storage is in
+	// its own process).
+	StorageCPUMsPerOrch  float64 `json:"storageCpuMsPerHelloCities,omitempty"`
+	StorageCPUMsPerOrch5 float64 `json:"storageCpuMsPerHelloCities5,omitempty"`
+	Rate5                float64 `json:"helloCities5PerSecond"`
+	ServerProcessID      int     `json:"-"`
+	// Storage requests by kind (-ops only: the app's storage traffic
+	// then goes through a counting proxy).
+	Kinds, Kinds5 map[string]int64         `json:"-"`
+	Spent, Spent5 map[string]time.Duration `json:"-"`
 }
 
 // comparison is the peer comparison of a run.
@@ -94,10 +109,13 @@ func (c *child) stop() {
 }
 
 // cpu is the child's CPU time so far (user and system), from /proc.
-func (c *child) cpu() (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
+func (c *child) cpu() (time.Duration, error) { return procCPU(c.cmd.Process.Pid) }
+
+// procCPU is a process's CPU time so far (user and system), from /proc.
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, fmt.Errorf("read the server's CPU time: %w", err)
+		return 0, fmt.Errorf("read the CPU time of process %d: %w", pid, err)
 	}
 	s := string(b)
 	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
@@ -196,15 +214,25 @@ func startPeer(root string) (*child, func(), error) {
 	return &child{cmd: cmd, base: "http://" + addr}, cleanup, nil
 }
 
+// driveStats is what a driveHTTP run saw.
+type driveStats struct {
+	took        time.Duration // first start to last completion seen
+	startsTook  time.Duration // first start to the last start's answer
+	meanLife    time.Duration // start to completion seen, on average
+	polls       int64         // status requests
+	completions int
+}
+
 // driveHTTP starts n instances of name over HTTP from clients concurrent
 // clients (open loop: a client starts its next instance as soon as the
 // last start returned) and polls each instance's status every 200 ms
-// until it completes. It returns the time from the first start to the
-// last completion seen.
-func driveHTTP(base, name string, n, clients int) (time.Duration, error) {
+// until it completes.
+func driveHTTP(base, name string, n, clients int) (driveStats, error) {
 	var next atomic.Int64
 	var firstErr error
 	var mu sync.Mutex
+	var st driveStats
+	var life time.Duration
 	fail := func(err error) {
 		mu.Lock()
 		if firstErr == nil {
@@ -220,6 +248,7 @@ func driveHTTP(base, name string, n, clients int) (time.Duration, error) {
 		go func() {
 			defer starters.Done()
 			for next.Add(1) <= int64(n) {
+				t0 := time.Now()
 				uri, err := startOne(hc, base, name)
 				if err != nil {
 					fail(err)
@@ -228,7 +257,15 @@ func driveHTTP(base, name string, n, clients int) (time.Duration, error) {
 				pollers.Add(1)
 				go func() {
 					defer pollers.Done()
-					if err := awaitOne(hc, name, uri); err != nil {
+					polls, err := awaitOne(hc, name, uri)
+					mu.Lock()
+					st.polls += int64(polls)
+					if err == nil {
+						st.completions++
+						life += time.Since(t0)
+					}
+					mu.Unlock()
+					if err != nil {
 						fail(err)
 					}
 				}()
@@ -236,8 +273,13 @@ func driveHTTP(base, name string, n, clients int) (time.Duration, error) {
 		}()
 	}
 	starters.Wait()
+	st.startsTook = time.Since(start)
 	pollers.Wait()
-	return time.Since(start), firstErr
+	st.took = time.Since(start)
+	if st.completions > 0 {
+		st.meanLife = life / time.Duration(st.completions)
+	}
+	return st, firstErr
 }
 
 func startOne(hc *http.Client, base, name string) (string, error) {
@@ -259,13 +301,15 @@ func startOne(hc *http.Client, base, name string) (string, error) {
 	return started.StatusQueryGetURI, nil
 }
 
-func awaitOne(hc *http.Client, name, uri string) error {
+// awaitOne polls uri every 200 ms until the instance completes; it
+// returns how many status requests it made.
+func awaitOne(hc *http.Client, name, uri string) (int, error) {
 	deadline := time.Now().Add(5 * time.Minute)
-	for {
+	for polls := 1; ; polls++ {
 		time.Sleep(200 * time.Millisecond)
 		resp, err := hc.Get(uri)
 		if err != nil {
-			return err
+			return polls, err
 		}
 		var st struct {
 			RuntimeStatus string `json:"runtimeStatus"`
@@ -273,26 +317,32 @@ func awaitOne(hc *http.Client, name, uri string) error {
 		err = json.NewDecoder(resp.Body).Decode(&st)
 		resp.Body.Close()
 		if err == nil && st.RuntimeStatus == "Completed" {
-			return nil
+			return polls, nil
 		}
 		if st.RuntimeStatus == "Failed" || st.RuntimeStatus == "Terminated" || time.Now().After(deadline) {
-			return fmt.Errorf("%s ended %q", name, st.RuntimeStatus)
+			return polls, fmt.Errorf("%s ended %q", name, st.RuntimeStatus)
 		}
 	}
 }
 
 // measureServer warms a server up, then runs n HelloCities and n
 // HelloCities5 over HTTP, recording its CPU time.
-func measureServer(label string, c *child, n, clients int) (compareResult, error) {
+// counter, when not nil, counts the server's storage requests by kind;
+// storage, when not nil, are the storage emulator's processes.
+func measureServer(label string, c *child, n, clients int, counter *opCounter, storage []int) (compareResult, error) {
 	r := compareResult{Server: label, Orchestrations: n}
 	if _, err := driveHTTP(c.base, "HelloCities", max(n/4, 20), clients); err != nil {
 		return r, fmt.Errorf("%s warm-up: %w", label, err)
+	}
+	if counter != nil {
+		_, _ = counter.takeKinds()
 	}
 	cpu0, err := c.cpu()
 	if err != nil {
 		return r, err
 	}
-	took, err := driveHTTP(c.base, "HelloCities", n, clients)
+	st0 := storageCPU(storage)
+	d, err := driveHTTP(c.base, "HelloCities", n, clients)
 	if err != nil {
 		return r, fmt.Errorf("%s: %w", label, err)
 	}
@@ -300,7 +350,11 @@ func measureServer(label string, c *child, n, clients int) (compareResult, error
 	if err != nil {
 		return r, err
 	}
-	took5, err := driveHTTP(c.base, "HelloCities5", n, clients)
+	st1 := storageCPU(storage)
+	if counter != nil {
+		r.Kinds, r.Spent = counter.takeKinds()
+	}
+	d5, err := driveHTTP(c.base, "HelloCities5", n, clients)
 	if err != nil {
 		return r, fmt.Errorf("%s: %w", label, err)
 	}
@@ -308,17 +362,40 @@ func measureServer(label string, c *child, n, clients int) (compareResult, error
 	if err != nil {
 		return r, err
 	}
+	st2 := storageCPU(storage)
+	if counter != nil {
+		r.Kinds5, r.Spent5 = counter.takeKinds()
+	}
+	took, took5 := d.took, d5.took
 	r.Seconds = took.Seconds()
 	r.Rate = float64(n) / took.Seconds()
+	r.StartsSeconds, r.MeanLifeSeconds, r.PollsPerOrch = d.startsTook.Seconds(), d.meanLife.Seconds(), float64(d.polls)/float64(n)
 	r.CPUMsPerOrch = float64((cpu1 - cpu0).Milliseconds()) / float64(n)
 	r.Rate5 = float64(n) / took5.Seconds()
 	r.CPUMsPerOrch5 = float64((cpu2 - cpu1).Milliseconds()) / float64(n)
+	r.StorageCPUMsPerOrch = float64((st1 - st0).Milliseconds()) / float64(n)
+	r.StorageCPUMsPerOrch5 = float64((st2 - st1).Milliseconds()) / float64(n)
 	return r, nil
 }
 
+// storageCPU is the CPU time of the storage emulator's processes so far
+// (0 when unknown).
+func storageCPU(pids []int) time.Duration {
+	var sum time.Duration
+	for _, pid := range pids {
+		d, err := procCPU(pid)
+		if err != nil {
+			return 0
+		}
+		sum += d
+	}
+	return sum
+}
+
 // comparePeer runs the comparison: ours on a single Azurite process, then
-// the peer on a SQLite file.
-func comparePeer(n, clients int) (*comparison, error) {
+// the peer on a SQLite file. With ops the app's storage requests go
+// through a proxy that counts them by kind (which adds a hop to each).
+func comparePeer(n, clients int, ops bool) (*comparison, error) {
 	root, err := testazurite.RepoRoot()
 	if err != nil {
 		return nil, err
@@ -328,11 +405,25 @@ func comparePeer(n, clients int) (*comparison, error) {
 		return nil, err
 	}
 	defer az.Stop()
-	ours, err := startOurs(az.ConnectionString(), root)
+	conn := az.ConnectionString()
+	var counter *opCounter
+	if ops {
+		counter = &opCounter{perKind: true, kinds: map[string]int64{}, spent: map[string]time.Duration{}}
+		proxy, err := storageproxy.Start(conn, storageproxy.Config{Observe: func(r *http.Request, body []byte) {
+			counter.n.Add(1)
+			counter.add(opKind(r, body), 0)
+		}})
+		if err != nil {
+			return nil, err
+		}
+		defer proxy.Close()
+		conn = proxy.ConnectionString()
+	}
+	ours, err := startOurs(conn, root)
 	if err != nil {
 		return nil, err
 	}
-	o, err := measureServer("godurable (single Azurite)", ours, n, clients)
+	o, err := measureServer("godurable (single Azurite)", ours, n, clients, counter, az.PIDs())
 	ours.stop()
 	if err != nil {
 		return nil, err
@@ -342,7 +433,7 @@ func comparePeer(n, clients int) (*comparison, error) {
 		return nil, err
 	}
 	defer cleanup()
-	p, err := measureServer("durabletask-go v0.6 (SQLite file)", peer, n, clients)
+	p, err := measureServer("durabletask-go v0.6 (SQLite file)", peer, n, clients, nil, nil)
 	peer.stop()
 	if err != nil {
 		return nil, err
@@ -357,5 +448,17 @@ func printComparison(out io.Writer, c *comparison) {
 		fmt.Fprintf(out, "  %-36s %6.1f HelloCities/s (%5.1f s)  %5.1f HelloCities5/s  CPU %5.1f ms per HelloCities, %5.1f ms per HelloCities5\n",
 			r.Server, r.Rate, r.Seconds, r.Rate5, r.CPUMsPerOrch, r.CPUMsPerOrch5)
 	}
+	for _, r := range []compareResult{c.Ours, c.Peer} {
+		fmt.Fprintf(out, "  %-36s HelloCities: starts answered after %4.1f s, %4.2f s from start to completion seen, %4.1f status polls each\n",
+			r.Server, r.StartsSeconds, r.MeanLifeSeconds, r.PollsPerOrch)
+	}
+	if c.Ours.StorageCPUMsPerOrch > 0 {
+		fmt.Fprintf(out, "  %-36s CPU %5.1f ms per HelloCities, %5.1f ms per HelloCities5\n", "Azurite (for godurable)",
+			c.Ours.StorageCPUMsPerOrch, c.Ours.StorageCPUMsPerOrch5)
+	}
 	fmt.Fprintf(out, "  ratio (HelloCities/s, ours ÷ peer): %.2f×\n", c.Ratio)
+	if c.Ours.Kinds != nil {
+		printKinds(out, workload{name: "PEER HelloCities", orchestrations: c.Ours.Orchestrations}, c.Ours.Kinds, c.Ours.Spent)
+		printKinds(out, workload{name: "PEER HelloCities5", orchestrations: c.Ours.Orchestrations}, c.Ours.Kinds5, c.Ours.Spent5)
+	}
 }

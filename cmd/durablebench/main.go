@@ -305,7 +305,7 @@ func run(cfg config, out io.Writer) error {
 		rep.Latency = rs
 	}
 	if cfg.compare > 0 && cfg.conn == "" && (cfg.only == "" || strings.Contains(","+strings.ToUpper(cfg.only)+",", ",PEER,")) {
-		c, err := comparePeer(cfg.compare, max(cfg.compareClients, 1))
+		c, err := comparePeer(cfg.compare, max(cfg.compareClients, 1), cfg.opsByKind)
 		if err != nil {
 			return fmt.Errorf("peer comparison: %w", err)
 		}

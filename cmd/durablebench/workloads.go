@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,14 +37,24 @@ func (c *opCounter) Do(req *policy.Request) (*http.Response, error) {
 	if !c.perKind {
 		return req.Next()
 	}
-	k := opKind(req.Raw())
+	var body []byte
+	if b := req.Body(); b != nil && strings.HasSuffix(req.Raw().URL.Path, "$batch") {
+		body, _ = io.ReadAll(b)
+		_ = req.RewindBody()
+	}
+	k := opKind(req.Raw(), body)
 	t0 := time.Now()
 	resp, err := req.Next()
+	c.add(k, time.Since(t0))
+	return resp, err
+}
+
+// add counts one request of kind k that took d.
+func (c *opCounter) add(k string, d time.Duration) {
 	c.mu.Lock()
 	c.kinds[k]++
-	c.spent[k] += time.Since(t0)
+	c.spent[k] += d
 	c.mu.Unlock()
-	return resp, err
 }
 
 // takeKinds returns the per-kind counts since the last call and resets them.
@@ -58,8 +70,10 @@ func (c *opCounter) takeKinds() (map[string]int64, map[string]time.Duration) {
 }
 
 // opKind names a storage request by service, resource and verb, e.g.
-// "queue control enqueue" or "table History batch".
-func opKind(r *http.Request) string {
+// "queue control enqueue", "table Instances read" (a point read),
+// "table Instances query" or "table History batch" (the batch's body
+// names the table; without it "table batch").
+func opKind(r *http.Request, body []byte) string {
 	path := strings.Trim(r.URL.Path, "/")
 	parts := strings.Split(path, "/")
 	if len(parts) > 0 && parts[0] == "devstoreaccount1" { // Azurite's path-style account
@@ -81,7 +95,14 @@ func opKind(r *http.Request) string {
 		}
 		return "queue " + q + " " + verb
 	case res == "$batch":
+		if m := batchTarget.FindSubmatch(body); m != nil {
+			return "table " + tableKind(string(m[1])) + " batch"
+		}
 		return "table batch"
+	case strings.HasSuffix(res, "()") && r.Method == http.MethodGet:
+		return "table " + tableKind(res) + " query"
+	case strings.Contains(res, "(") && r.Method == http.MethodGet:
+		return "table " + tableKind(res) + " read"
 	case strings.Contains(res, "("):
 		return "table " + tableKind(res) + " " + strings.ToLower(r.Method)
 	case r.Method == http.MethodGet && r.URL.Query().Get("comp") == "":
@@ -89,6 +110,9 @@ func opKind(r *http.Request) string {
 	}
 	return r.Method + " " + tableKind(res)
 }
+
+// batchTarget finds the first operation's URL in a table batch's body.
+var batchTarget = regexp.MustCompile(`(?m)^(?:POST|PUT|MERGE|PATCH|DELETE|GET) (\S+) HTTP/1\.1`)
 
 func tableKind(res string) string {
 	for _, k := range []string{"History", "Instances", "Partitions", "largemessages", "leases"} {

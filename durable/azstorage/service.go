@@ -190,6 +190,7 @@ type Backend struct {
 	rows       rowWriter                       // Instances rows written after their history (instancewriter.go)
 	runCtx     atomic.Pointer[context.Context] // the background context of Start
 	deferrals  deferralLog                     // messages this process put back on purpose
+	ready      readyLine                       // work items built and not yet fetched (startgate.go)
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -243,6 +244,7 @@ func (b *Backend) Start(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	b.cancel = cancel
+	b.ready.reset()
 	b.runCtx.Store(&ctx)
 	// The renewals outlive the loops below a little: work in flight at a
 	// stop finishes and its messages stay hidden until it does.
@@ -282,6 +284,7 @@ func (b *Backend) Stop(ctx context.Context) error {
 func (b *Backend) FetchOrchestrationWorkItem(ctx context.Context) (*backend.OrchestrationWorkItem, error) {
 	select {
 	case wi := <-b.work:
+		b.ready.leave()
 		return wi, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()

@@ -3,10 +3,13 @@ package azstorage
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 	"github.com/godurable/functions/durable/backend"
@@ -24,7 +27,64 @@ import (
 // backend.ErrUnavailable; its start message, if one was enqueued, is
 // deleted when that is safe, and otherwise discarded by the worker as an
 // orphan once StartWriteTimeout has certainly passed (dedupeStart).
+//
+// When this process owns the instance's partition, the start message is
+// enqueued invisible (as the safety net: it reappears within a
+// visibility timeout if this process dies) and handed to the worker
+// directly once the row is written, so no poll has to find it and no
+// poll can find it before its row exists.
 func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedupe []history.OrchestrationStatus) error {
+	return b.createInstance(ctx, start, dedupe, false)
+}
+
+// CreateNewInstance implements backend.NewInstanceCreator: the client
+// generated the instance id at random just now, so no row can exist under
+// it and the row is not read first; the row is inserted, a write that
+// fails only if a row exists after all. Should one exist, the start
+// message is withdrawn and the start made again as CreateInstance makes
+// it, so the outcome is the same either way.
+func (b *Backend) CreateNewInstance(ctx context.Context, start *history.Event, dedupe []history.OrchestrationStatus) error {
+	return b.createInstance(ctx, start, dedupe, true)
+}
+
+// errRowExists is resolveStart's answer when a start that assumed no row
+// (CreateNewInstance) finds a row naming another execution.
+var errRowExists = errors.New("azstorage: an instance row exists under the new id")
+
+// startMessage is a start's enqueued message: the enqueue's answer, and
+// the hold on it when it is to be handed over in process.
+type startMessage struct {
+	queue   string
+	sent    azqueue.EnqueueMessagesResponse
+	held    *queueMessage // nil: enqueued visible, for the poller
+	deliver func(*queueMessage)
+	dropped bool
+}
+
+// drop deletes the message of a start that did not take effect (best
+// effort: the worker discards it as an orphan otherwise).
+func (b *Backend) dropStart(ctx context.Context, sm *startMessage) {
+	sm.dropped = true
+	if sm.held == nil {
+		b.dropStartMessage(ctx, sm.queue, sm.sent)
+		return
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := b.deleteMessage(dctx, sm.held); err != nil {
+		b.log.Debug("deleting the message of a failed start failed; it is discarded as an orphan later", "messageId", sm.held.id, "error", err)
+	}
+}
+
+// handOver gives a held start message to the worker (unless it was
+// dropped); the start dedupe then decides, as for a dequeued one.
+func (sm *startMessage) handOver() {
+	if sm.held != nil && !sm.dropped {
+		sm.deliver(sm.held)
+	}
+}
+
+func (b *Backend) createInstance(ctx context.Context, start *history.Event, dedupe []history.OrchestrationStatus, assumeNew bool) error {
 	if start.Type != history.ExecutionStarted || start.Instance == nil || start.Instance.InstanceID == "" {
 		return fmt.Errorf("azstorage: CreateInstance needs an ExecutionStarted event with an instance id")
 	}
@@ -33,9 +93,17 @@ func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedu
 	// with no row after it (plus a margin) is an orphan.
 	wctx, cancel := context.WithTimeout(ctx, b.opts.StartWriteTimeout)
 	defer cancel()
-	row, etag, found, err := b.readInstanceRow(wctx, id)
-	if err != nil {
-		return b.notStarted(ctx, id, "read the instance row", err)
+	var (
+		row   map[string]any
+		etag  azcore.ETag
+		found bool
+		err   error
+	)
+	if !assumeNew {
+		row, etag, found, err = b.readInstanceRow(wctx, id)
+		if err != nil {
+			return b.notStarted(ctx, id, "read the instance row", err)
+		}
 	}
 	gen := 0
 	if found {
@@ -61,12 +129,30 @@ func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedu
 	if err != nil {
 		return b.notStarted(ctx, id, "store the start message", err)
 	}
+	opts := enqueueOptions(delay)
+	var local *localTarget
+	if delay <= 0 {
+		local = b.localDelivery(queue, 0)
+	}
+	if local != nil {
+		opts.VisibilityTimeout = to.Ptr(seconds(local.visibility))
+	}
 	sent := time.Now()
-	resp, err := b.queue(queue).EnqueueMessage(wctx, body, enqueueOptions(delay))
+	resp, err := b.queue(queue).EnqueueMessage(wctx, body, opts)
 	if err != nil {
 		// A copy may have been enqueued (an attempt's answer was lost);
 		// no row will ever name its execution, so it is discarded.
 		return b.notStarted(ctx, id, "enqueue the start message", err)
+	}
+	sm := &startMessage{queue: queue, sent: resp}
+	if local != nil && len(resp.Messages) == 1 {
+		em := resp.Messages[0]
+		qm := &queueMessage{queue: queue, id: deref(em.MessageID), text: body, data: msg, dequeueCount: 1}
+		b.hold(qm, deref(em.PopReceipt), local.visibility, sent)
+		if em.InsertionTime != nil {
+			qm.insertedAt = *em.InsertionTime
+		}
+		sm.held, sm.deliver = qm, local.deliver
 	}
 	newRow := pendingInstanceRowNow(b.opts.TaskHub, start)
 	if blob != "" {
@@ -75,15 +161,16 @@ func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedu
 		// An input too large for a column but not for a queue message:
 		// Input "" and InputBlobName, as DurableTask's SetNewExecutionAsync
 		// writes it.
-		b.dropStartMessage(ctx, queue, resp)
+		b.dropStart(ctx, sm)
 		return b.notStarted(ctx, id, "store the input", err)
 	}
 	if err := b.offloadTags(wctx, newRow); err != nil {
-		b.dropStartMessage(ctx, queue, resp)
+		b.dropStart(ctx, sm)
 		return b.notStarted(ctx, id, "store the tags", err)
 	}
 	rowBody, err := json.Marshal(newRow)
 	if err != nil {
+		b.dropStart(ctx, sm)
 		return fmt.Errorf("azstorage: encode instance row of %q: %w", id, err)
 	}
 	began := time.Now()
@@ -97,14 +184,22 @@ func (b *Backend) CreateInstance(ctx context.Context, start *history.Event, dedu
 		return tried.MaybeApplied(), err
 	}
 	if maybe, err := write(wctx); err != nil {
-		if err := b.resolveStart(ctx, start, dedupe, err, maybe, write, began, queue, resp); err != nil {
+		if err := b.resolveStart(ctx, start, dedupe, err, maybe, write, began, sm, assumeNew); err != nil {
+			if errors.Is(err, errRowExists) {
+				b.dropStart(ctx, sm)
+				return b.createInstance(ctx, start, dedupe, false)
+			}
+			sm.handOver() // its row may yet appear: the worker's start dedupe waits for it or discards it
 			return err
 		}
 	}
-	if delay <= 0 {
-		b.wakePartition(part)
-	} else {
+	switch {
+	case delay > 0:
 		b.scheduledStart(ctx, queue, msg, body, resp, sent.Add(delay)) // timerwake.go
+	case sm.held != nil:
+		sm.handOver()
+	default:
+		b.wakePartition(part)
 	}
 	return nil
 }
@@ -141,8 +236,11 @@ func (b *Backend) readStartRow(ctx context.Context, id string) (st *backend.Inst
 // condition, so whichever of the two writes lands first wins and the
 // other fails harmlessly — until one of them is seen to have landed. Only
 // when that cannot be done in time is the outcome reported unknown.
+//
+// A start that assumed no row (assumeNew) and finds one naming another
+// execution returns errRowExists: the caller starts again the usual way.
 func (b *Backend) resolveStart(ctx context.Context, start *history.Event, dedupe []history.OrchestrationStatus, writeErr error,
-	maybeApplied bool, write func(context.Context) (bool, error), began time.Time, queue string, sent azqueue.EnqueueMessagesResponse) error {
+	maybeApplied bool, write func(context.Context) (bool, error), began time.Time, sm *startMessage, assumeNew bool) error {
 	id := start.Instance.InstanceID
 	// Writes go out only while the start message is still waited for: a
 	// worker discards it as an orphan after orphanAfter.
@@ -160,6 +258,9 @@ func (b *Backend) resolveStart(ctx context.Context, start *history.Event, dedupe
 			b.log.Info("a start's row write answered an error but had been applied", "instanceId", id, "error", writeErr)
 			return nil
 		}
+		if found && assumeNew {
+			return errRowExists
+		}
 		if found && st.Generation >= derefInt(start.Generation) {
 			// Another start of this id wrote its row first; a late write
 			// of ours fails on its condition.
@@ -173,7 +274,7 @@ func (b *Backend) resolveStart(ctx context.Context, start *history.Event, dedupe
 		if !maybeApplied {
 			// Refused before being acted on: the row cannot appear later,
 			// so the start message can go now.
-			b.dropStartMessage(ctx, queue, sent)
+			b.dropStart(ctx, sm)
 			return b.notStarted(ctx, id, "write the instance row", writeErr)
 		}
 		if time.Now().After(fence) {

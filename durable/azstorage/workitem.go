@@ -10,11 +10,11 @@ import (
 	"github.com/godurable/functions/durable/history"
 )
 
-// buildWorkItem loads the instance's history and decides, message by
+// buildEpisode loads the instance's history and decides, message by
 // message, what the episode consumes (spec §7): stale or duplicate messages
 // are deleted, responses that arrived before their request's history are
 // put back for later, the rest become the episode's new events.
-func (b *Backend) buildWorkItem(ctx context.Context, s *session, msgs []*queueMessage) (*backend.OrchestrationWorkItem, error) {
+func (b *Backend) buildEpisode(ctx context.Context, s *session, msgs []*queueMessage) (*backend.OrchestrationWorkItem, error) {
 	if _, cached := b.cache.get(s.instanceID); cached && b.cachedHistoryLooksStale(s.instanceID, msgs) {
 		// A response to something the cached history does not know: the
 		// history moved on elsewhere (the partition was owned by another

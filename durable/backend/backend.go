@@ -104,6 +104,15 @@ type RunningHinter interface {
 	RunningHere(instanceID string) bool
 }
 
+// NewInstanceCreator is an optional Backend interface. CreateNewInstance
+// is CreateInstance for an instance id the caller generated at random
+// just now, so that no instance can exist under it: the backend may skip
+// looking for one. Its outcome is CreateInstance's in every case (should
+// an instance exist after all, the backend starts the usual way).
+type NewInstanceCreator interface {
+	CreateNewInstance(ctx context.Context, start *history.Event, dedupe []history.OrchestrationStatus) error
+}
+
 // OrchestrationWorkItem is one episode's input: new messages for one
 // instance plus its stored history.
 type OrchestrationWorkItem struct {

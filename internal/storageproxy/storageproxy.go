@@ -88,6 +88,10 @@ type Config struct {
 	// Limit stops injecting after this many faults (0: no limit); Set
 	// starts the count again.
 	Limit int
+	// Observe, when set, is called with each request and its body before
+	// it is forwarded (a bench counts the requests by kind with it). It
+	// must not keep either.
+	Observe func(r *http.Request, body []byte)
 }
 
 // Proxy fronts the blob, queue and table endpoints of one account.
@@ -362,6 +366,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	in, err := io.ReadAll(r.Body)
 	if err != nil {
 		return // the client went away
+	}
+	if observe := h.p.cfg.Load().Observe; observe != nil {
+		observe(r, in)
 	}
 	if fault == Busy {
 		h.writeError(w, http.StatusServiceUnavailable, "ServerBusy", "The server is busy (injected by storageproxy).")

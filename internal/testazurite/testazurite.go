@@ -260,6 +260,20 @@ func (s *Server) ConnectionString() string {
 		"TableEndpoint=http://127.0.0.1:%d/devstoreaccount1;", wellKnownKey, s.blob, s.queue, s.table)
 }
 
+// PIDs are the process ids of the running Azurite processes (none for an
+// external Azurite).
+func (s *Server) PIDs() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []int
+	for _, p := range s.procs {
+		if p.cmd.Process != nil {
+			out = append(out, p.cmd.Process.Pid)
+		}
+	}
+	return out
+}
+
 // Stop ends Azurite and waits for its ports to close.
 func (s *Server) Stop() error {
 	s.mu.Lock()
