@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -35,5 +37,31 @@ func TestBenchSmokeRun(t *testing.T) {
 	}
 	if rep.Idle == nil || rep.Idle.Seconds != 1 {
 		t.Errorf("idle traffic: %+v", rep.Idle)
+	}
+}
+
+// Storage requests are named by kind: a point read apart from a query,
+// and a table batch by the table its body names.
+func TestOpKinds(t *testing.T) {
+	batch := []byte("--batch_1\r\nContent-Type: multipart/mixed; boundary=changeset_1\r\n\r\n--changeset_1\r\n" +
+		"Content-Type: application/http\r\n\r\nPOST http://127.0.0.1:10002/devstoreaccount1/HubHistory HTTP/1.1\r\n\r\n{}\r\n--changeset_1--\r\n")
+	cases := []struct {
+		method, url string
+		body        []byte
+		want        string
+	}{
+		{http.MethodGet, "/devstoreaccount1/HubInstances(PartitionKey='a',RowKey='')", nil, "table Instances read"},
+		{http.MethodGet, "/devstoreaccount1/HubInstances()?$filter=x", nil, "table Instances query"},
+		{"PATCH", "/devstoreaccount1/HubInstances(PartitionKey='a',RowKey='')", nil, "table Instances patch"},
+		{http.MethodPost, "/devstoreaccount1/$batch", batch, "table History batch"},
+		{http.MethodPost, "/devstoreaccount1/$batch", nil, "table batch"},
+		{http.MethodPost, "/devstoreaccount1/hub-control-01/messages", nil, "queue control enqueue"},
+		{http.MethodDelete, "/devstoreaccount1/hub-workitems/messages/id?popreceipt=x", nil, "queue work-items delete"},
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest(c.method, "http://127.0.0.1"+c.url, nil)
+		if got := opKind(r, c.body); got != c.want {
+			t.Errorf("opKind(%s %s) = %q, want %q", c.method, c.url, got, c.want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -82,9 +83,26 @@ func (b *Backend) repairFinishedRow(ctx context.Context, instanceID string, h *s
 	return nil
 }
 
-// readInstanceRow reads an instance's row; found is false when there is none.
+// readInstanceRow reads an instance's row; found is false when there is
+// none. This process's row updates of the instance are written first
+// (instancewriter.go).
 func (b *Backend) readInstanceRow(ctx context.Context, instanceID string) (row map[string]any, etag azcore.ETag, found bool, err error) {
-	b.settleRow(ctx, instanceID) // this process's pending write first (instancewriter.go)
+	b.settleRow(ctx, instanceID)
+	return b.getInstanceRow(ctx, instanceID, nil)
+}
+
+// readStatusRow reads an instance's row for its status: this process's
+// row write in flight first, and the quiet updates still waiting added to
+// what is read (instancewriter.go). The ETag is that of the stored row.
+func (b *Backend) readStatusRow(ctx context.Context, instanceID string) (row map[string]any, found bool, err error) {
+	waiting := b.pendingRowColumns(ctx, instanceID)
+	row, _, found, err = b.getInstanceRow(ctx, instanceID, waiting)
+	return row, found, err
+}
+
+// getInstanceRow reads an instance's row as stored, with the columns of
+// overlay (if any) in place of the stored ones.
+func (b *Backend) getInstanceRow(ctx context.Context, instanceID string, overlay map[string]any) (row map[string]any, etag azcore.ETag, found bool, err error) {
 	resp, err := b.instances().GetEntity(ctx, EscapePartitionKey(instanceID), "", nil)
 	if err != nil {
 		if isNotFound(err) {
@@ -95,6 +113,7 @@ func (b *Backend) readInstanceRow(ctx context.Context, instanceID string) (row m
 	if err := json.Unmarshal(resp.Value, &row); err != nil {
 		return nil, "", false, fmt.Errorf("azstorage: decode instance row of %q: %w", instanceID, err)
 	}
+	maps.Copy(row, overlay)
 	if err := b.restoreTags(ctx, row); err != nil {
 		return nil, "", false, err
 	}

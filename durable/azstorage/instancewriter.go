@@ -23,27 +23,86 @@ import (
 //     one after the other; updates queued while a write is in flight are
 //     merged column by column (InsertOrMerge replaces whole columns, so
 //     merging two updates equals applying them in turn) into one write.
+//   - Status changes at once, quiet updates within rowDeferral: an update
+//     that changes nothing but LastUpdatedTime (the instance was Running
+//     by this writer's previous update, moments ago, and still is, with no
+//     custom status and no other column) waits up to rowDeferral for the
+//     instance's next update and is written with it; a sequence of
+//     activity steps costs one row write per second rather than one per
+//     step. Anything else — a new status, a custom status, an output, the
+//     first episode — is written at once, with whatever waits.
 //   - Never lost: the messages an episode consumed are deleted only after
 //     its row is written. If the process dies first, they are delivered
 //     again; the history then read from storage already has the episode,
 //     and buildWorkItem rewrites the row from it (repairRow) before the
 //     duplicates are dropped. A finished instance's row is repaired the
 //     same way (repairFinishedRow, spec §7.4).
-//   - Read your writes: this process's own reads of a row (status
-//     queries, start deduplication) first wait for the row's pending
-//     write (settleRow). Other processes may see a row one write behind
-//     for the duration of a request.
+//   - Read your writes: this process's own reads of a row first wait for
+//     the row's write in flight; a status read (GetInstance) adds the
+//     columns of the quiet updates still waiting to what it reads, the
+//     row as it will be once they are written, and every other read
+//     (start deduplication, a new start over the row) has them written
+//     first. Other processes may see a row one write behind: for the
+//     duration of a request, or up to rowDeferral for LastUpdatedTime.
 type rowWriter struct {
 	mu   sync.Mutex
-	jobs map[string]*rowJob // instances with a row write queued or in flight
+	jobs map[string]*rowJob // instances with a row write queued, in flight, or just done
 }
 
-// rowJob is one instance's queued row update.
+// rowDeferral is how long a quiet row update may wait for the next one.
+const rowDeferral = time.Second
+
+// rowJob is one instance's row writer and its queued update.
 type rowJob struct {
 	row   map[string]any  // columns not yet written (nil: nothing queued)
 	msgs  []*queueMessage // consumed messages to delete once the row is written
 	blobs []string        // blobs of a replaced execution to delete then
-	done  chan struct{}   // closed when the instance has nothing left to write
+	loud  bool            // row holds an update that is not quiet: no waiting
+	// running is whether the last update queued left the instance Running
+	// with no custom status: a quiet-looking update after it changes
+	// nothing but LastUpdatedTime.
+	running bool
+
+	queued, written int           // updates queued, and written (or given up on), so far
+	deferring       bool          // a quiet update waits (up to rowDeferral) for more
+	urgent          int           // readers waiting for the queued updates: no waiting
+	wake            chan struct{} // closed to end a wait early (nil when not waiting)
+	changed         chan struct{} // closed when written grows or a wait begins, then replaced
+}
+
+// signal wakes the job if it waits, and readers watching it; w.mu is held.
+func (j *rowJob) signal(wakeJob bool) {
+	if wakeJob && j.wake != nil {
+		close(j.wake)
+		j.wake = nil
+	}
+	close(j.changed)
+	j.changed = make(chan struct{})
+}
+
+// quietColumns are the columns of an update that only moves
+// LastUpdatedTime of a running instance (checkpointInstanceRow).
+var quietColumns = map[string]bool{"PartitionKey": true, "RowKey": true, "CustomStatus": true, "ExecutionId": true,
+	"LastUpdatedTime": true, "LastUpdatedTime" + edmAnnotationSuffix: true, "TaskHubName": true, "RuntimeStatus": true}
+
+// runningRow reports an update that leaves the instance Running with no
+// custom status.
+func runningRow(row map[string]any) bool {
+	return row["RuntimeStatus"] == history.StatusRunning.String() && row["CustomStatus"] == customStatusUnset
+}
+
+// quietRow reports an update with no column but those of quietColumns
+// that leaves the instance Running with no custom status.
+func quietRow(row map[string]any) bool {
+	if !runningRow(row) {
+		return false
+	}
+	for k := range row {
+		if !quietColumns[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // writeRowLater queues an episode's row update after its history was
@@ -56,15 +115,27 @@ func (b *Backend) writeRowLater(ctx context.Context, instanceID string, row map[
 	}
 	j, running := w.jobs[instanceID]
 	if !running {
-		j = &rowJob{done: make(chan struct{})}
+		j = &rowJob{changed: make(chan struct{})}
 		w.jobs[instanceID] = j
 	}
+	// Quiet only after an update of this writer that left the instance
+	// running: the status it knows is its own, and recent.
+	quiet := running && j.running && quietRow(row)
+	j.running = runningRow(row)
 	if j.row == nil {
 		j.row = map[string]any{}
 	}
 	maps.Copy(j.row, row)
 	j.msgs = append(j.msgs, msgs...)
 	j.blobs = append(j.blobs, blobs...)
+	j.queued++
+	if !quiet {
+		j.loud = true
+		j.deferring = false // status readers wait for the write from now on
+	}
+	// A job lingering after a write, or waiting on quiet updates, looks
+	// again: a loud update goes out now.
+	j.signal(!quiet || !j.deferring)
 	w.mu.Unlock()
 	if running {
 		return
@@ -76,21 +147,70 @@ func (b *Backend) writeRowLater(ctx context.Context, instanceID string, row map[
 	}()
 }
 
-// runRowJob writes an instance's queued row updates until none is left.
+// stopping is closed when the backend stops (or before it started).
+func (b *Backend) stopping() <-chan struct{} {
+	if rc := b.runCtx.Load(); rc != nil {
+		return (*rc).Done()
+	}
+	return closedChan
+}
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// sleep waits for d, wake or stop.
+func sleep(d time.Duration, wake, stop <-chan struct{}) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-wake:
+	case <-stop:
+	}
+}
+
+// runRowJob writes an instance's queued row updates until none is left,
+// quiet ones after up to b.rowDeferral; then it lingers as long, so that
+// a quiet update soon after can wait too, and ends.
 func (b *Backend) runRowJob(ctx context.Context, instanceID string, j *rowJob) {
 	w := &b.rows
+	stop := b.stopping()
+	lingered := false
 	for {
 		w.mu.Lock()
-		row, msgs, blobs := j.row, j.msgs, j.blobs
-		j.row, j.msgs, j.blobs = nil, nil, nil
-		if row == nil {
+		stopped := isClosed(stop)
+		switch {
+		case j.row == nil && (lingered || stopped || b.rowDeferral <= 0):
 			delete(w.jobs, instanceID)
-			close(j.done)
 			w.mu.Unlock()
 			return
+		case j.row == nil:
+			lingered = true
+			j.wake = make(chan struct{})
+			wake := j.wake
+			w.mu.Unlock()
+			sleep(b.rowDeferral, wake, stop)
+			continue
+		case !j.loud && j.urgent == 0 && !stopped && b.rowDeferral > 0:
+			j.deferring = true
+			j.wake = make(chan struct{})
+			wake := j.wake
+			j.signal(false) // status readers now add the waiting columns
+			w.mu.Unlock()
+			sleep(b.rowDeferral, wake, stop)
+			w.mu.Lock()
+			j.deferring = false
+			j.wake = nil
 		}
+		lingered = false
+		row, msgs, blobs, upTo := j.row, j.msgs, j.blobs, j.queued
+		j.row, j.msgs, j.blobs, j.loud = nil, nil, nil, false
 		w.mu.Unlock()
-		if err := b.writeRowRetrying(ctx, instanceID, row); err != nil {
+		err := b.writeRowRetrying(ctx, instanceID, row)
+		w.mu.Lock()
+		j.written = upTo
+		j.signal(false)
+		w.mu.Unlock()
+		if err != nil {
 			// The consumed messages stay: they come back after their
 			// visibility timeout and the row is repaired from history.
 			b.log.Warn("writing the Instances row failed; it will be repaired from history when the episode's messages are delivered again",
@@ -104,6 +224,15 @@ func (b *Backend) runRowJob(ctx context.Context, instanceID string, j *rowJob) {
 				"instanceId", instanceID, "error", err)
 		}
 		cancel()
+	}
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -128,19 +257,66 @@ func (b *Backend) writeRowRetrying(ctx context.Context, instanceID string, row m
 	}
 }
 
-// settleRow waits until this process has no row write pending for the
-// instance, so that a read of the row sees every committed episode.
+// settleRow waits until this process has written every row update it
+// queued for the instance so far (quiet ones waiting are written now), so
+// that a read of the row sees every committed episode.
 func (b *Backend) settleRow(ctx context.Context, instanceID string) {
-	b.rows.mu.Lock()
-	j := b.rows.jobs[instanceID]
-	b.rows.mu.Unlock()
-	if j == nil {
+	w := &b.rows
+	w.mu.Lock()
+	j := w.jobs[instanceID]
+	if j == nil || j.written >= j.queued {
+		w.mu.Unlock()
 		return
 	}
-	select {
-	case <-j.done:
-	case <-ctx.Done():
+	target := j.queued
+	j.urgent++
+	j.signal(true)
+	defer func() {
+		w.mu.Lock()
+		j.urgent--
+		w.mu.Unlock()
+	}()
+	for j.written < target {
+		changed := j.changed
+		w.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return
+		}
+		w.mu.Lock()
 	}
+	w.mu.Unlock()
+}
+
+// pendingRowColumns is settleRow for a status read: it waits for the
+// instance's row write in flight, and returns the columns of the quiet
+// updates still waiting (nil if none), which the read adds to the row it
+// reads: the row as it will be once they are written.
+func (b *Backend) pendingRowColumns(ctx context.Context, instanceID string) map[string]any {
+	w := &b.rows
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	j := w.jobs[instanceID]
+	if j == nil {
+		return nil
+	}
+	target := j.queued
+	for j.written < target {
+		if j.deferring {
+			return maps.Clone(j.row)
+		}
+		changed := j.changed
+		w.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			w.mu.Lock()
+			return nil
+		}
+		w.mu.Lock()
+	}
+	return nil
 }
 
 // repairRow rewrites the Instances row of an unfinished instance from its

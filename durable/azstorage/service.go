@@ -191,6 +191,9 @@ type Backend struct {
 	runCtx     atomic.Pointer[context.Context] // the background context of Start
 	deferrals  deferralLog                     // messages this process put back on purpose
 	ready      readyLine                       // work items built and not yet fetched (startgate.go)
+	// rowDeferral is how long a quiet Instances row update may wait for
+	// the next (instancewriter.go); tests change it.
+	rowDeferral time.Duration
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -206,12 +209,13 @@ func New(clients *Clients, opts Options) (*Backend, error) {
 	}
 	b := &Backend{
 		c: clients, names: names, opts: opts, log: opts.Logger.With("taskHub", opts.TaskHub),
-		work:       make(chan *backend.OrchestrationWorkItem),
-		activities: make(chan *backend.ActivityWorkItem),
-		sessions:   map[string]*session{},
-		pollers:    map[int]*pollBackoff{},
-		actBackoff: newPollBackoff(opts.MaxPollingInterval),
-		cache:      newHistoryCache(opts.HistoryCacheSize, opts.ExtendedSessionIdleTimeout),
+		work:        make(chan *backend.OrchestrationWorkItem),
+		activities:  make(chan *backend.ActivityWorkItem),
+		sessions:    map[string]*session{},
+		pollers:     map[int]*pollBackoff{},
+		actBackoff:  newPollBackoff(opts.MaxPollingInterval),
+		cache:       newHistoryCache(opts.HistoryCacheSize, opts.ExtendedSessionIdleTimeout),
+		rowDeferral: rowDeferral,
 	}
 	for i := 0; i < opts.PartitionCount; i++ {
 		b.pollers[i] = newPollBackoff(opts.MaxPollingInterval)

@@ -21,7 +21,7 @@ const statusReadAttempts = 3
 func (b *Backend) readInstanceState(ctx context.Context, instanceID string, fetchPayloads bool) (*backend.InstanceState, error) {
 	var lastErr error
 	for attempt := 0; attempt < statusReadAttempts; attempt++ {
-		row, _, found, err := b.readInstanceRow(ctx, instanceID)
+		row, found, err := b.readStatusRow(ctx, instanceID)
 		if err != nil {
 			return nil, err
 		}

@@ -3,9 +3,11 @@ package storageproxy
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,6 +153,30 @@ func TestLatency(t *testing.T) {
 	}
 	if d := time.Since(start); d < 130*time.Millisecond {
 		t.Fatalf("enqueue took %v with 150±20 ms added", d)
+	}
+}
+
+// Observe sees every request with its body before it is forwarded.
+func TestObserveSeesEachRequest(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	p, err := Start(testazurite.Shared(t).ConnectionString(), Config{Observe: func(r *http.Request, body []byte) {
+		mu.Lock()
+		seen = append(seen, Op("queue", r.Method, r.URL)+" "+string(body))
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	q := queueThrough(t, p, "observed")
+	if _, err := q.EnqueueMessage(context.Background(), "watched", nil); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 2 || seen[0] != "queue.create " || !strings.HasPrefix(seen[1], "queue.enqueue ") || !strings.Contains(seen[1], "watched") {
+		t.Fatalf("observed %q", seen)
 	}
 }
 
