@@ -184,7 +184,8 @@ type Backend struct {
 	parts        partitioner
 	checked      atomic.Bool // the hub's partition scheme agreed with the configured one
 
-	held       heldMessages // messages kept invisible while this worker holds them
+	held       heldMessages     // messages kept invisible while this worker holds them
+	wallNow    func() time.Time // the wall clock of timer claims (nil: time.Now; tests step it)
 	actBackoff *pollBackoff
 	cache      *historyCache
 	rows       rowWriter                       // Instances rows written after their history (instancewriter.go)
