@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/godurable/functions/durable"
 	"github.com/godurable/functions/durable/history"
 	"github.com/godurable/functions/internal/storageproxy"
 )
@@ -110,5 +111,71 @@ func TestFailedPoisonMoveLetsTheWorkItemGo(t *testing.T) {
 			t.Fatal("the work item never showed again after the failed poison move")
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// When the Instances row of a committed episode cannot be written for
+// longer than the writer retries, the episode's messages are put back
+// (not held for ever): they come again, the row is repaired from
+// history, and the instance's status catches up once storage recovers.
+func TestRowWriteFailuresDoNotHoldMessages(t *testing.T) {
+	b, p := newProxiedBackend(t, func(o *Options) {
+		o.WorkItemQueueVisibility, o.ControlQueueVisibility = 2*time.Second, 2*time.Second
+	})
+	b.rowRetryFor = time.Second
+	runWorker(t, b, helloRegistry(t))
+	c := durable.NewClient(b, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if _, err := c.StartNew(ctx, "HelloCities", nil, durable.WithInstanceID("rowfaults")); err != nil {
+		t.Fatal(err)
+	}
+	// Every row merge fails for a while: the orchestration runs on (its
+	// history commits), its row stays behind.
+	p.Set(storageproxy.Config{Rate: 1, Faults: []storageproxy.Fault{storageproxy.Busy}, Only: "table.merge"})
+	time.Sleep(6 * time.Second)
+	p.Set(storageproxy.Config{})
+	st, err := c.WaitForCompletion(ctx, "rowfaults")
+	if err != nil || st.RuntimeStatus != durable.StatusCompleted {
+		t.Fatalf("after the row faults: %+v, %v; want Completed", st, err)
+	}
+	for end := time.Now().Add(15 * time.Second); b.heldCount() != 0; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("messages still held after the instance completed: %v", b.heldSummary())
+		}
+	}
+}
+
+// An event raised for an instance whose start has not run yet (here a
+// scheduled start) waits for it, even when the worker cannot read the
+// instance's row at that moment: it is retried, never processed as if
+// the instance did not exist (which drops it).
+func TestEventBeforeStartSurvivesAFailedRowRead(t *testing.T) {
+	b, p := newProxiedBackend(t, func(o *Options) {
+		o.WorkItemQueueVisibility, o.ControlQueueVisibility = 2*time.Second, 2*time.Second
+	})
+	r := durable.NewRegistry()
+	if err := r.AddOrchestrator("Wait", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
+		return durable.WaitForExternalEvent[string](ctx, "go").Await()
+	})); err != nil {
+		t.Fatal(err)
+	}
+	runWorker(t, b, r)
+	c := durable.NewClient(b, r)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := c.StartNew(ctx, "Wait", nil, durable.WithInstanceID("early"), durable.WithStartTime(time.Now().Add(6*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RaiseEvent(ctx, "early", "go", "went"); err != nil {
+		t.Fatal(err)
+	}
+	// Row reads fail while the event is looked at.
+	p.Set(storageproxy.Config{Rate: 1, Faults: []storageproxy.Fault{storageproxy.Busy}, Only: "table.get"})
+	time.Sleep(3 * time.Second)
+	p.Set(storageproxy.Config{})
+	st, err := c.WaitForCompletion(ctx, "early")
+	if err != nil || st.RuntimeStatus != durable.StatusCompleted || history.Deref(st.Output) != `"went"` {
+		t.Fatalf("%+v, %v; want Completed with the event's data", st, err)
 	}
 }
