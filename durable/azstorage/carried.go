@@ -56,6 +56,15 @@ func (b *Backend) materialize(ctx context.Context, m *queueMessage, delay time.D
 		return nil
 	}
 	if _, err := b.enqueue(ctx, m.carriedTo, m.data, delay, false); err != nil {
+		// The result cannot be sent on: put its work item back instead,
+		// so that the activity runs again (a copy of the result that did
+		// reach the queue is then answered twice and the second dropped).
+		// Holding the work item would hide it for ever, with nobody left
+		// to delete it.
+		if perr := b.putBack(ctx, m, delay); perr != nil {
+			b.log.Warn("putting back the work item of a result that could not be sent on failed; it shows again when its visibility ends",
+				"instanceId", m.data.TaskMessage.OrchestrationInstance.InstanceID, "messageId", m.id, "error", perr)
+		}
 		return err
 	}
 	err := b.deleteMessage(ctx, m)

@@ -1,7 +1,9 @@
 package azstorage
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"maps"
 	"sync"
 	"time"
@@ -211,10 +213,13 @@ func (b *Backend) runRowJob(ctx context.Context, instanceID string, j *rowJob) {
 		j.signal(false)
 		w.mu.Unlock()
 		if err != nil {
-			// The consumed messages stay: they come back after their
-			// visibility timeout and the row is repaired from history.
+			// Given up (this worker stopped, or lost the instance's
+			// partition): the consumed messages are put back rather than
+			// held. They come again, to this worker or the partition's
+			// next owner, and the row is repaired from history then.
 			b.log.Warn("writing the Instances row failed; it will be repaired from history when the episode's messages are delivered again",
 				"instanceId", instanceID, "error", err)
+			b.letGo(ctx, msgs)
 			continue
 		}
 		b.deleteBlobs(ctx, instanceID, blobs)
@@ -236,17 +241,48 @@ func isClosed(c <-chan struct{}) bool {
 	}
 }
 
-// writeRowRetrying merges a row, retrying transient failures for up to a
-// minute.
+// writeRowRetrying merges a row, retrying failures with backoff for as
+// long as this worker runs and owns the instance's partition: the
+// episode's messages stay held meanwhile, so its row is never lost. It
+// gives up when the partition is lost (its next owner writes the rows
+// now) or, once the worker stops, after rowRetryFor more (a minute).
 func (b *Backend) writeRowRetrying(ctx context.Context, instanceID string, row map[string]any) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
+	every := cmp.Or(b.rowRetryFor, time.Minute)
+	queue, _ := b.controlQueue(instanceID)
+	var stopping <-chan struct{}
+	if rc := b.runCtx.Load(); rc != nil {
+		stopping = (*rc).Done()
+	}
 	delay := 100 * time.Millisecond
+	var deadline time.Time // once stopping
+	warned := time.Now()
 	for {
 		// mergeInstanceRow may rewrite large columns in place: give it a copy.
-		err := b.mergeInstanceRow(ctx, instanceID, maps.Clone(row), "update")
+		wctx, cancel := context.WithTimeout(ctx, every)
+		err := b.mergeInstanceRow(wctx, instanceID, maps.Clone(row), "update")
+		cancel()
 		if err == nil {
 			return nil
+		}
+		switch {
+		case stopping == nil && deadline.IsZero():
+			deadline = time.Now().Add(every) // no worker running: a bounded retry
+		case stopping != nil && deadline.IsZero():
+			select {
+			case <-stopping:
+				deadline = time.Now().Add(every)
+			default:
+			}
+		}
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			return err
+		}
+		if b.parts != nil && !b.parts.owns(queue) {
+			return fmt.Errorf("%w (the partition is no longer this worker's)", err)
+		}
+		if time.Since(warned) >= every {
+			warned = time.Now()
+			b.log.Warn("writing the Instances row keeps failing; still retrying", "instanceId", instanceID, "error", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -325,9 +361,17 @@ func (b *Backend) pendingRowColumns(ctx context.Context, instanceID string) map[
 // before writing the row. Finished instances are repaired by
 // repairFinishedRow.
 func (b *Backend) repairRow(ctx context.Context, instanceID string, h *storedHistory, msgs []*queueMessage) error {
+	// A message delivered again, or one whose episode history already has
+	// (an activity result handed back after its row write was given up),
+	// says an earlier episode may not have written its row.
 	redelivered := false
+	answered := answeredIDs(h.events)
 	for _, m := range msgs {
 		redelivered = redelivered || m.dequeueCount > 1
+		if m.data != nil && m.data.TaskMessage != nil {
+			e := m.data.TaskMessage.Event
+			redelivered = redelivered || (isResponse(e) && answered[responseID(e)])
+		}
 	}
 	if !redelivered || len(h.events) == 0 || isFinished(h.events) || findEvent(h.events, history.ExecutionStarted) == nil {
 		return nil

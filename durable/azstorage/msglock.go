@@ -32,8 +32,9 @@ type msgLock struct {
 	visibility time.Duration
 	renewedAt  time.Time // when the current invisibility period began (request sent)
 	heldSince  time.Time
-	lost       bool // the receipt is no longer valid: the message is out of this worker's hands
-	done       bool // deleted, abandoned or released: no more renewals
+	what       string // the message's event and instance, for logs
+	lost       bool   // the receipt is no longer valid: the message is out of this worker's hands
+	done       bool   // deleted, abandoned or released: no more renewals
 }
 
 // heldMessages are the locks the renewal loop keeps alive.
@@ -46,6 +47,9 @@ type heldMessages struct {
 // enqueue that hid the message was sent), and starts renewing it.
 func (b *Backend) hold(m *queueMessage, popReceipt string, visibility time.Duration, requested time.Time) {
 	l := &msgLock{queue: m.queue, id: m.id, text: m.text, popReceipt: popReceipt, visibility: visibility, renewedAt: requested, heldSince: requested}
+	if m.data != nil && m.data.TaskMessage != nil && m.data.TaskMessage.Event != nil {
+		l.what = fmt.Sprintf("%s for %q", m.data.TaskMessage.Event.Type, m.data.TaskMessage.OrchestrationInstance.InstanceID)
+	}
 	m.msgLock = l
 	b.held.mu.Lock()
 	if b.held.set == nil {
@@ -87,7 +91,7 @@ func (b *Backend) heldSummary() []string {
 	defer b.held.mu.Unlock()
 	var out []string
 	for l := range b.held.set {
-		out = append(out, fmt.Sprintf("%s/%s held since %v", l.queue, l.id, l.heldSince.Format(time.RFC3339Nano)))
+		out = append(out, fmt.Sprintf("%s/%s (%s) held since %v", l.queue, l.id, l.what, l.heldSince.Format(time.RFC3339Nano)))
 	}
 	return out
 }
@@ -172,7 +176,7 @@ func (b *Backend) renewHeld(ctx context.Context) {
 				continue
 			}
 			if l.queue != b.names.WorkItemQueue() && now.Sub(l.heldSince) > maxControlHold {
-				b.log.Warn("letting go of a message held too long; it will be delivered again", "queue", l.queue, "messageId", l.id,
+				b.log.Warn("letting go of a message held too long; it will be delivered again", "queue", l.queue, "messageId", l.id, "message", l.what,
 					"heldSince", l.heldSince)
 				b.releaseLocked(l)
 				l.mu.Unlock()

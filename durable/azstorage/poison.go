@@ -106,15 +106,17 @@ func (b *Backend) poison(ctx context.Context, m *queueMessage, reason string) (s
 	rec := poisonRecord{Reason: reason, Queue: m.queue, MessageID: m.id, DequeueCount: m.dequeueCount,
 		InstanceID: instance, MovedAt: time.Now().UTC(), Body: m.text}
 	body, _ := json.Marshal(rec)
-	q := b.queue(b.names.PoisonQueue())
-	if _, err := q.Create(ctx, nil); err != nil && !queueerror.HasCode(err, queueerror.QueueAlreadyExists) {
-		return instance, fmt.Errorf("azstorage: create %s: %w", b.names.PoisonQueue(), err)
-	}
 	if len(body) > 60*1024 { // keep the record under the queue's 64 KiB
 		rec.Body = rec.Body[:min(len(rec.Body), 40*1024)] + "…(truncated)"
 		body, _ = json.Marshal(rec)
 	}
-	if _, err := q.EnqueueMessage(ctx, string(body), enqueueOptions(0)); err != nil {
+	if err := b.writePoisonRecord(ctx, string(body)); err != nil {
+		// Not moved: the message is put back to be tried again later
+		// rather than held (and hidden) for ever.
+		if perr := b.putBack(ctx, m, abandonBackoff(m.dequeueCount)); perr != nil {
+			b.log.Warn("putting back a poison message that could not be moved failed; it shows again when its visibility ends",
+				"queue", m.queue, "messageId", m.id, "error", perr)
+		}
 		return instance, fmt.Errorf("azstorage: move message %s to %s: %w", m.id, b.names.PoisonQueue(), err)
 	}
 	b.log.Error("moved a poison message aside", "queue", m.queue, "messageId", m.id, "dequeueCount", m.dequeueCount,
@@ -129,3 +131,15 @@ func (b *Backend) poison(ctx context.Context, m *queueMessage, reason string) (s
 // a deferred message is retried this often for as long as it comes back,
 // and never moved to the poison queue.
 const maxAbandonDelay = 600 * time.Second
+
+// writePoisonRecord adds a record to the poison queue, creating it first.
+func (b *Backend) writePoisonRecord(ctx context.Context, body string) error {
+	q := b.queue(b.names.PoisonQueue())
+	if _, err := q.Create(ctx, nil); err != nil && !queueerror.HasCode(err, queueerror.QueueAlreadyExists) {
+		return fmt.Errorf("create: %w", err)
+	}
+	if _, err := q.EnqueueMessage(ctx, body, enqueueOptions(0)); err != nil {
+		return err
+	}
+	return nil
+}

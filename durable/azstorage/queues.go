@@ -58,7 +58,6 @@ func (b *Backend) dequeue(ctx context.Context, queue string, n int, visibility t
 	out := make([]*queueMessage, 0, len(resp.Messages))
 	for _, m := range resp.Messages {
 		qm := &queueMessage{queue: queue, id: deref(m.MessageID), text: deref(m.MessageText)}
-		b.hold(qm, deref(m.PopReceipt), visibility, requested)
 		if m.DequeueCount != nil {
 			qm.dequeueCount = int(*m.DequeueCount)
 		}
@@ -66,6 +65,7 @@ func (b *Backend) dequeue(ctx context.Context, queue string, n int, visibility t
 			qm.insertedAt = *m.InsertionTime
 		}
 		qm.data, qm.decodeErr = b.decodeQueueMessage(ctx, []byte(qm.text))
+		b.hold(qm, deref(m.PopReceipt), visibility, requested)
 		out = append(out, qm)
 	}
 	return out, nil
@@ -133,6 +133,14 @@ func (b *Backend) abandonMessage(ctx context.Context, m *queueMessage, delay tim
 	if m.carriedTo != "" {
 		return b.materialize(ctx, m, delay)
 	}
+	return b.putBack(ctx, m, delay)
+}
+
+// putBack makes m's message visible again after delay and ends this
+// worker's hold on it, whatever the outcome: when the update fails the
+// hold still stops, and the message shows once its current visibility
+// ends.
+func (b *Backend) putBack(ctx context.Context, m *queueMessage, delay time.Duration) error {
 	l := m.msgLock
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -184,13 +184,15 @@ type Backend struct {
 	parts        partitioner
 	checked      atomic.Bool // the hub's partition scheme agreed with the configured one
 
-	held       heldMessages // messages kept invisible while this worker holds them
-	actBackoff *pollBackoff
-	cache      *historyCache
-	rows       rowWriter                       // Instances rows written after their history (instancewriter.go)
-	runCtx     atomic.Pointer[context.Context] // the background context of Start
-	deferrals  deferralLog                     // messages this process put back on purpose
-	ready      readyLine                       // work items built and not yet fetched (startgate.go)
+	held        heldMessages     // messages kept invisible while this worker holds them
+	wallNow     func() time.Time // the wall clock of timer claims (nil: time.Now; tests step it)
+	rowRetryFor time.Duration    // how long a row write is retried (0: a minute; tests shorten it)
+	actBackoff  *pollBackoff
+	cache       *historyCache
+	rows        rowWriter                       // Instances rows written after their history (instancewriter.go)
+	runCtx      atomic.Pointer[context.Context] // the background context of Start
+	deferrals   deferralLog                     // messages this process put back on purpose
+	ready       readyLine                       // work items built and not yet fetched (startgate.go)
 	// rowDeferral is how long a quiet Instances row update may wait for
 	// the next (instancewriter.go); tests change it.
 	rowDeferral time.Duration

@@ -61,11 +61,40 @@ func (b *Backend) noteDelayed(queue string, m *MessageData, body string, resp az
 		qm.insertedAt = *em.InsertionTime
 	}
 	receipt := *em.PopReceipt
-	time.AfterFunc(max(time.Until(due), 0), func() {
+	b.claimAt(due, func() {
 		if !b.claimDue(i, qm, receipt) {
 			b.pollers[i].dueAt(visible)
 		}
 	})
+}
+
+// claimAt runs claim once the wall clock has reached due. A durable timer
+// is due at a UTC time and the queue hides its message by the storage
+// clock, so the wait follows the wall clock rather than the monotonic one:
+// it is checked when it ends (a clock stepped back meanwhile, such as a
+// virtual machine's clock corrected by its host, would otherwise have the
+// message taken before it is due) and cut into halves of what is left,
+// at least a second each, so that a clock stepped forward is noticed
+// within half the time that was left, not at the old due time.
+func (b *Backend) claimAt(due time.Time, claim func()) {
+	now := b.wallNow
+	if now == nil {
+		now = time.Now
+	}
+	wall := due.Round(0) // no monotonic reading: compared by the wall clock
+	next := func() time.Duration {
+		left := wall.Sub(now().Round(0))
+		return min(left, max(left/2, time.Second))
+	}
+	var wait func()
+	wait = func() {
+		if d := next(); d > 0 {
+			time.AfterFunc(d, wait)
+			return
+		}
+		claim()
+	}
+	time.AfterFunc(max(next(), 0), wait)
 }
 
 // scheduledStart records a client's start scheduled for due (its row is

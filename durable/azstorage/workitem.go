@@ -42,14 +42,15 @@ func (b *Backend) buildEpisode(ctx context.Context, s *session, msgs []*queueMes
 		if h, err = b.loadHistory(ctx, s.instanceID, expected); err != nil {
 			return nil, err
 		}
+		// A row an interrupted commit left behind is repaired before the
+		// messages that tell of it are dropped as duplicates: when the
+		// repair fails they are all retried, so that it is tried again.
 		if err := b.repairFinishedRow(ctx, s.instanceID, h, rows); err != nil {
-			b.log.Warn("repairing the Instances row of a finished instance failed", "instanceId", s.instanceID, "error", err)
+			return nil, fmt.Errorf("repairing the Instances row of a finished instance: %w", err)
 		}
-		// Open timers (timerwake.go); a row an interrupted commit left
-		// behind (instancewriter.go).
-		b.learnTimers(s.instanceID, h.events)
+		b.learnTimers(s.instanceID, h.events) // open timers (timerwake.go)
 		if err := b.repairRow(ctx, s.instanceID, h, msgs); err != nil {
-			b.log.Warn("repairing the Instances row from history failed", "instanceId", s.instanceID, "error", err)
+			return nil, fmt.Errorf("repairing the Instances row from history: %w", err)
 		}
 	}
 	current := h.executionID
@@ -113,7 +114,14 @@ func (b *Backend) buildEpisode(ctx context.Context, s *session, msgs []*queueMes
 		// (it is still in the queue, or its row is being written): keep
 		// them for a moment instead of dropping them as Durable Task drops
 		// messages for instances that never started.
-		if st, found, err := rows.get(ctx, b, s.instanceID); err == nil && found && st.RuntimeStatus == history.StatusPending {
+		st, found, err := rows.get(ctx, b, s.instanceID)
+		if err != nil {
+			// Whether the instance is still to start cannot be told:
+			// retry the messages rather than process them as if it did
+			// not exist (which drops them).
+			return nil, fmt.Errorf("reading the Instances row to place messages that came before the start: %w", err)
+		}
+		if found && st.RuntimeStatus == history.StatusPending {
 			if term := findTerminate(keep); term != nil {
 				if err := b.terminateNeverStarted(ctx, s.instanceID, term); err != nil {
 					return nil, err
