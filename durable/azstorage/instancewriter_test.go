@@ -98,12 +98,7 @@ func (s *stepClockT) mark() {
 // again.
 func TestRowRepairedFromHistoryOnRedelivery(t *testing.T) {
 	b := newTestBackend(t)
-	r := durable.NewRegistry()
-	if err := r.AddOrchestrator("Wait", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
-		return durable.WaitForExternalEvent[string](ctx, "go").Await()
-	})); err != nil {
-		t.Fatal(err)
-	}
+	r := waitRegistry(t)
 	runWorker(t, b, r)
 	c := durable.NewClient(b, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -21,17 +21,24 @@ func dequeueWorkItem(t *testing.T, ctx context.Context, b *Backend, instanceID s
 	}
 	// The send may have handed the message over in process (a held
 	// local delivery); read it from the queue either way.
-	deadline := time.Now().Add(10 * time.Second)
+	return dequeueWithin(t, ctx, b, 10*time.Second, visibility, func(*queueMessage) bool { return true })
+}
+
+// dequeueWithin dequeues from the work-item queue until a message that
+// match accepts shows up, failing the test after within.
+func dequeueWithin(t *testing.T, ctx context.Context, b *Backend, within, visibility time.Duration, match func(*queueMessage) bool) *queueMessage {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for {
 		msgs, err := b.dequeue(ctx, b.names.WorkItemQueue(), 1, visibility)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(msgs) == 1 {
+		if len(msgs) == 1 && match(msgs[0]) {
 			return msgs[0]
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the work item never showed up in its queue")
+			t.Fatal("the expected work item never showed up in its queue")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -98,20 +105,7 @@ func TestFailedPoisonMoveLetsTheWorkItemGo(t *testing.T) {
 		t.Fatalf("after the failed poison move %d messages are still held: %v", n, b.heldSummary())
 	}
 	// It shows again (after the abandon backoff of its first delivery).
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		again, err := b.dequeue(ctx, b.names.WorkItemQueue(), 1, time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(again) == 1 && again[0].id == wm.id {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the work item never showed again after the failed poison move")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	dequeueWithin(t, ctx, b, 10*time.Second, time.Second, func(m *queueMessage) bool { return m.id == wm.id })
 }
 
 // When the Instances row of a committed episode cannot be written for
@@ -154,12 +148,7 @@ func TestEventBeforeStartSurvivesAFailedRowRead(t *testing.T) {
 	b, p := newProxiedBackend(t, func(o *Options) {
 		o.WorkItemQueueVisibility, o.ControlQueueVisibility = 2*time.Second, 2*time.Second
 	})
-	r := durable.NewRegistry()
-	if err := r.AddOrchestrator("Wait", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
-		return durable.WaitForExternalEvent[string](ctx, "go").Await()
-	})); err != nil {
-		t.Fatal(err)
-	}
+	r := waitRegistry(t)
 	runWorker(t, b, r)
 	c := durable.NewClient(b, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -178,4 +167,17 @@ func TestEventBeforeStartSurvivesAFailedRowRead(t *testing.T) {
 	if err != nil || st.RuntimeStatus != durable.StatusCompleted || history.Deref(st.Output) != `"went"` {
 		t.Fatalf("%+v, %v; want Completed with the event's data", st, err)
 	}
+}
+
+// waitRegistry has the orchestrator "Wait", which returns the data of
+// the first event "go" it gets.
+func waitRegistry(t *testing.T) *durable.Registry {
+	t.Helper()
+	r := durable.NewRegistry()
+	if err := r.AddOrchestrator("Wait", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
+		return durable.WaitForExternalEvent[string](ctx, "go").Await()
+	})); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
