@@ -161,7 +161,7 @@ func TestChaosMixedLoadUnderFaults(t *testing.T) {
 			if !errors.Is(s.err, durable.ErrUnavailable) {
 				t.Errorf("start %s failed with an error other than ErrUnavailable: %v", s.id, s.err)
 			}
-			if _, err := c.GetStatus(ctx, s.id); !errors.Is(err, durable.ErrInstanceNotFound) {
+			if exists, err := instanceExists(ctx, c, s.id); err != nil || exists {
 				t.Errorf("start %s was refused (%v) but the instance exists (%v)", s.id, s.err, err)
 			}
 			continue
@@ -198,6 +198,26 @@ func TestChaosMixedLoadUnderFaults(t *testing.T) {
 		t.Fatal("no load ran")
 	}
 	checkCounter(t, c, counter.Key, int(signalsOK.Load()), int(signalsOK.Load()+signalsAmbiguous.Load()))
+}
+
+// instanceExists reads an instance's status until storage answers, found
+// or not found: a read that fails (a slow emulator timing out after the
+// faults) says neither.
+func instanceExists(ctx context.Context, c *durable.Client, id string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		_, err := c.GetStatus(ctx, id)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, durable.ErrInstanceNotFound):
+			return false, nil
+		case ctx.Err() != nil:
+			return false, err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // checkCounter waits for the Counter to reach the accepted signals and
