@@ -71,6 +71,8 @@ type compareResult struct {
 	StartsSeconds   float64 `json:"startsSeconds"`
 	MeanLifeSeconds float64 `json:"meanSecondsToCompletion"`
 	PollsPerOrch    float64 `json:"statusPollsPerHelloCities"`
+	StartMs         float64 `json:"startRequestMs"`
+	PollMs          float64 `json:"statusRequestMs"`
 	// The storage emulator's CPU (ours only: the peer's storage is in
 	// its own process).
 	StorageCPUMsPerOrch  float64 `json:"storageCpuMsPerHelloCities,omitempty"`
@@ -221,6 +223,8 @@ type driveStats struct {
 	meanLife    time.Duration // start to completion seen, on average
 	polls       int64         // status requests
 	completions int
+	startMean   time.Duration // a start request's time, on average
+	pollMean    time.Duration // a status request's time, on average
 }
 
 // driveHTTP starts n instances of name over HTTP from clients concurrent
@@ -232,7 +236,8 @@ func driveHTTP(base, name string, n, clients int) (driveStats, error) {
 	var firstErr error
 	var mu sync.Mutex
 	var st driveStats
-	var life time.Duration
+	var life, startTime time.Duration
+	var pollTime atomic.Int64
 	fail := func(err error) {
 		mu.Lock()
 		if firstErr == nil {
@@ -254,10 +259,13 @@ func driveHTTP(base, name string, n, clients int) (driveStats, error) {
 					fail(err)
 					return
 				}
+				mu.Lock()
+				startTime += time.Since(t0)
+				mu.Unlock()
 				pollers.Add(1)
 				go func() {
 					defer pollers.Done()
-					polls, err := awaitOne(hc, name, uri)
+					polls, err := awaitOne(hc, name, uri, &pollTime)
 					mu.Lock()
 					st.polls += int64(polls)
 					if err == nil {
@@ -278,6 +286,10 @@ func driveHTTP(base, name string, n, clients int) (driveStats, error) {
 	st.took = time.Since(start)
 	if st.completions > 0 {
 		st.meanLife = life / time.Duration(st.completions)
+		st.startMean = startTime / time.Duration(n)
+	}
+	if st.polls > 0 {
+		st.pollMean = time.Duration(pollTime.Load() / st.polls)
 	}
 	return st, firstErr
 }
@@ -303,11 +315,13 @@ func startOne(hc *http.Client, base, name string) (string, error) {
 
 // awaitOne polls uri every 200 ms until the instance completes; it
 // returns how many status requests it made.
-func awaitOne(hc *http.Client, name, uri string) (int, error) {
+func awaitOne(hc *http.Client, name, uri string, spent *atomic.Int64) (int, error) {
 	deadline := time.Now().Add(5 * time.Minute)
 	for polls := 1; ; polls++ {
 		time.Sleep(200 * time.Millisecond)
+		t0 := time.Now()
 		resp, err := hc.Get(uri)
+		spent.Add(int64(time.Since(t0)))
 		if err != nil {
 			return polls, err
 		}
@@ -370,6 +384,7 @@ func measureServer(label string, c *child, n, clients int, counter *opCounter, s
 	r.Seconds = took.Seconds()
 	r.Rate = float64(n) / took.Seconds()
 	r.StartsSeconds, r.MeanLifeSeconds, r.PollsPerOrch = d.startsTook.Seconds(), d.meanLife.Seconds(), float64(d.polls)/float64(n)
+	r.StartMs, r.PollMs = float64(d.startMean.Microseconds())/1000, float64(d.pollMean.Microseconds())/1000
 	r.CPUMsPerOrch = float64((cpu1 - cpu0).Milliseconds()) / float64(n)
 	r.Rate5 = float64(n) / took5.Seconds()
 	r.CPUMsPerOrch5 = float64((cpu2 - cpu1).Milliseconds()) / float64(n)
@@ -449,8 +464,8 @@ func printComparison(out io.Writer, c *comparison) {
 			r.Server, r.Rate, r.Seconds, r.Rate5, r.CPUMsPerOrch, r.CPUMsPerOrch5)
 	}
 	for _, r := range []compareResult{c.Ours, c.Peer} {
-		fmt.Fprintf(out, "  %-36s HelloCities: starts answered after %4.1f s, %4.2f s from start to completion seen, %4.1f status polls each\n",
-			r.Server, r.StartsSeconds, r.MeanLifeSeconds, r.PollsPerOrch)
+		fmt.Fprintf(out, "  %-36s HelloCities: starts answered after %4.1f s (%3.0f ms each), %4.2f s from start to completion seen, %4.1f status polls each (%3.0f ms)\n",
+			r.Server, r.StartsSeconds, r.StartMs, r.MeanLifeSeconds, r.PollsPerOrch, r.PollMs)
 	}
 	if c.Ours.StorageCPUMsPerOrch > 0 {
 		fmt.Fprintf(out, "  %-36s CPU %5.1f ms per HelloCities, %5.1f ms per HelloCities5\n", "Azurite (for godurable)",

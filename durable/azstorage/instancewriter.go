@@ -34,11 +34,13 @@ import (
 //     step. Anything else — a new status, a custom status, an output, the
 //     first episode — is written at once, with whatever waits.
 //   - Never lost: the messages an episode consumed are deleted only after
-//     its row is written. If the process dies first, they are delivered
-//     again; the history then read from storage already has the episode,
-//     and buildWorkItem rewrites the row from it (repairRow) before the
-//     duplicates are dropped. A finished instance's row is repaired the
-//     same way (repairFinishedRow, spec §7.4).
+//     its row is written (those of a quiet update once a later quiet
+//     update, whose messages are kept, supersedes it). If the process dies
+//     first, they are delivered again; the history then read from storage
+//     already has the episode, and buildWorkItem rewrites the row from it
+//     (repairRow) before the duplicates are dropped. A finished
+//     instance's row is repaired the same way (repairFinishedRow, spec
+//     §7.4).
 //   - Read your writes: this process's own reads of a row first wait for
 //     the row's write in flight; a status read (GetInstance) adds the
 //     columns of the quiet updates still waiting to what it reads, the
@@ -124,6 +126,15 @@ func (b *Backend) writeRowLater(ctx context.Context, instanceID string, row map[
 	// running: the status it knows is its own, and recent.
 	quiet := running && j.running && quietRow(row)
 	j.running = runningRow(row)
+	// A quiet update that supersedes quiet ones still waiting lets their
+	// messages go now: its own stay until the row is written, and if this
+	// process dies first their delivery again has the row repaired from
+	// the history, which has every episode. (Fewer messages held keeps
+	// queue operations cheap.)
+	var superseded []*queueMessage
+	if quiet && j.row != nil && !j.loud && len(msgs) > 0 {
+		superseded, j.msgs = j.msgs, nil
+	}
 	if j.row == nil {
 		j.row = map[string]any{}
 	}
@@ -139,6 +150,7 @@ func (b *Backend) writeRowLater(ctx context.Context, instanceID string, row map[
 	// again: a loud update goes out now.
 	j.signal(!quiet || !j.deferring)
 	w.mu.Unlock()
+	b.deleteLater(ctx, instanceID, superseded)
 	if running {
 		return
 	}

@@ -98,6 +98,10 @@ func TestWaitingRowUpdatesAndReads(t *testing.T) {
 		h, err := b.GetHistory(ctx, "behind")
 		return err == nil && countEvents(h, history.TaskCompleted) == 2 && countEvents(h, history.OrchestratorCompleted) == 3
 	})
+	// The first step's work item is deleted although its row update
+	// waits: the second step's update superseded it and keeps its own
+	// work item until the row is written.
+	waitFor(t, "one work item left", func() bool { return queueLength(t, b, b.names.WorkItemQueue()) == 1 })
 	stored := storedRow(t, b, "behind")
 	seen, err := c.GetStatus(ctx, "behind")
 	if err != nil {
@@ -115,6 +119,7 @@ func TestWaitingRowUpdatesAndReads(t *testing.T) {
 	if now := storedRow(t, b, "behind"); !now.updated.Equal(seen.LastUpdatedTime) {
 		t.Fatalf("after a writer's read the stored LastUpdatedTime is %v, want %v", now.updated, seen.LastUpdatedTime)
 	}
+	waitFor(t, "the work items to go", func() bool { return queueLength(t, b, b.names.WorkItemQueue()) == 0 })
 	if err := c.RaiseEvent(ctx, "behind", "go", "went"); err != nil {
 		t.Fatal(err)
 	}

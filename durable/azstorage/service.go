@@ -290,7 +290,7 @@ func (b *Backend) Stop(ctx context.Context) error {
 func (b *Backend) FetchOrchestrationWorkItem(ctx context.Context) (*backend.OrchestrationWorkItem, error) {
 	select {
 	case wi := <-b.work:
-		b.ready.leave()
+		b.ready.leave(wi)
 		return wi, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()

@@ -218,7 +218,7 @@ func TestReadyLineAdmitsUpToTheLimit(t *testing.T) {
 		t.Fatalf("a third start entered a line of two (%v)", err)
 	case <-time.After(200 * time.Millisecond):
 	}
-	r.leave()
+	r.leave(nil)
 	if err := <-entered; err != nil {
 		t.Fatal(err)
 	}
@@ -226,6 +226,38 @@ func TestReadyLineAdmitsUpToTheLimit(t *testing.T) {
 	defer cancelShort()
 	if err := r.enter(short, 2); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("enter a full line: %v, want the context's error", err)
+	}
+}
+
+// A line full of running instances' work items still lets one start in
+// at a time, so that starts are never held back for ever.
+func TestReadyLineLetsOneStartPastRunningInstances(t *testing.T) {
+	var r readyLine
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := 0; i < 4; i++ {
+		r.add()
+	}
+	if err := r.enter(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	short, cancelShort := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancelShort()
+	if err := r.enter(short, 4); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a second start entered while one waits in a full line (%v)", err)
+	}
+	wi := &backend.OrchestrationWorkItem{InstanceID: "first"}
+	r.built(wi)
+	entered := make(chan error, 1)
+	go func() { entered <- r.enter(ctx, 4) }()
+	select {
+	case err := <-entered:
+		t.Fatalf("a second start entered while the first is in line (%v)", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	r.leave(wi) // the first start is fetched: the line still holds four others
+	if err := <-entered; err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -270,7 +302,7 @@ func TestStartsWaitBehindRunningInstances(t *testing.T) {
 	if st, err := c.GetStatus(ctx, "held"); err != nil || st.RuntimeStatus != durable.StatusPending {
 		t.Fatalf("the held start: %v %v, want it still pending", st, err)
 	}
-	b.ready.leave()
+	b.ready.leave(nil)
 	if st, err := c.WaitForCompletion(ctx, "held"); err != nil || st.RuntimeStatus != durable.StatusCompleted {
 		t.Fatalf("the held start after the line moved: %v %v", st, err)
 	}
