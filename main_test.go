@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 	"github.com/godurable/functions/durable/azstorage"
 	"github.com/godurable/functions/internal/testazurite"
+	"github.com/godurable/functions/internal/testsupport"
 )
 
 // These tests play the Functions host: they build the handler binary, start
@@ -35,7 +34,7 @@ type app struct {
 	base    string
 	hub     string
 	clients *azstorage.Clients
-	logs    *syncBuffer
+	logs    *testsupport.SyncBuffer
 	exited  chan error
 }
 
@@ -77,7 +76,7 @@ func startApp(t *testing.T, hub string, extraEnv ...string) *app {
 		"LOG_LEVEL=debug",
 	)
 	cmd.Env = append(cmd.Env, extraEnv...)
-	a := &app{t: t, cmd: cmd, base: "http://127.0.0.1:" + strconv.Itoa(port), hub: hub, logs: &syncBuffer{}, exited: make(chan error, 1)}
+	a := &app{t: t, cmd: cmd, base: "http://127.0.0.1:" + strconv.Itoa(port), hub: hub, logs: &testsupport.SyncBuffer{}, exited: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = a.logs, a.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -337,22 +336,3 @@ func TestMissingConnectionStringIsAClearStartupError(t *testing.T) {
 }
 
 func t0ctx() context.Context { return context.Background() }
-
-// syncBuffer collects a child process's output; tests read it while the
-// process still writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}

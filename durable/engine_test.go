@@ -15,6 +15,7 @@ import (
 	"github.com/godurable/functions/durable/history"
 	"github.com/godurable/functions/durable/memory"
 	"github.com/godurable/functions/durable/replay"
+	"github.com/godurable/functions/internal/testsupport"
 )
 
 // The eternal counter from the Durable Functions docs: two "add" events in
@@ -265,7 +266,7 @@ func TestBlockingOrchestratorStepFailsTheInstance(t *testing.T) {
 }
 
 func TestLoggerInDeferLogsOnce(t *testing.T) {
-	var buf syncBuffer
+	var buf testsupport.SyncBuffer
 	r := NewRegistry()
 	_ = r.AddOrchestrator("Cleanup", Orchestrator(func(ctx *OrchestrationContext, _ any) (string, error) {
 		defer ctx.Logger().Info("cleanup")
@@ -286,23 +287,6 @@ func TestLoggerInDeferLogsOnce(t *testing.T) {
 	if d.output() != `"ok"` || strings.Count(buf.String(), "msg=cleanup") != 1 {
 		t.Fatalf("output %s, log:\n%s", d.output(), buf.String())
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 type cardDeclined struct{}
@@ -475,7 +459,7 @@ func TestLockingRulesAreEnforced(t *testing.T) {
 }
 
 func TestFailuresAreLogged(t *testing.T) {
-	var buf syncBuffer
+	var buf testsupport.SyncBuffer
 	r := testRegistry(t)
 	_ = r.AddOrchestrator("Crash", Orchestrator(func(ctx *OrchestrationContext, _ any) (any, error) {
 		_, _ = CallActivity[any](ctx, "NotThere", nil).Await()
@@ -583,7 +567,7 @@ func TestRuntimePanicAbandonsTheWorkItem(t *testing.T) {
 	}))
 	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	be := memory.New(memory.Options{Clock: func() time.Time { return now }})
-	var buf syncBuffer
+	var buf testsupport.SyncBuffer
 	h := &panicOnce{Handler: slog.NewTextHandler(&buf, nil), msg: "orchestration failed"}
 	w := NewWorker(be, reg, WorkerOptions{Logger: slog.New(h), Clock: func() time.Time { return now }})
 	c := NewClient(be, reg, WithTaskHubName("hub"))

@@ -13,53 +13,52 @@ import (
 
 // An orchestrator that calls no activity completes with its result.
 func TestScenario_HelloWorldOrchestration_Inline(t *testing.T) {
-	bothSessionModes(t, func(t *testing.T, ext bool) {
-		h := newHost(t, hostOptions{extendedSessions: ext})
-		st := h.wait(h.start("SayHelloInline", "World"), standardTimeout)
-		expectStatus(t, st, durable.StatusCompleted)
-		if in := jsonOf[string](t, "input", st.Input); in != "World" {
-			t.Errorf("input %q", in)
-		}
-		if out := jsonOf[string](t, "output", st.Output); out != "Hello, World!" {
-			t.Errorf("output %q", out)
-		}
-	})
+	helloWorld(t, "SayHelloInline")
 }
 
 // An orchestrator that calls one activity returns the activity's result.
 func TestScenario_HelloWorldOrchestration_Activity(t *testing.T) {
+	helloWorld(t, "SayHelloWithActivity")
+}
+
+// helloWorld runs orchestrator on "World", with extended sessions on and
+// off: it completes with "Hello, World!".
+func helloWorld(t *testing.T, orchestrator string) {
 	bothSessionModes(t, func(t *testing.T, ext bool) {
 		h := newHost(t, hostOptions{extendedSessions: ext})
-		st := h.wait(h.start("SayHelloWithActivity", "World"), standardTimeout)
-		expectStatus(t, st, durable.StatusCompleted)
+		st := h.wait(h.start(orchestrator, "World"), standardTimeout)
+		expectOutput(t, st, "Hello, World!")
 		if in := jsonOf[string](t, "input", st.Input); in != "World" {
 			t.Errorf("input %q", in)
-		}
-		if out := jsonOf[string](t, "output", st.Output); out != "Hello, World!" {
-			t.Errorf("output %q", out)
 		}
 	})
 }
 
+// expectOutput fails the test unless the instance completed with the
+// JSON string want as its output.
+func expectOutput(t *testing.T, st *durable.InstanceStatus, want string) {
+	t.Helper()
+	expectStatus(t, st, durable.StatusCompleted)
+	if out := jsonOf[string](t, "output", st.Output); out != want {
+		t.Errorf("output %q", out)
+	}
+}
+
 // Function chaining: 10! computed by ten activity calls in sequence.
 func TestScenario_SequentialOrchestration(t *testing.T) {
-	t.Parallel()
-	h := newHost(t, hostOptions{})
-	st := h.wait(h.start("Factorial", 10), standardTimeout)
-	expectStatus(t, st, durable.StatusCompleted)
-	if in := jsonOf[int](t, "input", st.Input); in != 10 {
-		t.Errorf("input %d", in)
-	}
-	if out := jsonOf[int64](t, "output", st.Output); out != 3628800 {
-		t.Errorf("output %d", out)
-	}
+	factorialOfTen(t, "Factorial")
 }
 
 // A sub-orchestration's result becomes its parent's.
 func TestScenario_ParentOfSequentialOrchestration(t *testing.T) {
+	factorialOfTen(t, "ParentOfFactorial")
+}
+
+// factorialOfTen runs orchestrator on 10: it completes with 10!.
+func factorialOfTen(t *testing.T, orchestrator string) {
 	t.Parallel()
 	h := newHost(t, hostOptions{})
-	st := h.wait(h.start("ParentOfFactorial", 10), standardTimeout)
+	st := h.wait(h.start(orchestrator, 10), standardTimeout)
 	expectStatus(t, st, durable.StatusCompleted)
 	if in := jsonOf[int](t, "input", st.Input); in != 10 {
 		t.Errorf("input %d", in)
@@ -78,10 +77,7 @@ func TestScenario_LongRunningOrchestrator(t *testing.T) {
 			o.ControlQueueVisibility = 2 * time.Second
 		}})
 		st := h.wait(h.start("LongRunningOrchestrator", "0"), standardTimeout)
-		expectStatus(t, st, durable.StatusCompleted)
-		if out := jsonOf[string](t, "output", st.Output); out != "ok" {
-			t.Errorf("output %q", out)
-		}
+		expectOutput(t, st, "ok")
 	})
 }
 
@@ -169,20 +165,11 @@ func TestScenario_NoInstancesGetAllOrchestrationStatusesNullContinuationToken(t 
 // as new between messages); with fire-and-forget the parent does not wait
 // for the child.
 func TestScenario_EventConversation(t *testing.T) {
-	t.Parallel()
-	for _, ext := range []bool{false, true} {
-		for _, ff := range []bool{false, true} {
-			t.Run("extendedSessions="+strconv.FormatBool(ext)+"/fireAndForget="+strconv.FormatBool(ff), func(t *testing.T) {
-				t.Parallel()
-				h := newHost(t, hostOptions{extendedSessions: ext})
-				st := h.wait(h.start("EventConversation", ff), standardTimeout)
-				expectStatus(t, st, durable.StatusCompleted)
-				if out := jsonOf[string](t, "output", st.Output); out != "OK" {
-					t.Errorf("output %q", out)
-				}
-			})
-		}
-	}
+	bothSessionModesAnd(t, "fireAndForget", func(t *testing.T, ext, ff bool) {
+		h := newHost(t, hostOptions{extendedSessions: ext})
+		st := h.wait(h.start("EventConversation", ff), standardTimeout)
+		expectOutput(t, st, "OK")
+	})
 }
 
 // Continue-as-new followed by a timer in the next execution completes.
@@ -190,10 +177,7 @@ func TestScenario_ContinueAsNewThenTimer(t *testing.T) {
 	bothSessionModes(t, func(t *testing.T, ext bool) {
 		h := newHost(t, hostOptions{extendedSessions: ext})
 		st := h.wait(h.start("ContinueAsNewThenTimer", 0), standardTimeout)
-		expectStatus(t, st, durable.StatusCompleted)
-		if out := jsonOf[string](t, "output", st.Output); out != "OK" {
-			t.Errorf("output %q", out)
-		}
+		expectOutput(t, st, "OK")
 	})
 }
 
@@ -349,10 +333,7 @@ func TestScenario_TimerCancellation(t *testing.T) {
 		h.waitForStartup(id)
 		h.raise(id, "approval", true)
 		st := h.wait(id, standardTimeout)
-		expectStatus(t, st, durable.StatusCompleted)
-		if out := jsonOf[string](t, "output", st.Output); out != "Approved" {
-			t.Errorf("output %q", out)
-		}
+		expectOutput(t, st, "Approved")
 	})
 }
 
@@ -363,34 +344,27 @@ func TestScenario_TimerExpiration(t *testing.T) {
 		id := h.start("Approval", 2.0)
 		h.waitForStartup(id)
 		st := h.wait(id, 20*time.Second)
-		expectStatus(t, st, durable.StatusCompleted)
-		if out := jsonOf[string](t, "output", st.Output); out != "Expired" {
-			t.Errorf("output %q", out)
-		}
+		expectOutput(t, st, "Expired")
 	})
 }
 
 // A timer fires at its time whether the time was given in UTC or in a
 // local zone.
 func TestScenario_TimerDelay(t *testing.T) {
-	t.Parallel()
-	for _, utc := range []bool{true, false} {
-		t.Run("utc="+strconv.FormatBool(utc), func(t *testing.T) {
-			t.Parallel()
-			h := newHost(t, hostOptions{})
-			start := time.Now()
-			if !utc {
-				start = start.In(time.FixedZone("UTC+5", 5*3600))
-			}
-			delay := 3 * time.Second
-			st := h.wait(h.start("DelayedCurrentTimeInline", start.Add(delay)), standardTimeout)
-			expectStatus(t, st, durable.StatusCompleted)
-			took := time.Since(start)
-			if took < delay || took > delay+10*time.Second {
-				t.Errorf("timer of %v fired after %v", delay, took)
-			}
-		})
-	}
+	bothWays(t, "utc", func(t *testing.T, utc bool) {
+		h := newHost(t, hostOptions{})
+		start := time.Now()
+		if !utc {
+			start = start.In(time.FixedZone("UTC+5", 5*3600))
+		}
+		delay := 3 * time.Second
+		st := h.wait(h.start("DelayedCurrentTimeInline", start.Add(delay)), standardTimeout)
+		expectStatus(t, st, durable.StatusCompleted)
+		took := time.Since(start)
+		if took < delay || took > delay+10*time.Second {
+			t.Errorf("timer of %v fired after %v", delay, took)
+		}
+	})
 }
 
 // Terminate ends a running instance with the reason as its output.
@@ -485,13 +459,7 @@ func TestScenario_ActorOrchestration(t *testing.T) {
 		for _, op := range []string{"incr", "incr", "incr", "decr", "incr"} {
 			h.raise(id, "operation", op)
 		}
-		time.Sleep(2 * time.Second)
-		if st := h.status(id); st.RuntimeStatus != durable.StatusRunning && st.RuntimeStatus != durable.StatusContinuedAsNew {
-			t.Fatalf("after the operations the counter is %s", st.RuntimeStatus)
-		}
-		h.raise(id, "operation", "end")
-		st := h.wait(id, 10*time.Second)
-		expectStatus(t, st, durable.StatusCompleted)
+		st := h.endCounter(id, "the operations")
 		if out := jsonOf[int](t, "output", st.Output); out != 3 {
 			t.Errorf("output %d, want 3", out)
 		}
@@ -503,8 +471,7 @@ func TestScenario_ActorOrchestration(t *testing.T) {
 
 // Rewind of one failed instance leaves others alone and completes it.
 func TestScenario_RewindOrchestrationsFail(t *testing.T) {
-	t.Parallel()
-	h := newHost(t, hostOptions{extendedSessions: true})
+	h := rewindHost(t)
 	id1 := "1_Test_" + durable.NewInstanceID()
 	id2 := "2_Test_" + durable.NewInstanceID()
 	h.start("FactorialOrchestratorFail", 3, durable.WithInstanceID(id1))
@@ -530,18 +497,44 @@ func (h *host) rewind(id, reason string) {
 	h.waitStatus(id, 10*time.Second, durable.StatusPending, durable.StatusRunning, durable.StatusCompleted)
 }
 
+// rewindHost is a rewind scenario's host, with extended sessions; the
+// test runs in parallel.
+func rewindHost(t *testing.T) *host {
+	t.Parallel()
+	return newHost(t, hostOptions{extendedSessions: true})
+}
+
+// rewindStep heals one failure switch and rewinds the failed instance.
+type rewindStep struct {
+	heal, reason string
+}
+
+// failThenRewind starts name with input under id and expects it to fail;
+// then each step heals a switch and rewinds it, after which it fails
+// again until the last step, after which it completes. It returns the
+// completed status.
+func (h *host) failThenRewind(id, name string, input any, steps ...rewindStep) *durable.InstanceStatus {
+	h.t.Helper()
+	h.start(name, input, durable.WithInstanceID(id))
+	st := h.wait(id, standardTimeout)
+	for i, step := range steps {
+		expectStatus(h.t, st, durable.StatusFailed)
+		h.env.Heal(step.heal)
+		h.rewind(id, step.reason)
+		st = h.wait(id, standardTimeout)
+		if i == len(steps)-1 {
+			expectStatus(h.t, st, durable.StatusCompleted)
+		}
+	}
+	return st
+}
+
 // Rewinding a fan-out re-runs the failed activities only.
 func TestScenario_RewindActivityFailFanOut(t *testing.T) {
-	t.Parallel()
-	h := newHost(t, hostOptions{extendedSessions: true})
+	h := rewindHost(t)
 	h.env.Heal(SwitchFanOut1)
-	id := "Test_" + durable.NewInstanceID()
-	h.start("FanOutFanInRewind", 3, durable.WithInstanceID(id))
-	expectStatus(t, h.wait(id, standardTimeout), durable.StatusFailed)
-	h.env.Heal(SwitchFanOut2)
-	h.rewind(id, "Rewind orchestrator with failed parallel activity.")
-	st := h.wait(id, standardTimeout)
-	expectStatus(t, st, durable.StatusCompleted)
+	st := h.failThenRewind("Test_"+durable.NewInstanceID(), "FanOutFanInRewind", 3,
+		rewindStep{SwitchFanOut2, "Rewind orchestrator with failed parallel activity."})
 	if text(st.Output) != `"Done"` {
 		t.Errorf("output %s", text(st.Output))
 	}
@@ -549,15 +542,9 @@ func TestScenario_RewindActivityFailFanOut(t *testing.T) {
 
 // Rewinding after an activity failure runs it again and completes.
 func TestScenario_RewindActivityFail(t *testing.T) {
-	t.Parallel()
-	h := newHost(t, hostOptions{extendedSessions: true})
-	id := durable.NewInstanceID()
-	h.start("SayHelloWithActivityFail", "World", durable.WithInstanceID(id))
-	expectStatus(t, h.wait(id, standardTimeout), durable.StatusFailed)
-	h.env.Heal(SwitchHelloFailActivity)
-	h.rewind(id, "Activity failure test.")
-	st := h.wait(id, standardTimeout)
-	expectStatus(t, st, durable.StatusCompleted)
+	h := rewindHost(t)
+	st := h.failThenRewind(durable.NewInstanceID(), "SayHelloWithActivityFail", "World",
+		rewindStep{SwitchHelloFailActivity, "Activity failure test."})
 	if text(st.Output) != `"Hello, World!"` {
 		t.Errorf("output %s", text(st.Output))
 	}
@@ -565,18 +552,10 @@ func TestScenario_RewindActivityFail(t *testing.T) {
 
 // Two rewinds, each past a different failing activity.
 func TestScenario_RewindMultipleActivityFail(t *testing.T) {
-	t.Parallel()
-	h := newHost(t, hostOptions{extendedSessions: true})
-	id := "Test_" + durable.NewInstanceID()
-	h.start("FactorialMultipleActivityFail", 4, durable.WithInstanceID(id))
-	expectStatus(t, h.wait(id, standardTimeout), durable.StatusFailed)
-	h.env.Heal(SwitchMultiply1)
-	h.rewind(id, "Rewind for activity failure 1.")
-	expectStatus(t, h.wait(id, standardTimeout), durable.StatusFailed)
-	h.env.Heal(SwitchMultiply2)
-	h.rewind(id, "Rewind for activity failure 2.")
-	st := h.wait(id, standardTimeout)
-	expectStatus(t, st, durable.StatusCompleted)
+	h := rewindHost(t)
+	st := h.failThenRewind("Test_"+durable.NewInstanceID(), "FactorialMultipleActivityFail", 4,
+		rewindStep{SwitchMultiply1, "Rewind for activity failure 1."},
+		rewindStep{SwitchMultiply2, "Rewind for activity failure 2."})
 	if text(st.Output) != "24" {
 		t.Errorf("output %s, want 24", text(st.Output))
 	}
@@ -584,45 +563,21 @@ func TestScenario_RewindMultipleActivityFail(t *testing.T) {
 
 // Rewinding a parent whose sub-orchestrations failed reruns them.
 func TestScenario_RewindSubOrchestrationsTest(t *testing.T) {
-	t.Parallel()
-	h := newHost(t, hostOptions{extendedSessions: true})
-	id := "Parent_" + durable.NewInstanceID()
-	h.start("ParentWorkflowSubOrchestrationFail", true, durable.WithInstanceID(id))
-	expectStatus(t, h.wait(id, standardTimeout), durable.StatusFailed)
-	h.env.Heal(SwitchChildOrch1)
-	h.rewind(id, "Rewind first suborchestration failure.")
-	expectStatus(t, h.wait(id, standardTimeout), durable.StatusFailed)
-	h.env.Heal(SwitchChildOrch2)
-	h.rewind(id, "Rewind second suborchestration failure.")
-	expectStatus(t, h.wait(id, standardTimeout), durable.StatusCompleted)
+	rewindHost(t).failThenRewind("Parent_"+durable.NewInstanceID(), "ParentWorkflowSubOrchestrationFail", true,
+		rewindStep{SwitchChildOrch1, "Rewind first suborchestration failure."},
+		rewindStep{SwitchChildOrch2, "Rewind second suborchestration failure."})
 }
 
 // Rewinding a parent reaches the failed activity inside its children.
 func TestScenario_RewindSubOrchestrationActivityTest(t *testing.T) {
-	t.Parallel()
-	h := newHost(t, hostOptions{extendedSessions: true})
-	id := "Parent_" + durable.NewInstanceID()
-	h.start("ParentWorkflowSubOrchestrationActivityFail", true, durable.WithInstanceID(id))
-	expectStatus(t, h.wait(id, standardTimeout), durable.StatusFailed)
-	h.env.Heal(SwitchSubActivity1)
-	h.rewind(id, "Rewinding 1: child should still fail.")
-	expectStatus(t, h.wait(id, standardTimeout), durable.StatusFailed)
-	h.env.Heal(SwitchSubActivity2)
-	h.rewind(id, "Rewinding 2: child should complete.")
-	expectStatus(t, h.wait(id, standardTimeout), durable.StatusCompleted)
+	rewindHost(t).failThenRewind("Parent_"+durable.NewInstanceID(), "ParentWorkflowSubOrchestrationActivityFail", true,
+		rewindStep{SwitchSubActivity1, "Rewinding 1: child should still fail."},
+		rewindStep{SwitchSubActivity2, "Rewinding 2: child should complete."})
 }
 
 // Rewinding a grandparent reaches activities two levels down.
 func TestScenario_RewindNestedSubOrchestrationTest(t *testing.T) {
-	t.Parallel()
-	h := newHost(t, hostOptions{extendedSessions: true})
-	id := "Grandparent_" + durable.NewInstanceID()
-	h.start("GrandparentWorkflowNestedActivityFail", true, durable.WithInstanceID(id))
-	expectStatus(t, h.wait(id, standardTimeout), durable.StatusFailed)
-	h.env.Heal(SwitchNested1)
-	h.rewind(id, "Rewind 1: Nested child activity still fails.")
-	expectStatus(t, h.wait(id, standardTimeout), durable.StatusFailed)
-	h.env.Heal(SwitchNested2)
-	h.rewind(id, "Rewind 2: Nested child activity completes.")
-	expectStatus(t, h.wait(id, standardTimeout), durable.StatusCompleted)
+	rewindHost(t).failThenRewind("Grandparent_"+durable.NewInstanceID(), "GrandparentWorkflowNestedActivityFail", true,
+		rewindStep{SwitchNested1, "Rewind 1: Nested child activity still fails."},
+		rewindStep{SwitchNested2, "Rewind 2: Nested child activity completes."})
 }

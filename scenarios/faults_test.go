@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"strconv"
 	"testing"
 	"time"
 
@@ -44,64 +43,58 @@ type faultRun struct {
 }
 
 func runFaultScenario(t *testing.T, r faultRun) {
-	t.Parallel()
-	for _, ext := range []bool{true, false} {
-		for _, terminate := range []bool{true, false} {
-			t.Run("extendedSessions="+strconv.FormatBool(ext)+"/terminate="+strconv.FormatBool(terminate), func(t *testing.T) {
-				t.Parallel()
-				h := newHost(t, hostOptions{extendedSessions: ext})
-				var opts []durable.StartOption
-				if r.tags != nil {
-					opts = append(opts, durable.WithTags(r.tags))
-				}
-				id := h.start(r.orchestrator, r.input, opts...)
-				orig := r.finish(h, id)
-				expectStatus(t, orig, r.want)
-				if r.blobs && h.blobsOf(id) == 0 {
-					t.Fatal("no large-message blobs")
-				}
-				poke := func() {
-					// The Durable Task client sends without reading the
-					// status first (the row may be wrong or missing).
-					e := &history.Event{Type: history.EventRaised, EventID: -1, Timestamp: time.Now().UTC(), Name: "Foo", Input: ptr(`"Bar"`)}
-					if terminate {
-						e = &history.Event{Type: history.ExecutionTerminated, EventID: -1, Timestamp: time.Now().UTC(), Input: ptr("testing")}
-					}
-					if err := h.be.SendEvent(context.Background(), history.OrchestrationInstance{InstanceID: id}, e); err != nil {
-						t.Fatal(err)
-					}
-				}
-				check := func(what string) {
-					t.Helper()
-					st := h.waitStatus(id, 30*time.Second, r.want)
-					if text(st.Output) != text(orig.Output) {
-						t.Errorf("%s: output %.100s, want %.100s", what, text(st.Output), text(orig.Output))
-					}
-					if text(st.Input) != text(orig.Input) {
-						t.Errorf("%s: input %.100s, want %.100s", what, text(st.Input), text(orig.Input))
-					}
-					if st.Name != r.orchestrator || st.ExecutionID != orig.ExecutionID {
-						t.Errorf("%s: name %q execution %q, want %q %q", what, st.Name, st.ExecutionID, r.orchestrator, orig.ExecutionID)
-					}
-					if r.tags != nil && !maps.Equal(st.Tags, r.tags) {
-						t.Errorf("%s: tags %v, want %v", what, st.Tags, r.tags)
-					}
-				}
-				h.mergeInstanceRow(id, map[string]any{"RuntimeStatus": "Running", "Output": "null"})
-				if st := h.status(id); st.RuntimeStatus != durable.StatusRunning {
-					t.Fatalf("the tampered row reads %s", st.RuntimeStatus)
-				}
-				poke()
-				check("stale row")
-
-				// A sub-orchestration finishing in its first episode can
-				// leave no row at all.
-				h.deleteInstanceRow(id)
-				poke()
-				check("missing row")
-			})
+	bothSessionModesAnd(t, "terminate", func(t *testing.T, ext, terminate bool) {
+		h := newHost(t, hostOptions{extendedSessions: ext})
+		var opts []durable.StartOption
+		if r.tags != nil {
+			opts = append(opts, durable.WithTags(r.tags))
 		}
-	}
+		id := h.start(r.orchestrator, r.input, opts...)
+		orig := r.finish(h, id)
+		expectStatus(t, orig, r.want)
+		if r.blobs && h.blobsOf(id) == 0 {
+			t.Fatal("no large-message blobs")
+		}
+		poke := func() {
+			// The Durable Task client sends without reading the
+			// status first (the row may be wrong or missing).
+			e := &history.Event{Type: history.EventRaised, EventID: -1, Timestamp: time.Now().UTC(), Name: "Foo", Input: ptr(`"Bar"`)}
+			if terminate {
+				e = &history.Event{Type: history.ExecutionTerminated, EventID: -1, Timestamp: time.Now().UTC(), Input: ptr("testing")}
+			}
+			if err := h.be.SendEvent(context.Background(), history.OrchestrationInstance{InstanceID: id}, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		check := func(what string) {
+			t.Helper()
+			st := h.waitStatus(id, 30*time.Second, r.want)
+			if text(st.Output) != text(orig.Output) {
+				t.Errorf("%s: output %.100s, want %.100s", what, text(st.Output), text(orig.Output))
+			}
+			if text(st.Input) != text(orig.Input) {
+				t.Errorf("%s: input %.100s, want %.100s", what, text(st.Input), text(orig.Input))
+			}
+			if st.Name != r.orchestrator || st.ExecutionID != orig.ExecutionID {
+				t.Errorf("%s: name %q execution %q, want %q %q", what, st.Name, st.ExecutionID, r.orchestrator, orig.ExecutionID)
+			}
+			if r.tags != nil && !maps.Equal(st.Tags, r.tags) {
+				t.Errorf("%s: tags %v, want %v", what, st.Tags, r.tags)
+			}
+		}
+		h.mergeInstanceRow(id, map[string]any{"RuntimeStatus": "Running", "Output": "null"})
+		if st := h.status(id); st.RuntimeStatus != durable.StatusRunning {
+			t.Fatalf("the tampered row reads %s", st.RuntimeStatus)
+		}
+		poke()
+		check("stale row")
+
+		// A sub-orchestration finishing in its first episode can
+		// leave no row at all.
+		h.deleteInstanceRow(id)
+		poke()
+		check("missing row")
+	})
 }
 
 func finishEcho(h *host, id string) *durable.InstanceStatus { return h.wait(id, 2*time.Minute) }
@@ -204,28 +197,43 @@ func episode(started *history.Event, actions ...*history.Event) *backend.Checkpo
 // (the default, as in the .NET provider) the stalled worker's Running
 // overwrites it. Either way the history stays whole.
 func TestScenario_WorkerAttemptingToUpdateInstanceTableAfterStalling(t *testing.T) {
-	t.Parallel()
-	for _, useETag := range []bool{true, false} {
-		t.Run("useInstanceEtag="+strconv.FormatBool(useETag), func(t *testing.T) {
-			t.Parallel()
-			h := serviceHost(t, false, func(o *azstorage.Options) { o.UseInstanceTableETag = useETag })
-			wi, started := h.createByHand("instance_id", "execution_id")
-			cp := episode(started, &history.Event{Type: history.TaskScheduled, EventID: 0, Timestamp: time.Now().UTC(), Name: "Act"})
-			h.mergeInstanceRow("instance_id", map[string]any{"RuntimeStatus": "Completed"})
-			err := h.be.CompleteOrchestrationWorkItem(context.Background(), wi, cp)
-			want := "Running"
-			if useETag {
-				expectConflict(t, err, 412)
-				want = "Completed"
-			} else if err != nil {
-				t.Fatalf("complete: %v", err)
-			}
-			h.waitRowStatus("instance_id", want)
-			if n := len(h.historyEvents("instance_id")); n != 4 {
-				t.Errorf("%d history events, want 4", n)
-			}
-		})
+	bothWays(t, "useInstanceEtag", func(t *testing.T, useETag bool) {
+		h, wi, started := stalledHost(t, useETag)
+		cp := episode(started, &history.Event{Type: history.TaskScheduled, EventID: 0, Timestamp: time.Now().UTC(), Name: "Act"})
+		h.mergeInstanceRow("instance_id", map[string]any{"RuntimeStatus": "Completed"})
+		err := h.be.CompleteOrchestrationWorkItem(context.Background(), wi, cp)
+		h.expectStalledWrite("instance_id", err, useETag, 412)
+		if n := len(h.historyEvents("instance_id")); n != 4 {
+			t.Errorf("%d history events, want 4", n)
+		}
+	})
+}
+
+// stalledHost is a service host whose Instances row writes check ETags
+// if useETag, with instance_id created by hand and its first work item
+// taken.
+func stalledHost(t *testing.T, useETag bool) (*host, *backend.OrchestrationWorkItem, *history.Event) {
+	t.Helper()
+	h := serviceHost(t, false, func(o *azstorage.Options) { o.UseInstanceTableETag = useETag })
+	wi, started := h.createByHand("instance_id", "execution_id")
+	return h, wi, started
+}
+
+// expectStalledWrite checks a stalled worker's late checkpoint (its
+// error err) after another writer set the Instances row of id to
+// Completed: with the ETag check the checkpoint fails with a conflict
+// carrying HTTP status and Completed stands; without it the checkpoint
+// succeeds and its Running overwrites the row.
+func (h *host) expectStalledWrite(id string, err error, useETag bool, status int) {
+	h.t.Helper()
+	want := "Running"
+	if useETag {
+		expectConflict(h.t, err, status)
+		want = "Completed"
+	} else if err != nil {
+		h.t.Fatalf("complete: %v", err)
 	}
+	h.waitRowStatus(id, want)
 }
 
 // waitRowStatus waits until the raw Instances row has the status (the
@@ -263,42 +271,30 @@ func expectConflict(t *testing.T, err error, status int) {
 // worker inserts after another writer created it (409 with the ETag
 // check).
 func TestScenario_WorkerAttemptingToUpdateInstanceTableAfterStallingForSubOrchestration(t *testing.T) {
-	t.Parallel()
-	for _, useETag := range []bool{true, false} {
-		t.Run("useInstanceEtag="+strconv.FormatBool(useETag), func(t *testing.T) {
-			t.Parallel()
-			h := serviceHost(t, false, func(o *azstorage.Options) { o.UseInstanceTableETag = useETag })
-			wi, started := h.createByHand("instance_id", "execution_id")
-			now := time.Now().UTC()
-			gen := 0
-			subStart := &history.Event{Type: history.ExecutionStarted, EventID: -1, Timestamp: now, Name: "suborchestration", Generation: &gen,
-				Instance: &history.OrchestrationInstance{InstanceID: "sub_instance_id", ExecutionID: durable.NewInstanceID()},
-				Parent:   &history.ParentInstance{Name: "orchestration", Instance: *started.Instance, TaskScheduleID: 0}}
-			cp := episode(started, &history.Event{Type: history.SubOrchestrationInstanceCreated, EventID: 0, Timestamp: now, Name: "suborchestration", InstanceID: "sub_instance_id"})
-			cp.Outbound = []backend.OutboundMessage{{Event: subStart, Target: *subStart.Instance}}
-			if err := h.be.CompleteOrchestrationWorkItem(context.Background(), wi, cp); err != nil {
-				t.Fatal(err)
-			}
-			sub := h.fetch(30 * time.Second)
-			if sub == nil || sub.InstanceID != "sub_instance_id" {
-				t.Fatalf("no work item for the sub-orchestration: %+v", sub)
-			}
-			if h.instanceRow("sub_instance_id") != nil {
-				t.Fatal("the sub-orchestration has an Instances row before its first checkpoint")
-			}
-			h.insertInstanceRow("sub_instance_id", map[string]any{"RuntimeStatus": "Completed"})
-			subCp := episode(subStart, &history.Event{Type: history.TaskScheduled, EventID: 0, Timestamp: now, Name: "Act"})
-			err := h.be.CompleteOrchestrationWorkItem(context.Background(), sub, subCp)
-			want := "Running"
-			if useETag {
-				expectConflict(t, err, 409)
-				want = "Completed"
-			} else if err != nil {
-				t.Fatalf("complete: %v", err)
-			}
-			h.waitRowStatus("sub_instance_id", want)
-		})
-	}
+	bothWays(t, "useInstanceEtag", func(t *testing.T, useETag bool) {
+		h, wi, started := stalledHost(t, useETag)
+		now := time.Now().UTC()
+		gen := 0
+		subStart := &history.Event{Type: history.ExecutionStarted, EventID: -1, Timestamp: now, Name: "suborchestration", Generation: &gen,
+			Instance: &history.OrchestrationInstance{InstanceID: "sub_instance_id", ExecutionID: durable.NewInstanceID()},
+			Parent:   &history.ParentInstance{Name: "orchestration", Instance: *started.Instance, TaskScheduleID: 0}}
+		cp := episode(started, &history.Event{Type: history.SubOrchestrationInstanceCreated, EventID: 0, Timestamp: now, Name: "suborchestration", InstanceID: "sub_instance_id"})
+		cp.Outbound = []backend.OutboundMessage{{Event: subStart, Target: *subStart.Instance}}
+		if err := h.be.CompleteOrchestrationWorkItem(context.Background(), wi, cp); err != nil {
+			t.Fatal(err)
+		}
+		sub := h.fetch(30 * time.Second)
+		if sub == nil || sub.InstanceID != "sub_instance_id" {
+			t.Fatalf("no work item for the sub-orchestration: %+v", sub)
+		}
+		if h.instanceRow("sub_instance_id") != nil {
+			t.Fatal("the sub-orchestration has an Instances row before its first checkpoint")
+		}
+		h.insertInstanceRow("sub_instance_id", map[string]any{"RuntimeStatus": "Completed"})
+		subCp := episode(subStart, &history.Event{Type: history.TaskScheduled, EventID: 0, Timestamp: now, Name: "Act"})
+		err := h.be.CompleteOrchestrationWorkItem(context.Background(), sub, subCp)
+		h.expectStalledWrite("sub_instance_id", err, useETag, 409)
+	})
 }
 
 // A response for an instance that does not exist is delivered a few times
@@ -336,82 +332,73 @@ func TestScenario_WorkerAttemptingToDequeueMessageForNonExistentInstance(t *test
 // request's checkpoint may not have landed yet); a response to a
 // scheduled task is delivered.
 func TestScenario_WorkerAttemptingToDequeueMessageWithNoTaskScheduledInHistory(t *testing.T) {
-	t.Parallel()
-	for _, ext := range []bool{true, false} {
-		for _, scheduled := range []bool{true, false} {
-			t.Run("extendedSessions="+strconv.FormatBool(ext)+"/taskScheduled="+strconv.FormatBool(scheduled), func(t *testing.T) {
-				t.Parallel()
-				h := serviceHost(t, ext, nil)
-				id := durable.NewInstanceID()
-				wi, started := h.createByHand(id, durable.NewInstanceID())
-				var actions []*history.Event
-				if scheduled {
-					actions = append(actions, &history.Event{Type: history.TaskScheduled, EventID: 0, Timestamp: time.Now().UTC(), Name: "Act"})
-				}
-				if err := h.be.CompleteOrchestrationWorkItem(context.Background(), wi, episode(started, actions...)); err != nil {
-					t.Fatal(err)
-				}
-				send := func(taskID int) {
-					e := &history.Event{Type: history.TaskCompleted, EventID: -1, Timestamp: time.Now().UTC(), TaskScheduledID: taskID, Result: ptr(`""`)}
-					if err := h.be.SendEvent(context.Background(), *started.Instance, e); err != nil {
-						t.Fatal(err)
-					}
-				}
-				send(1)
-				if wi := h.fetch(3 * time.Second); wi != nil {
-					t.Fatalf("a response to unscheduled task 1 was delivered: %+v", wi.NewEvents)
-				}
-				if scheduled {
-					send(0)
-					wi := h.fetch(10 * time.Second)
-					if wi == nil {
-						t.Fatal("the response to scheduled task 0 was not delivered")
-					}
-					for _, e := range wi.NewEvents {
-						if e.Type == history.TaskCompleted && e.TaskScheduledID != 0 {
-							t.Errorf("delivered a response to task %d", e.TaskScheduledID)
-						}
-					}
-				}
-			})
+	bothSessionModesAnd(t, "taskScheduled", func(t *testing.T, ext, scheduled bool) {
+		h := serviceHost(t, ext, nil)
+		var actions []*history.Event
+		if scheduled {
+			actions = append(actions, &history.Event{Type: history.TaskScheduled, EventID: 0, Timestamp: time.Now().UTC(), Name: "Act"})
 		}
-	}
+		inst := h.checkpointFirstEpisode(actions...)
+		send := func(taskID int) {
+			e := &history.Event{Type: history.TaskCompleted, EventID: -1, Timestamp: time.Now().UTC(), TaskScheduledID: taskID, Result: ptr(`""`)}
+			if err := h.be.SendEvent(context.Background(), *inst, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		send(1)
+		if wi := h.fetch(3 * time.Second); wi != nil {
+			t.Fatalf("a response to unscheduled task 1 was delivered: %+v", wi.NewEvents)
+		}
+		if scheduled {
+			send(0)
+			wi := h.fetch(10 * time.Second)
+			if wi == nil {
+				t.Fatal("the response to scheduled task 0 was not delivered")
+			}
+			for _, e := range wi.NewEvents {
+				if e.Type == history.TaskCompleted && e.TaskScheduledID != 0 {
+					t.Errorf("delivered a response to task %d", e.TaskScheduledID)
+				}
+			}
+		}
+	})
 }
 
 // An entity's response (an event named after its request id) that comes
 // before the history holds the EventSent request is held back; one whose
 // request is in the history is delivered.
 func TestScenario_WorkerAttemptingToDequeueMessageWithNoEventSentInHistory(t *testing.T) {
-	t.Parallel()
-	for _, ext := range []bool{true, false} {
-		for _, sent := range []bool{true, false} {
-			t.Run("extendedSessions="+strconv.FormatBool(ext)+"/eventSent="+strconv.FormatBool(sent), func(t *testing.T) {
-				t.Parallel()
-				h := serviceHost(t, ext, nil)
-				id := durable.NewInstanceID()
-				wi, started := h.createByHand(id, durable.NewInstanceID())
-				requestID := newGUID()
-				var actions []*history.Event
-				if sent {
-					actions = append(actions, &history.Event{Type: history.EventSent, EventID: 0, Timestamp: time.Now().UTC(),
-						Name: "op", InstanceID: "@test@myEntity", Input: ptr(`{ "id": "` + requestID + `" }`)})
-				}
-				if err := h.be.CompleteOrchestrationWorkItem(context.Background(), wi, episode(started, actions...)); err != nil {
-					t.Fatal(err)
-				}
-				h.sendFromEntity(started.Instance, "@test@myEntity", newGUID())
-				if wi := h.fetch(3 * time.Second); wi != nil {
-					t.Fatalf("a response to an unsent request was delivered: %+v", wi.NewEvents)
-				}
-				if sent {
-					h.sendFromEntity(started.Instance, "@test@myEntity", requestID)
-					if wi := h.fetch(10 * time.Second); wi == nil {
-						t.Fatal("the response to the sent request was not delivered")
-					}
-				}
-			})
+	bothSessionModesAnd(t, "eventSent", func(t *testing.T, ext, sent bool) {
+		h := serviceHost(t, ext, nil)
+		requestID := newGUID()
+		var actions []*history.Event
+		if sent {
+			actions = append(actions, &history.Event{Type: history.EventSent, EventID: 0, Timestamp: time.Now().UTC(),
+				Name: "op", InstanceID: "@test@myEntity", Input: ptr(`{ "id": "` + requestID + `" }`)})
 		}
+		inst := h.checkpointFirstEpisode(actions...)
+		h.sendFromEntity(inst, "@test@myEntity", newGUID())
+		if wi := h.fetch(3 * time.Second); wi != nil {
+			t.Fatalf("a response to an unsent request was delivered: %+v", wi.NewEvents)
+		}
+		if sent {
+			h.sendFromEntity(inst, "@test@myEntity", requestID)
+			if wi := h.fetch(10 * time.Second); wi == nil {
+				t.Fatal("the response to the sent request was not delivered")
+			}
+		}
+	})
+}
+
+// checkpointFirstEpisode creates an instance by hand and checkpoints its
+// first episode with actions; it returns the instance.
+func (h *host) checkpointFirstEpisode(actions ...*history.Event) *history.OrchestrationInstance {
+	h.t.Helper()
+	wi, started := h.createByHand(durable.NewInstanceID(), durable.NewInstanceID())
+	if err := h.be.CompleteOrchestrationWorkItem(context.Background(), wi, episode(started, actions...)); err != nil {
+		h.t.Fatal(err)
 	}
+	return started.Instance
 }
 
 // sendFromEntity puts an entity's response message (an EventRaised named

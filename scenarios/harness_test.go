@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -164,12 +166,33 @@ func (h *host) runWorker(wo durable.WorkerOptions) {
 // bothSessionModes runs a scenario with extended sessions on and off (the
 // .NET suite's enableExtendedSessions data rows), in parallel.
 func bothSessionModes(t *testing.T, f func(t *testing.T, extended bool)) {
+	bothWays(t, "extendedSessions", f)
+}
+
+// bothWays runs a scenario with a data row, name, true and false: in
+// parallel subtests name=true and name=false of the parallel test t.
+func bothWays(t *testing.T, name string, f func(t *testing.T, on bool)) {
+	t.Parallel()
+	for _, on := range []bool{true, false} {
+		t.Run(name+"="+strconv.FormatBool(on), func(t *testing.T) {
+			t.Parallel()
+			f(t, on)
+		})
+	}
+}
+
+// bothSessionModesAnd runs a scenario with extended sessions on and off
+// and, in each mode, a second data row, flag, true and false: in parallel
+// subtests extendedSessions=…/flag=….
+func bothSessionModesAnd(t *testing.T, flag string, f func(t *testing.T, extended, on bool)) {
 	t.Parallel()
 	for _, ext := range []bool{true, false} {
-		t.Run(fmt.Sprintf("extendedSessions=%v", ext), func(t *testing.T) {
-			t.Parallel()
-			f(t, ext)
-		})
+		for _, on := range []bool{true, false} {
+			t.Run("extendedSessions="+strconv.FormatBool(ext)+"/"+flag+"="+strconv.FormatBool(on), func(t *testing.T) {
+				t.Parallel()
+				f(t, ext, on)
+			})
+		}
 	}
 }
 
@@ -274,6 +297,21 @@ func (h *host) terminate(id, reason string) {
 	}
 }
 
+// endCounter checks, a moment after what was sent to a Counter
+// instance, that it still runs, then ends it and returns its status, which
+// must be Completed.
+func (h *host) endCounter(id, what string) *durable.InstanceStatus {
+	h.t.Helper()
+	time.Sleep(2 * time.Second)
+	if st := h.status(id); st.RuntimeStatus != durable.StatusRunning && st.RuntimeStatus != durable.StatusContinuedAsNew {
+		h.t.Fatalf("after %s the counter is %s", what, st.RuntimeStatus)
+	}
+	h.raise(id, "operation", "end")
+	st := h.wait(id, 10*time.Second)
+	expectStatus(h.t, st, durable.StatusCompleted)
+	return st
+}
+
 // purge purges one instance.
 func (h *host) purge(id string) error {
 	return h.client.Purge(context.Background(), id)
@@ -360,11 +398,23 @@ func (h *host) blobCount(prefix string) int {
 	return n
 }
 
+// instancesTable is the task hub's Instances table.
+func (h *host) instancesTable() *aztables.Client {
+	return h.clis.Table.NewClient(h.names.InstancesTable())
+}
+
+// instanceRowBody is an instance's Instances row with cols, as JSON.
+func instanceRowBody(id string, cols map[string]any) []byte {
+	row := map[string]any{"PartitionKey": azstorage.EscapePartitionKey(id), "RowKey": ""}
+	maps.Copy(row, cols)
+	body, _ := json.Marshal(row)
+	return body
+}
+
 // instanceRow reads the raw Instances row of an instance (nil if none).
 func (h *host) instanceRow(id string) map[string]any {
 	h.t.Helper()
-	tc := h.clis.Table.NewClient(h.names.InstancesTable())
-	resp, err := tc.GetEntity(context.Background(), azstorage.EscapePartitionKey(id), "", nil)
+	resp, err := h.instancesTable().GetEntity(context.Background(), azstorage.EscapePartitionKey(id), "", nil)
 	if err != nil {
 		if strings.Contains(err.Error(), "ResourceNotFound") || strings.Contains(err.Error(), "404") {
 			return nil
@@ -381,13 +431,7 @@ func (h *host) instanceRow(id string) map[string]any {
 // mergeInstanceRow merges columns into an instance's row (ETag *).
 func (h *host) mergeInstanceRow(id string, cols map[string]any) {
 	h.t.Helper()
-	tc := h.clis.Table.NewClient(h.names.InstancesTable())
-	row := map[string]any{"PartitionKey": azstorage.EscapePartitionKey(id), "RowKey": ""}
-	for k, v := range cols {
-		row[k] = v
-	}
-	body, _ := json.Marshal(row)
-	if _, err := tc.UpsertEntity(context.Background(), body, &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeMerge}); err != nil {
+	if _, err := h.instancesTable().UpsertEntity(context.Background(), instanceRowBody(id, cols), &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeMerge}); err != nil {
 		h.t.Fatalf("merge Instances row of %s: %v", id, err)
 	}
 }
@@ -395,8 +439,7 @@ func (h *host) mergeInstanceRow(id string, cols map[string]any) {
 // deleteInstanceRow deletes an instance's row.
 func (h *host) deleteInstanceRow(id string) {
 	h.t.Helper()
-	tc := h.clis.Table.NewClient(h.names.InstancesTable())
-	if _, err := tc.DeleteEntity(context.Background(), azstorage.EscapePartitionKey(id), "", nil); err != nil {
+	if _, err := h.instancesTable().DeleteEntity(context.Background(), azstorage.EscapePartitionKey(id), "", nil); err != nil {
 		h.t.Fatalf("delete Instances row of %s: %v", id, err)
 	}
 }
@@ -416,13 +459,7 @@ func (h *host) historyEvents(id string) []*history.Event {
 // insertInstanceRow inserts an Instances row (it must not exist).
 func (h *host) insertInstanceRow(id string, cols map[string]any) {
 	h.t.Helper()
-	tc := h.clis.Table.NewClient(h.names.InstancesTable())
-	row := map[string]any{"PartitionKey": azstorage.EscapePartitionKey(id), "RowKey": ""}
-	for k, v := range cols {
-		row[k] = v
-	}
-	body, _ := json.Marshal(row)
-	if _, err := tc.AddEntity(context.Background(), body, nil); err != nil {
+	if _, err := h.instancesTable().AddEntity(context.Background(), instanceRowBody(id, cols), nil); err != nil {
 		h.t.Fatalf("insert Instances row of %s: %v", id, err)
 	}
 }

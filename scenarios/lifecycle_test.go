@@ -35,14 +35,23 @@ func TestScenario_RecreateCompletedInstance(t *testing.T) {
 // old.
 func (h *host) waitNewExecution(id, old string) *durable.InstanceStatus {
 	h.t.Helper()
-	deadline := time.Now().Add(standardTimeout)
+	return h.waitExecution(id, standardTimeout, "no new execution finished", func(st *durable.InstanceStatus) bool {
+		return st.ExecutionID != old && st.IsTerminal()
+	})
+}
+
+// waitExecution polls the instance's status until ok accepts it; after
+// within it fails the test, saying what did not happen.
+func (h *host) waitExecution(id string, within time.Duration, what string, ok func(*durable.InstanceStatus) bool) *durable.InstanceStatus {
+	h.t.Helper()
+	deadline := time.Now().Add(within)
 	for {
 		st := h.status(id)
-		if st != nil && st.ExecutionID != old && st.IsTerminal() {
+		if st != nil && ok(st) {
 			return st
 		}
 		if time.Now().After(deadline) {
-			h.t.Fatalf("%s: no new execution finished (status %+v)", id, st)
+			h.t.Fatalf("%s: %s (status %+v)", id, what, st)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -88,17 +97,9 @@ func TestScenario_RecreateTerminatedInstance(t *testing.T) {
 // waitRunningExecution waits until an execution other than old runs.
 func (h *host) waitRunningExecution(id, old string, within time.Duration) *durable.InstanceStatus {
 	h.t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		st := h.status(id)
-		if st != nil && st.ExecutionID != old && st.RuntimeStatus == durable.StatusRunning {
-			return st
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("%s: no new running execution (status %+v)", id, st)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return h.waitExecution(id, within, "no new running execution", func(st *durable.InstanceStatus) bool {
+		return st.ExecutionID != old && st.RuntimeStatus == durable.StatusRunning
+	})
 }
 
 // A running instance can be replaced by a new start of the same id when
@@ -160,13 +161,7 @@ func TestScenario_ExtendedSessions_SessionTimeout(t *testing.T) {
 		t.Fatalf("the session outlived its %v idle timeout", idle)
 	}
 	h.raise(id, "operation", "incr")
-	time.Sleep(2 * time.Second)
-	if st := h.status(id); st.RuntimeStatus != durable.StatusRunning && st.RuntimeStatus != durable.StatusContinuedAsNew {
-		t.Fatalf("after the event the counter is %s", st.RuntimeStatus)
-	}
-	h.raise(id, "operation", "end")
-	st = h.wait(id, 10*time.Second)
-	expectStatus(t, st, durable.StatusCompleted)
+	st = h.endCounter(id, "the event")
 	if text(st.Output) != "1" {
 		t.Errorf("output %s, want 1", text(st.Output))
 	}
@@ -257,62 +252,52 @@ func TestScenario_ScheduledStart_Activity_GetStatus_Returns_ScheduledStart(t *te
 
 // A start time given in any zone is stored as the same instant in UTC.
 func TestScenario_OrchestratorStartAtAcceptsAllDateTimeKinds(t *testing.T) {
-	t.Parallel()
-	for _, utc := range []bool{false, true} {
-		t.Run("utc="+strconv.FormatBool(utc), func(t *testing.T) {
-			t.Parallel()
-			h := newHost(t, hostOptions{})
-			at := time.Now().Add(3 * time.Second).In(time.FixedZone("UTC-7", -7*3600))
-			if utc {
-				at = at.UTC()
-			}
-			st := h.wait(h.start("CurrentTimeInline", "", durable.WithStartTime(at)), standardTimeout)
-			expectStatus(t, st, durable.StatusCompleted)
-			if !sameInstant(st.ScheduledStartTime, at) || st.ScheduledStartTime.Location() != time.UTC {
-				t.Errorf("ScheduledStartTime %v, want %v in UTC", st.ScheduledStartTime, at.UTC())
-			}
-		})
-	}
+	bothWays(t, "utc", func(t *testing.T, utc bool) {
+		h := newHost(t, hostOptions{})
+		at := time.Now().Add(3 * time.Second).In(time.FixedZone("UTC-7", -7*3600))
+		if utc {
+			at = at.UTC()
+		}
+		st := h.wait(h.start("CurrentTimeInline", "", durable.WithStartTime(at)), standardTimeout)
+		expectStatus(t, st, durable.StatusCompleted)
+		if !sameInstant(st.ScheduledStartTime, at) || st.ScheduledStartTime.Location() != time.UTC {
+			t.Errorf("ScheduledStartTime %v, want %v in UTC", st.ScheduledStartTime, at.UTC())
+		}
+	})
 }
 
 // A pending (scheduled) instance can be terminated before it starts,
 // also with a reason large enough for a blob, and does not start later.
 func TestScenario_TerminatePendingOrchestration(t *testing.T) {
-	t.Parallel()
-	for _, ext := range []bool{true, false} {
-		for _, large := range []bool{true, false} {
-			t.Run("extendedSessions="+strconv.FormatBool(ext)+"/largeReason="+strconv.FormatBool(large), func(t *testing.T) {
-				t.Parallel()
-				h := newHost(t, hostOptions{extendedSessions: ext})
-				const startIn = 20 * time.Second
-				at := time.Now().Add(startIn)
-				id := h.start("Counter", 0, durable.WithStartTime(at))
-				h.waitStatus(id, 5*time.Second, durable.StatusPending)
-				reason := "terminate"
-				if large {
-					reason = mediumPayload()
-				}
-				h.terminate(id, reason)
-				st := h.wait(id, 10*time.Second)
-				if time.Now().After(at) {
-					t.Fatalf("termination took until after the scheduled start")
-				}
-				expectStatus(t, st, durable.StatusTerminated)
-				if jsonOrText(st.Output) != reason {
-					t.Errorf("output is not the reason (%d characters, want %d)", len(jsonOrText(st.Output)), len(reason))
-				}
-				if large && h.blobsOf(id) == 0 {
-					t.Error("the large reason is not in a blob")
-				}
-				time.Sleep(time.Until(at) + 3*time.Second)
-				st = h.status(id)
-				expectStatus(t, st, durable.StatusTerminated)
-				if jsonOrText(st.Output) != reason {
-					t.Error("the output changed after the scheduled start time")
-				}
-			})
+	bothSessionModesAnd(t, "largeReason", func(t *testing.T, ext, large bool) {
+		h := newHost(t, hostOptions{extendedSessions: ext})
+		const startIn = 20 * time.Second
+		at := time.Now().Add(startIn)
+		id := h.start("Counter", 0, durable.WithStartTime(at))
+		h.waitStatus(id, 5*time.Second, durable.StatusPending)
+		reason := "terminate"
+		if large {
+			reason = mediumPayload()
 		}
-	}
+		h.terminate(id, reason)
+		st := h.wait(id, 10*time.Second)
+		if time.Now().After(at) {
+			t.Fatalf("termination took until after the scheduled start")
+		}
+		expectStatus(t, st, durable.StatusTerminated)
+		if jsonOrText(st.Output) != reason {
+			t.Errorf("output is not the reason (%d characters, want %d)", len(jsonOrText(st.Output)), len(reason))
+		}
+		if large && h.blobsOf(id) == 0 {
+			t.Error("the large reason is not in a blob")
+		}
+		time.Sleep(time.Until(at) + 3*time.Second)
+		st = h.status(id)
+		expectStatus(t, st, durable.StatusTerminated)
+		if jsonOrText(st.Output) != reason {
+			t.Error("the output changed after the scheduled start time")
+		}
+	})
 }
 
 // The orchestrator never replays while extended sessions keep it in

@@ -50,26 +50,30 @@ var everyEndStatus = []durable.RuntimeStatus{durable.StatusCompleted, durable.St
 
 // Purging one instance deletes its history and status.
 func TestScenario_PurgeInstanceHistoryForSingleInstanceWithoutLargeMessageBlobs(t *testing.T) {
-	t.Parallel()
-	h := newHost(t, hostOptions{})
-	id := durable.NewInstanceID()
-	h.wait(h.start("Factorial", 110, durable.WithInstanceID(id)), 3*time.Minute)
-	h.present(id)
-	if err := h.purge(id); err != nil {
-		t.Fatal(err)
-	}
-	h.purged(id)
+	purgeFactorial(t, durable.NewInstanceID())
 }
 
 // An instance id with a single quote is escaped in the purge's queries.
 func TestScenario_PurgeInstanceHistory_InstanceIdWithSingleQuote_Succeeds(t *testing.T) {
+	purgeFactorial(t, "purge'inject-"+durable.NewInstanceID())
+}
+
+// purgeFactorial runs Factorial of 110 as id, purges it and checks that
+// nothing of it is left.
+func purgeFactorial(t *testing.T, id string) {
 	t.Parallel()
 	h := newHost(t, hostOptions{})
-	id := "purge'inject-" + durable.NewInstanceID()
 	h.wait(h.start("Factorial", 110, durable.WithInstanceID(id)), 3*time.Minute)
 	h.present(id)
+	h.purgeOne(id)
+}
+
+// purgeOne purges one instance (failing the test on an error) and checks
+// that nothing of it is left.
+func (h *host) purgeOne(id string) {
+	h.t.Helper()
 	if err := h.purge(id); err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
 	h.purged(id)
 }
@@ -90,10 +94,7 @@ func TestScenario_PurgeInstanceHistoryForSingleInstanceWithLargeMessageBlobs(t *
 	if len(all) != 1 || jsonOf[string](t, "output", all[0].Output) != msg {
 		t.Fatalf("query: %d instances or wrong output", len(all))
 	}
-	if err := h.purge(id); err != nil {
-		t.Fatal(err)
-	}
-	h.purged(id)
+	h.purgeOne(id)
 	if n := h.blobsOf(id); n != 0 {
 		t.Errorf("%d blobs left", n)
 	}
@@ -148,17 +149,27 @@ func TestScenario_PurgeInstanceHistoryForTimePeriodDeleteAll(t *testing.T) {
 	}
 }
 
+// fiveFactorials runs five instances of Factorial of 10 at once, their
+// ids prefix and a new id, and waits until each has completed.
+func (h *host) fiveFactorials(prefix string) []string {
+	h.t.Helper()
+	var ids []string
+	for i := 0; i < 5; i++ {
+		ids = append(ids, h.start("Factorial", 10, durable.WithInstanceID(prefix+durable.NewInstanceID())))
+	}
+	for _, id := range ids {
+		expectStatus(h.t, h.wait(id, time.Minute), durable.StatusCompleted)
+	}
+	return ids
+}
+
 // Several concurrently run instances are all purged by a time range.
 func TestScenario_PurgeMultipleInstancesHistoryByTimePeriod_ScalabilityValidation(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, hostOptions{})
 	from := time.Now().UTC()
-	var ids []string
-	for i := 0; i < 5; i++ {
-		ids = append(ids, h.start("Factorial", 10, durable.WithInstanceID("purge-scale-"+durable.NewInstanceID())))
-	}
+	ids := h.fiveFactorials("purge-scale-")
 	for _, id := range ids {
-		expectStatus(t, h.wait(id, time.Minute), durable.StatusCompleted)
 		h.present(id)
 	}
 	h.purgeByTime(from, time.Now().UTC(), durable.StatusCompleted)
@@ -173,10 +184,7 @@ func TestScenario_PurgeSingleInstanceWithIdempotency(t *testing.T) {
 	h := newHost(t, hostOptions{})
 	id := durable.NewInstanceID()
 	h.wait(h.start("Factorial", 110, durable.WithInstanceID(id)), 3*time.Minute)
-	if err := h.purge(id); err != nil {
-		t.Fatal(err)
-	}
-	h.purged(id)
+	h.purgeOne(id)
 	if err := h.purge(id); err != nil && !errors.Is(err, durable.ErrInstanceNotFound) {
 		t.Fatalf("second purge: %v", err)
 	}
@@ -211,10 +219,7 @@ func TestScenario_PurgeInstance_WithManyHistoryRows_DeletesAll(t *testing.T) {
 	if n := h.history(id); n <= 50 {
 		t.Fatalf("%d history events, want more than 50", n)
 	}
-	if err := h.purge(id); err != nil {
-		t.Fatal(err)
-	}
-	h.purged(id)
+	h.purgeOne(id)
 }
 
 // A time-range purge clears every instance's history.
@@ -222,13 +227,7 @@ func TestScenario_PurgeAllInstances_HistoryIsCleared(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, hostOptions{})
 	from := time.Now().UTC()
-	var ids []string
-	for i := 0; i < 5; i++ {
-		ids = append(ids, h.start("Factorial", 10, durable.WithInstanceID("purge-complete-"+durable.NewInstanceID())))
-	}
-	for _, id := range ids {
-		expectStatus(t, h.wait(id, time.Minute), durable.StatusCompleted)
-	}
+	ids := h.fiveFactorials("purge-complete-")
 	if n := h.purgeByTime(from, time.Now().UTC(), durable.StatusCompleted); n != 5 {
 		t.Errorf("purged %d, want 5", n)
 	}
@@ -269,6 +268,18 @@ func TestScenario_PurgeInstanceHistoryForTimePeriodDeletePartially(t *testing.T)
 	h.present(third)
 }
 
+// purgeCompletedWithin purges the instances created since from that
+// completed, within timeout (none with 0).
+func (h *host) purgeCompletedWithin(from time.Time, timeout time.Duration) *durable.PurgeResult {
+	h.t.Helper()
+	res, err := h.client.PurgeInstancesWithin(context.Background(),
+		durable.Query{CreatedFrom: from, CreatedTo: time.Now().UTC(), RuntimeStatus: []durable.RuntimeStatus{durable.StatusCompleted}}, timeout)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return res
+}
+
 // With a generous timeout the purge gets through all and says so.
 func TestScenario_PurgeInstanceHistoryWithTimeoutCompletesAll(t *testing.T) {
 	t.Parallel()
@@ -279,11 +290,7 @@ func TestScenario_PurgeInstanceHistoryWithTimeoutCompletesAll(t *testing.T) {
 	if n := len(h.listAll(durable.Query{})); n != 2 {
 		t.Fatalf("%d instances, want 2", n)
 	}
-	res, err := h.client.PurgeInstancesWithin(context.Background(),
-		durable.Query{CreatedFrom: from, CreatedTo: time.Now().UTC(), RuntimeStatus: []durable.RuntimeStatus{durable.StatusCompleted}}, 5*time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := h.purgeCompletedWithin(from, 5*time.Minute)
 	if res.InstancesDeleted != 2 || res.IsComplete == nil || !*res.IsComplete {
 		t.Fatalf("result %+v (complete %v), want 2 deleted and complete", res, res.IsComplete)
 	}
@@ -305,11 +312,7 @@ func TestScenario_PurgeInstanceHistoryWithTimeoutExpiresReturnsIsCompleteFalse(t
 	for _, id := range ids {
 		h.wait(id, time.Minute)
 	}
-	res, err := h.client.PurgeInstancesWithin(context.Background(),
-		durable.Query{CreatedFrom: from, CreatedTo: time.Now().UTC(), RuntimeStatus: []durable.RuntimeStatus{durable.StatusCompleted}}, 100*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := h.purgeCompletedWithin(from, 100*time.Millisecond)
 	if res.IsComplete == nil || *res.IsComplete {
 		t.Fatalf("IsComplete %v, want false", res.IsComplete)
 	}
@@ -324,11 +327,7 @@ func TestScenario_PurgeInstanceHistoryWithoutTimeoutReturnsNullIsComplete(t *tes
 	h := newHost(t, hostOptions{})
 	from := time.Now().UTC()
 	h.wait(h.start("SayHelloInline", "World"), time.Minute)
-	res, err := h.client.PurgeInstancesWithin(context.Background(),
-		durable.Query{CreatedFrom: from, CreatedTo: time.Now().UTC(), RuntimeStatus: []durable.RuntimeStatus{durable.StatusCompleted}}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := h.purgeCompletedWithin(from, 0)
 	if res.InstancesDeleted != 1 || res.IsComplete != nil {
 		t.Fatalf("result %+v, want 1 deleted and no IsComplete", res)
 	}

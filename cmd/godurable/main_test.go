@@ -10,12 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/godurable/functions/internal/testazurite"
+	"github.com/godurable/functions/internal/testsupport"
 )
 
 func TestMain(m *testing.M) { os.Exit(testazurite.Main(m)) }
@@ -82,7 +82,7 @@ func TestInitWritesAnAppThatBuildsAndServes(t *testing.T) {
 	app.Dir = dir
 	app.Env = append(os.Environ(), "FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port), "FUNCTIONS_APP_ROOT_PATH="+dir,
 		"FUNCTIONS_WORKER_RUNTIME=custom", "AzureWebJobsStorage="+testazurite.Shared(t).ConnectionString())
-	var logs syncBuffer
+	var logs testsupport.SyncBuffer
 	app.Stdout, app.Stderr = &logs, &logs
 	if err := app.Start(); err != nil {
 		t.Fatal(err)
@@ -154,23 +154,6 @@ func TestInitRefusesAFolderInUse(t *testing.T) {
 	if err := run([]string{"serve"}, &out, &errOut); err == nil || !strings.Contains(errOut.String(), "usage") {
 		t.Fatalf("unknown command: %v %q", err, errOut.String())
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestLanguageVersion(t *testing.T) {

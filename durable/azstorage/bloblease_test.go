@@ -56,6 +56,27 @@ func newBackendFor(t *testing.T, c *Clients, o Options) *Backend {
 	return b
 }
 
+// newCreatedBackend is a backend with o whose task hub it has created;
+// the hub is deleted when the test ends.
+func newCreatedBackend(t *testing.T, c *Clients, o Options) *Backend {
+	t.Helper()
+	b := newBackendFor(t, c, o)
+	deleteHubAtEnd(t, b)
+	if err := b.CreateTaskHub(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// newBase64Backend is go-1 on a new blob lease hub that writes base64
+// message bodies, as 1.x does; its task hub is created.
+func newBase64Backend(t *testing.T, prefix string) *Backend {
+	t.Helper()
+	o := blobOpts(uniqueHub(prefix), "go-1")
+	o.Base64Messages = true
+	return newCreatedBackend(t, testClients(t), o)
+}
+
 func deleteHubAtEnd(t *testing.T, b *Backend) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -104,6 +125,17 @@ func prepareDotNetHub(t *testing.T, c *Clients, hub string, partitions int) {
 		}
 	}
 	putBlob(t, c, lc+"-applease", lc+"-appleaseinfo", "{}")
+}
+
+// dotNetHub prepares a new hub as 1.x lays it out with four partitions;
+// it returns the clients, the hub's name and its lower-case form (which
+// its containers and queues are named after).
+func dotNetHub(t *testing.T, prefix string) (c *Clients, hub, lc string) {
+	t.Helper()
+	c = testClients(t)
+	hub = uniqueHub(prefix)
+	prepareDotNetHub(t, c, hub, 4)
+	return c, hub, strings.ToLower(hub)
 }
 
 // dotNetWorker simulates a DurableTask.AzureStorage 1.x worker holding
@@ -264,9 +296,7 @@ func startBackend(t *testing.T, b *Backend) func() {
 // of theirs, the blob lease scheme accepts it and leaves its taskhub.json
 // and leases as they are.
 func TestDotNetBlobLeaseHubIsDetected(t *testing.T) {
-	c := testClients(t)
-	hub := uniqueHub("Dn")
-	prepareDotNetHub(t, c, hub, 4)
+	c, hub, _ := dotNetHub(t, "Dn")
 	ctx := context.Background()
 
 	for _, pm := range []PartitionManagement{TablePartitions, LegacyBlobLeases} {
@@ -325,11 +355,7 @@ func tableExists(t *testing.T, c *Clients, name string) bool {
 func TestBlobLeaseHubIsCreatedAsDotNetDoes(t *testing.T) {
 	c := testClients(t)
 	hub := uniqueHub("Mk")
-	b := newBackendFor(t, c, blobOpts(hub, "go-1"))
-	deleteHubAtEnd(t, b)
-	if err := b.CreateTaskHub(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	b := newCreatedBackend(t, c, blobOpts(hub, "go-1"))
 	info, _ := getBlob(t, c, b.names.LeasesContainer(), "taskhub.json")
 	var ti map[string]any
 	if err := json.Unmarshal([]byte(info), &ti); err != nil {
@@ -394,9 +420,7 @@ func TestMismatchedPartitionManagementRefusesToStart(t *testing.T) {
 
 // taskhub.json with another partition count refuses to start.
 func TestTaskHubJSONPartitionCountMismatch(t *testing.T) {
-	c := testClients(t)
-	hub := uniqueHub("Pc")
-	prepareDotNetHub(t, c, hub, 4)
+	c, hub, _ := dotNetHub(t, "Pc")
 	o := blobOpts(hub, "go-1")
 	o.PartitionCount = 2
 	b := newBackendFor(t, c, o)
@@ -414,11 +438,7 @@ func TestTaskHubJSONPartitionCountMismatch(t *testing.T) {
 func TestTwoGoWorkersSplitBlobLeases(t *testing.T) {
 	c := testClients(t)
 	hub := uniqueHub("Two")
-	w1 := newBackendFor(t, c, blobOpts(hub, "go-1"))
-	deleteHubAtEnd(t, w1)
-	if err := w1.CreateTaskHub(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	w1 := newCreatedBackend(t, c, blobOpts(hub, "go-1"))
 	w2 := newBackendFor(t, c, blobOpts(hub, "go-2"))
 	startBackend(t, w1)
 	stop2 := startBackend(t, w2)
@@ -468,18 +488,11 @@ func noOverlap(t *testing.T, a, b *Backend) {
 // partitions takes the other two and leaves the .NET leases alone; when
 // the .NET worker dies its leases expire and the Go worker takes them.
 func TestGoWorkerJoinsDotNetHubWithFairShare(t *testing.T) {
-	c := testClients(t)
-	hub := uniqueHub("Join")
-	prepareDotNetHub(t, c, hub, 4)
-	lc := strings.ToLower(hub)
+	c, hub, lc := dotNetHub(t, "Join")
 	dn := newDotNetWorker(t, c, hub, "dotnet-1")
 	dn.hold(lc+"-control-00", lc+"-control-01")
 	dn.renew()
-	b := newBackendFor(t, c, blobOpts(hub, "go-1"))
-	deleteHubAtEnd(t, b)
-	if err := b.CreateTaskHub(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	b := newCreatedBackend(t, c, blobOpts(hub, "go-1"))
 	startBackend(t, b)
 	waitLong(t, "go-1 to take the two free partitions", 10*time.Second, func() bool { return len(ownedQueues(b)) == 2 })
 	time.Sleep(2 * time.Second) // ten acquire rounds: no steal at a fair share
@@ -505,10 +518,7 @@ func TestGoWorkerJoinsDotNetHubWithFairShare(t *testing.T) {
 // steals intent leases one at a time up to its share, and reads a queue
 // only once the .NET worker has given up its ownership lease.
 func TestGoWorkerStealsFairShareFromDotNet(t *testing.T) {
-	c := testClients(t)
-	hub := uniqueHub("Steal")
-	prepareDotNetHub(t, c, hub, 4)
-	lc := strings.ToLower(hub)
+	c, hub, lc := dotNetHub(t, "Steal")
 	dn := newDotNetWorker(t, c, hub, "dotnet-1")
 	for i := 0; i < 4; i++ {
 		dn.hold(fmt.Sprintf("%s-control-%02d", lc, i))
@@ -544,15 +554,8 @@ func TestGoWorkerStealsFairShareFromDotNet(t *testing.T) {
 // On a blob lease hub the client writes base64 bodies, which a 1.x worker
 // needs, and the worker reads them.
 func TestBase64MessagesOnBlobLeaseHub(t *testing.T) {
-	c := testClients(t)
-	o := blobOpts(uniqueHub("B64"), "go-1")
-	o.Base64Messages = true
-	b := newBackendFor(t, c, o)
-	deleteHubAtEnd(t, b)
+	b := newBase64Backend(t, "B64")
 	ctx := context.Background()
-	if err := b.CreateTaskHub(ctx); err != nil {
-		t.Fatal(err)
-	}
 	client := durable.NewClient(b, nil)
 	id := "b64-instance"
 	if _, err := client.StartNew(ctx, "HelloCities", nil, durable.WithInstanceID(id)); err != nil {
@@ -625,12 +628,8 @@ func TestAppLease(t *testing.T) {
 		o.AppLease = AppLeaseOptions{RenewInterval: 300 * time.Millisecond, AcquireInterval: 200 * time.Millisecond, LeaseInterval: 15 * time.Second}
 		return o
 	}
-	a1 := newBackendFor(t, counted, appOpts("app-a", "a-1"))
-	deleteHubAtEnd(t, a1)
+	a1 := newCreatedBackend(t, counted, appOpts("app-a", "a-1"))
 	ctx := context.Background()
-	if err := a1.CreateTaskHub(ctx); err != nil {
-		t.Fatal(err)
-	}
 	startBackend(t, a1)
 	waitLong(t, "a-1 to read every partition", 10*time.Second, func() bool { return len(ownedQueues(a1)) == 4 })
 	idA, idB := AppLeaseID("app-a"), AppLeaseID("app-b")
@@ -680,11 +679,7 @@ func TestLegacyBlobLeasesSplit(t *testing.T) {
 		o.PartitionManagement = LegacyBlobLeases
 		return o
 	}
-	w1 := newBackendFor(t, c, opts("go-1"))
-	deleteHubAtEnd(t, w1)
-	if err := w1.CreateTaskHub(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	w1 := newCreatedBackend(t, c, opts("go-1"))
 	w2 := newBackendFor(t, c, opts("go-2"))
 	startBackend(t, w1)
 	startBackend(t, w2)
@@ -718,10 +713,7 @@ func TestLegacyBlobLeasesSplit(t *testing.T) {
 // (renewing them with the token their content names) instead of waiting
 // for them to expire.
 func TestRestartedWorkerKeepsItsLeases(t *testing.T) {
-	c := testClients(t)
-	hub := uniqueHub("Re")
-	prepareDotNetHub(t, c, hub, 4)
-	lc := strings.ToLower(hub)
+	c, hub, lc := dotNetHub(t, "Re")
 	before := newDotNetWorker(t, c, hub, "go-1") // what the crashed go-1 left behind
 	before.hold(lc+"-control-00", lc+"-control-01")
 	b := newBackendFor(t, c, blobOpts(hub, "go-1"))
@@ -742,15 +734,8 @@ func TestRestartedWorkerKeepsItsLeases(t *testing.T) {
 // base64 of its MessageData JSON (the fixture, byte for byte); a waiting
 // orchestration on a blob lease hub receives it.
 func TestDotNetBase64EventIsProcessed(t *testing.T) {
-	c := testClients(t)
-	o := blobOpts(uniqueHub("Ev"), "go-1")
-	o.Base64Messages = true
-	b := newBackendFor(t, c, o)
-	deleteHubAtEnd(t, b)
+	b := newBase64Backend(t, "Ev")
 	ctx := context.Background()
-	if err := b.CreateTaskHub(ctx); err != nil {
-		t.Fatal(err)
-	}
 	r := durable.NewRegistry()
 	if err := r.AddOrchestrator("WaitApproval", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (map[string]any, error) {
 		return durable.WaitForExternalEvent[map[string]any](ctx, "Approval").Await()

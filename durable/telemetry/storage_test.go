@@ -43,6 +43,33 @@ func TestClassifyStorageRequests(t *testing.T) {
 	}
 }
 
+// manualMetrics sets telemetry up with a manual metric reader (shut down
+// when the test ends).
+func manualMetrics(t *testing.T) *sdkmetric.ManualReader {
+	t.Helper()
+	reader := sdkmetric.NewManualReader()
+	tel, err := Setup(context.Background(), Options{Getenv: func(string) string { return "" }, MetricReader: reader})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	return reader
+}
+
+// promText collects the reader's metrics in the Prometheus text format.
+func promText(t *testing.T, reader *sdkmetric.ManualReader) string {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w := bufio.NewWriter(&buf)
+	writeProm(w, &rm)
+	_ = w.Flush()
+	return buf.String()
+}
+
 type fakeTransport struct {
 	status int
 	err    error
@@ -58,12 +85,7 @@ func (f fakeTransport) Do(r *http.Request) (*http.Response, error) {
 // The policy counts each try with its status; failures the runtime does
 // not expect count as errors, a 404 does not.
 func TestStoragePolicyRecordsTries(t *testing.T) {
-	reader := sdkmetric.NewManualReader()
-	tel, err := Setup(context.Background(), Options{Getenv: func(string) string { return "" }, MetricReader: reader})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tel.Shutdown(context.Background()) }()
+	reader := manualMetrics(t)
 	send := func(tr policy.Transporter) {
 		pl := runtime.NewPipeline("test", "v1", runtime.PipelineOptions{}, &policy.ClientOptions{
 			Transport: tr, PerRetryPolicies: []policy.Policy{StoragePolicy()},
@@ -77,15 +99,7 @@ func TestStoragePolicyRecordsTries(t *testing.T) {
 	send(fakeTransport{status: http.StatusNotFound})           // one try, not an error
 	send(fakeTransport{status: http.StatusServiceUnavailable}) // retried: two tries, two errors
 	send(fakeTransport{err: errors.New("connection refused")}) // two tries, two errors
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	w := bufio.NewWriter(&buf)
-	writeProm(w, &rm)
-	_ = w.Flush()
-	out := buf.String()
+	out := promText(t, reader)
 	for _, want := range []string{
 		`durable_storage_requests_total{operation="dequeue",service="queue",status_code="404"} 1`,
 		`durable_storage_requests_total{operation="dequeue",service="queue",status_code="503"} 2`,
@@ -111,12 +125,7 @@ func (f fakeHub) InspectHub(context.Context, backend.HubInspectOptions) (*backen
 
 // The hub gauges report each control queue's depth and oldest message.
 func TestObserveHub(t *testing.T) {
-	reader := sdkmetric.NewManualReader()
-	tel, err := Setup(context.Background(), Options{Getenv: func(string) string { return "" }, MetricReader: reader})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tel.Shutdown(context.Background()) }()
+	reader := manualMetrics(t)
 	old := time.Now().Add(-time.Minute)
 	unregister, err := ObserveHub(fakeHub{&backend.HubInfo{Queues: []backend.QueueInfo{
 		{Name: "hub-control-00", Kind: "control", Exists: true, ApproximateMessages: 3, OldestMessage: old},
@@ -128,15 +137,7 @@ func TestObserveHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = unregister() }()
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	w := bufio.NewWriter(&buf)
-	writeProm(w, &rm)
-	_ = w.Flush()
-	out := buf.String()
+	out := promText(t, reader)
 	for _, want := range []string{
 		"# TYPE durable_controlqueue_depth gauge\n",
 		`durable_controlqueue_depth{partition="hub-control-00"} 3` + "\n",

@@ -48,6 +48,14 @@ func newApp(t *testing.T) *app {
 	if err := reg.Register(greet, hello); err != nil {
 		t.Fatal(err)
 	}
+	client := durable.NewClient(runWorker(t, reg), reg, durable.WithTaskHubName("OTelHub"))
+	return &app{client: client, http: handler.New(handler.Config{Durable: client, Logger: quiet()})}
+}
+
+// runWorker runs a worker for reg on a new in-memory backend until the
+// test ends and returns the backend.
+func runWorker(t *testing.T, reg *durable.Registry) *memory.Backend {
+	t.Helper()
 	be := memory.New(memory.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	w := durable.NewWorker(be, reg, durable.WorkerOptions{Logger: quiet()})
@@ -59,8 +67,27 @@ func newApp(t *testing.T) *app {
 			t.Errorf("worker: %v", err)
 		}
 	})
-	client := durable.NewClient(be, reg, durable.WithTaskHubName("OTelHub"))
-	return &app{client: client, http: handler.New(handler.Config{Durable: client, Logger: quiet()})}
+	return be
+}
+
+// runToCompletion runs reg's orchestrator name with input on a worker of
+// its own, waits until it completes and flushes the spans.
+func runToCompletion(t *testing.T, tel *telemetry.Telemetry, reg *durable.Registry, name string, input any) {
+	t.Helper()
+	client := durable.NewClient(runWorker(t, reg), reg)
+	ctx := context.Background()
+	id, err := client.StartNew(ctx, name, input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if st, err := client.WaitForCompletion(wctx, id); err != nil || st.RuntimeStatus != durable.StatusCompleted {
+		t.Fatalf("%v %v", st, err)
+	}
+	if err := tel.ForceFlush(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // startHTTP starts OTelHello through the HTTP start route with headers and
@@ -355,25 +382,7 @@ func TestEntityOperationSpans(t *testing.T) {
 	})); err != nil {
 		t.Fatal(err)
 	}
-	be := memory.New(memory.Options{})
-	ctx, cancel := context.WithCancel(context.Background())
-	w := durable.NewWorker(be, reg, durable.WorkerOptions{Logger: quiet()})
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	client := durable.NewClient(be, reg)
-	id, err := client.StartNew(ctx, "OTelEntity", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer wcancel()
-	if st, err := client.WaitForCompletion(wctx, id); err != nil || st.RuntimeStatus != durable.StatusCompleted {
-		t.Fatalf("%v %v", st, err)
-	}
-	if err := tel.ForceFlush(ctx); err != nil {
-		t.Fatal(err)
-	}
+	runToCompletion(t, tel, reg, "OTelEntity", nil)
 	spans := exp.GetSpans()
 	byID := map[trace.SpanID]tracetest.SpanStub{}
 	for _, s := range spans {
@@ -438,25 +447,7 @@ func TestContinueAsNewKeepsOneOrchestrationSpan(t *testing.T) {
 	})); err != nil {
 		t.Fatal(err)
 	}
-	be := memory.New(memory.Options{})
-	ctx, cancel := context.WithCancel(context.Background())
-	w := durable.NewWorker(be, reg, durable.WorkerOptions{Logger: quiet()})
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	client := durable.NewClient(be, reg)
-	id, err := client.StartNew(ctx, "OTelLoop", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer wcancel()
-	if st, err := client.WaitForCompletion(wctx, id); err != nil || st.RuntimeStatus != durable.StatusCompleted {
-		t.Fatalf("%v %v", st, err)
-	}
-	if err := tel.ForceFlush(ctx); err != nil {
-		t.Fatal(err)
-	}
+	runToCompletion(t, tel, reg, "OTelLoop", 0)
 	var orch, timers []tracetest.SpanStub
 	for _, s := range exp.GetSpans() {
 		switch s.Name {

@@ -58,15 +58,7 @@ var shared *Azurite
 // Main starts one Azurite for the test binary, runs the tests and stops
 // it. Use it from TestMain: os.Exit(funcapptest.Main(m)).
 func Main(m *testing.M) int {
-	a, err := StartAzurite()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	shared = a
-	code := m.Run()
-	_ = a.Stop()
-	return code
+	return testazurite.Run(m, StartAzurite, func(a *Azurite) { shared = a })
 }
 
 // Shared is the Azurite started by Main.

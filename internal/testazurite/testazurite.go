@@ -298,12 +298,20 @@ var shared *Server
 // Main starts one Azurite for a test binary, runs the tests and stops it.
 // Use it from TestMain: os.Exit(testazurite.Main(m)).
 func Main(m *testing.M) int {
-	s, err := Start(Options{})
+	return Run(m, func() (*Server, error) { return Start(Options{}) }, func(s *Server) { shared = s })
+}
+
+// Run is the body of a TestMain that shares one emulator with the test
+// binary's tests: it starts it (on an error it prints it and returns 1),
+// hands it to keep, runs the tests, stops it and returns the tests' exit
+// code.
+func Run[S interface{ Stop() error }](m *testing.M, start func() (S, error), keep func(S)) int {
+	s, err := start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	shared = s
+	keep(s)
 	code := m.Run()
 	_ = s.Stop()
 	return code
