@@ -154,19 +154,34 @@ func TestChaosMixedLoadUnderFaults(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
-	accepted, refused := 0, 0
-	for _, s := range starts {
-		if s.err != nil {
+	// A start answered ErrUnavailable created nothing. One whose outcome
+	// could not be settled in time (answered 500, "the outcome is
+	// unknown") may or may not exist; if it does, it runs like any other.
+	accepted, refused, unknown := 0, 0, 0
+	for i, s := range starts {
+		if s.err == nil {
+			accepted++
+			continue
+		}
+		exists, err := instanceExists(ctx, c, s.id)
+		if err != nil {
+			t.Fatalf("start %s: %v", s.id, err)
+		}
+		if errors.Is(s.err, durable.ErrUnavailable) {
 			refused++
-			if !errors.Is(s.err, durable.ErrUnavailable) {
-				t.Errorf("start %s failed with an error other than ErrUnavailable: %v", s.id, s.err)
-			}
-			if exists, err := instanceExists(ctx, c, s.id); err != nil || exists {
-				t.Errorf("start %s was refused (%v) but the instance exists (%v)", s.id, s.err, err)
+			if exists {
+				t.Errorf("start %s was refused (%v) but the instance exists", s.id, s.err)
 			}
 			continue
 		}
-		accepted++
+		unknown++
+		t.Logf("start %s: outcome unknown (exists: %v): %v", s.id, exists, s.err)
+		if exists {
+			starts[i].err = nil // it must complete like an accepted one
+		}
+	}
+	if unknown > max(accepted/50, 1) {
+		t.Errorf("%d of %d starts had an unknown outcome; want them rare", unknown, len(starts))
 	}
 	var last time.Duration
 	for _, s := range starts {
@@ -191,8 +206,8 @@ func TestChaosMixedLoadUnderFaults(t *testing.T) {
 		}
 	}
 	stats := p.Stats()
-	t.Logf("%v of faults at %.0f %%: %d requests, faults %v; starts %d accepted, %d refused; signals %d accepted, %d unavailable, %d ambiguous; all done %v after the faults ended",
-		faultsOff.Sub(faultsOn).Round(time.Second), 100*chaosRate(t), stats.TotalRequests(), stats.TotalFaults(), accepted, refused,
+	t.Logf("%v of faults at %.0f %%: %d requests, faults %v; starts %d accepted, %d refused, %d unknown; signals %d accepted, %d unavailable, %d ambiguous; all done %v after the faults ended",
+		faultsOff.Sub(faultsOn).Round(time.Second), 100*chaosRate(t), stats.TotalRequests(), stats.TotalFaults(), accepted, refused, unknown,
 		signalsOK.Load(), signalsUnavailable.Load(), signalsAmbiguous.Load(), last.Round(100*time.Millisecond))
 	if accepted == 0 || stats.TotalRequests() == 0 {
 		t.Fatal("no load ran")

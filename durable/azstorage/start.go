@@ -249,6 +249,15 @@ func (b *Backend) resolveStart(ctx context.Context, start *history.Event, dedupe
 	defer cancel()
 	for {
 		st, found, err := b.readStartRow(rctx, id)
+		if err != nil && rctx.Err() == nil {
+			// A read that failed tells nothing: read again while there
+			// is time.
+			select {
+			case <-rctx.Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+			continue
+		}
 		if err != nil {
 			b.log.Error("a start's row write failed and reading the row back failed too; the start may or may not have taken effect",
 				"instanceId", id, "writeError", writeErr, "readError", err)
