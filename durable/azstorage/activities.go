@@ -54,7 +54,7 @@ func activityStateOf(wi *backend.ActivityWorkItem) (*activityState, error) {
 }
 
 // CompleteActivityWorkItem sends the result to the orchestration's control
-// queue, then deletes the work item (spec §7.6) — or, when this worker owns
+// queue, then deletes the work item — or, when this worker owns
 // the orchestration's partition, hands the result over in process and
 // leaves the work item to be deleted by the history commit (carried.go).
 func (b *Backend) CompleteActivityWorkItem(ctx context.Context, wi *backend.ActivityWorkItem, result *history.Event) error {

@@ -8,7 +8,7 @@ import (
 )
 
 // gzipBytes compresses data as the large-message blobs hold it: a plain
-// RFC 1952 gzip stream (spec §2.8, §4.3).
+// RFC 1952 gzip stream.
 func gzipBytes(data []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)

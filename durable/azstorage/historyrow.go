@@ -19,7 +19,7 @@ const (
 const historyTimestampColumn = "_Timestamp"
 
 // eventRow builds the History table row of event number seq of an
-// execution (spec §4.1–4.2), as DurableTask's TableEntityConverter does:
+// execution, as DurableTask's TableEntityConverter does:
 // PartitionKey is the escaped instance ID, RowKey the sequence number as
 // 16 hex digits, ExecutionId is added, and every data member of the
 // event's class becomes a column of the same name (Timestamp becomes
@@ -145,7 +145,7 @@ func complexColumnJSON(v any) (string, error) {
 	return string(w.bytes()), nil
 }
 
-// rowToEvent reads a History table row back into its event (spec §4.2):
+// rowToEvent reads a History table row back into its event:
 // the class comes from the EventType column (a name, or leniently an
 // integer), missing columns take their defaults, "null" complex columns
 // are nil, and the row's other columns (keys, ExecutionId, annotations,
@@ -176,7 +176,7 @@ func rowToEvent(row map[string]any) (*history.Event, error) {
 }
 
 // sentinelRow is the checkpoint guard row of an instance's history
-// partition (RowKey "sentinel", spec §4.1, §4.4): the current
+// partition (RowKey "sentinel"): the current
 // ExecutionId and IsCheckpointComplete; CheckpointCompletedTimestamp is
 // written only by a checkpoint's final batch (final), and left as it was
 // by merges of the other batches.

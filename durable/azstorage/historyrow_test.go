@@ -35,7 +35,7 @@ func viaJSON(t *testing.T, row map[string]any, useNumber bool) map[string]any {
 	return back
 }
 
-// The row of spec §4.2's richest event, column by column.
+// The row of the richest event of the layout, column by column.
 func TestExecutionStartedRow(t *testing.T) {
 	row, err := eventRow("abc/1", "e", 0, allEvents()[0])
 	if err != nil {

@@ -24,7 +24,7 @@ type storedHistory struct {
 	blobs        []string // large-message blobs of these rows
 }
 
-// loadHistory reads an instance's current execution (spec §4.5). With an
+// loadHistory reads an instance's current execution. With an
 // expected execution id that is not the stored one, the history is empty
 // but the sentinel's ETag is still returned, so the next write is guarded.
 func (b *Backend) loadHistory(ctx context.Context, instanceID, expectedExecID string) (*storedHistory, error) {
@@ -124,7 +124,7 @@ func estimatedRowBytes(row map[string]any) int {
 	return 1024 + n
 }
 
-// writeHistory appends an episode's events (spec §4.4) in batches cut as
+// writeHistory appends an episode's events in batches cut as
 // DurableTask cuts them: at 99 rows, or once a batch holds more than an
 // estimated 3 MB (estimatedRowBytes). Each batch carries the sentinel,
 // guarded by its ETag (Add when none exists yet), so a concurrent writer

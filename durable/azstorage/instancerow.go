@@ -9,7 +9,7 @@ import (
 )
 
 // customStatusUnset is what DurableTask stores in CustomStatus when an
-// orchestration has none: the text "null" (spec §5.1).
+// orchestration has none: the text "null".
 const customStatusUnset = "null"
 
 // instanceRowKeys starts an Instances row: PartitionKey is the escaped
@@ -34,7 +34,7 @@ func setRowString(row map[string]any, col string, v *string) {
 }
 
 // pendingInstanceRowNow is the Instances row a client writes when it creates
-// an instance (spec §5.2, client create), after enqueuing its
+// an instance (client create), after enqueuing its
 // ExecutionStarted message and with the same ExecutionId and Generation:
 // Name, Version, RuntimeStatus "Pending", Input, CreatedTime (the event's
 // Timestamp), LastUpdatedTime (now), TaskHubName, ScheduledStartTime,
@@ -69,7 +69,7 @@ func pendingInstanceRow(hub string, start *history.Event, now time.Time) map[str
 }
 
 // checkpointInstanceRowNow is the InsertOrMerge an episode applies to the
-// Instances row (spec §5.2, checkpoint writer).
+// Instances row (checkpoint writer).
 //
 // Always written: CustomStatus (upd.CustomStatus, or "null"), ExecutionId,
 // LastUpdatedTime (the Timestamp of the episode's last new event) and
@@ -166,7 +166,7 @@ func checkpointInstanceRow(hub, instanceID, executionID string, events []*histor
 }
 
 // terminatedInstanceRow is the merge (If-Match *) DurableTask applies
-// when an instance that never started is terminated (spec §5.2):
+// when an instance that never started is terminated:
 // RuntimeStatus Terminated, LastUpdatedTime the event's Timestamp,
 // CompletedTime now and Output the reason.
 func terminatedInstanceRow(instanceID string, terminated *history.Event, now time.Time) map[string]any {
@@ -179,8 +179,8 @@ func terminatedInstanceRow(instanceID string, terminated *history.Event, now tim
 }
 
 // instanceRow is the full Instances row of a state, for an InsertOrMerge
-// that repairs or recreates the row (spec §5.2, repair): every column of
-// §5.1 that the state has a value for.
+// that repairs or recreates the row (repair): every column of
+// the Instances table that the state has a value for.
 func instanceRow(hub string, st *backend.InstanceState) map[string]any {
 	row := instanceRowKeys(st.InstanceID)
 	row["Name"] = st.Name
@@ -203,7 +203,7 @@ func instanceRow(hub string, st *backend.InstanceState) map[string]any {
 	return row
 }
 
-// rowToInstanceState reads an Instances row (spec §5.1), leniently:
+// rowToInstanceState reads an Instances row, leniently:
 // missing columns take their defaults; RuntimeStatus may be a name (in
 // any case) or an integer; CustomStatus "null" means none; Tags is JSON
 // text or "null". Input and Output are returned as stored, which may be

@@ -16,7 +16,7 @@ import (
 func (b *Backend) instances() *aztables.Client { return b.c.Table.NewClient(b.names.InstancesTable()) }
 
 // updateInstanceRow merges an episode's status into the Instances row
-// (spec §5.2, checkpoint writer).
+// (checkpoint writer).
 func (b *Backend) updateInstanceRow(ctx context.Context, instanceID, executionID string, cp *backend.Checkpoint, offloaded map[*history.Event][]largeProperty, guard *rowETag) error {
 	row := checkpointInstanceRowNow(b.opts.TaskHub, instanceID, executionID, cp.NewEvents, cp.State)
 	b.pointAtHistoryBlobs(row, cp.NewEvents, offloaded)
@@ -43,7 +43,7 @@ func (b *Backend) mergeInstanceRow(ctx context.Context, instanceID string, row m
 }
 
 // repairFinishedRow brings the Instances row of a finished instance in
-// line with its history when they disagree (spec §7.4 and §5.2, repair):
+// line with its history when they disagree (repair):
 // a worker that died between writing the final history and the row left
 // the row Pending or Running. The custom status is left as stored.
 func (b *Backend) repairFinishedRow(ctx context.Context, instanceID string, h *storedHistory, rows *instanceRowOnce) error {

@@ -39,8 +39,7 @@ import (
 //     first, they are delivered again; the history then read from storage
 //     already has the episode, and buildWorkItem rewrites the row from it
 //     (repairRow) before the duplicates are dropped. A finished
-//     instance's row is repaired the same way (repairFinishedRow, spec
-//     §7.4).
+//     instance's row is repaired the same way (repairFinishedRow).
 //   - Read your writes: this process's own reads of a row first wait for
 //     the row's write in flight; a status read (GetInstance) adds the
 //     columns of the quiet updates still waiting to what it reads, the

@@ -11,8 +11,8 @@ import (
 // kind is Unspecified and so carries no zone designator.
 const dotNetMinDateTime = "0001-01-01T00:00:00"
 
-// formatDotNetTime formats t as Newtonsoft.Json writes a UTC DateTime
-// (spec §2.6): yyyy-MM-ddTHH:mm:ss, then a fraction of at most seven
+// formatDotNetTime formats t as Newtonsoft.Json writes a UTC DateTime:
+// yyyy-MM-ddTHH:mm:ss, then a fraction of at most seven
 // digits (Go's nanoseconds truncated to .NET's 100 ns ticks) with trailing
 // zeros dropped, then "Z". The zero time is DateTime.MinValue,
 // "0001-01-01T00:00:00". Times in other zones are converted to UTC.

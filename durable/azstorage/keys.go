@@ -8,7 +8,7 @@ import (
 )
 
 // sentinelRowKey is the RowKey of a history partition's checkpoint guard
-// row (spec §4.1); it sorts after every hex sequence key.
+// row; it sorts after every hex sequence key.
 const sentinelRowKey = "sentinel"
 
 // partitionKeyEscape is KeySanitation's escape character and
@@ -19,7 +19,7 @@ const (
 )
 
 // EscapePartitionKey turns an instance ID into the PartitionKey of its
-// History and Instances rows (spec §1.3): '^' is doubled, the characters
+// History and Instances rows: '^' is doubled, the characters
 // the Table service forbids in keys ('/', '\', '#', '?') become ^0..^3,
 // and control characters (U+0000..U+001F, U+007F..U+009F) become '^'
 // followed by the character shifted up by U+00C0. The function is not

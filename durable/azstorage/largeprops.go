@@ -103,7 +103,7 @@ func (b *Backend) pointAtHistoryBlobs(row map[string]any, events []*history.Even
 }
 
 // offloadInstanceColumns stores Input and Output values too large for a
-// column in blobs and puts the blob's URL in the column (spec §5.1), the
+// column in blobs and puts the blob's URL in the column, the
 // form every reader dereferences.
 func (b *Backend) offloadInstanceColumns(ctx context.Context, row map[string]any) error {
 	for _, p := range []string{"Input", "Output"} {

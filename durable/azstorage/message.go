@@ -6,7 +6,7 @@ import (
 	"github.com/godurable/functions/durable/history"
 )
 
-// The .NET type names written as "$type" (spec §2.3): full names without
+// The .NET type names written as "$type": full names without
 // an assembly suffix, as DurableTask.AzureStorage's type binder writes
 // them.
 const (
@@ -24,14 +24,13 @@ const (
 
 // maxInlineMessageBytes is the largest serialized message (UTF-8 bytes of
 // its JSON) sent inline; a larger one goes to a blob in the large-message
-// container and the queue gets a wrapper naming it (spec §2.1, §2.8).
+// container and the queue gets a wrapper naming it.
 const maxInlineMessageBytes = 45 * 1024
 
 // emptyGUID is Guid.Empty, the ActivityId of a message that has none.
 const emptyGUID = "00000000-0000-0000-0000-000000000000"
 
-// MessageData is DurableTask.AzureStorage's queue message envelope
-// (spec §2.2).
+// MessageData is DurableTask.AzureStorage's queue message envelope.
 type MessageData struct {
 	// ActivityID is a GUID ("D" format) per message, for tracing only.
 	// Empty is written as Guid.Empty.
@@ -62,7 +61,7 @@ func (m *MessageData) IsLargeMessageWrapper() bool {
 }
 
 // TaskMessage is DurableTask.Core's TaskMessage: an event addressed to an
-// orchestration instance (spec §2.4).
+// orchestration instance.
 type TaskMessage struct {
 	Event *history.Event
 	// SequenceNumber is always 0 in practice.
@@ -84,7 +83,7 @@ type ExecutionContext struct {
 }
 
 // largeMessageWrapper is the envelope enqueued in place of a message that
-// was offloaded to blob blobName (spec §2.8): no TaskMessage, an empty
+// was offloaded to blob blobName: no TaskMessage, an empty
 // ActivityId and no Sender.
 func largeMessageWrapper(blobName string) *MessageData {
 	return &MessageData{ActivityID: emptyGUID, CompressedBlobName: &blobName}

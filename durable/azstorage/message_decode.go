@@ -14,7 +14,7 @@ import (
 var utf8BOM = []byte("\xef\xbb\xbf")
 
 // decodeMessage reads a queue message body written by any Durable Task
-// writer (spec §2.1–2.3). A body that starts with '{' (after an optional
+// writer. A body that starts with '{' (after an optional
 // byte order mark and white space) is JSON; anything else is base64 of
 // the UTF-8 JSON. Reading is lenient the way Newtonsoft.Json is: "$type"
 // may carry an assembly suffix (", DurableTask.Core") or be anywhere in

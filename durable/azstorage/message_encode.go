@@ -8,8 +8,8 @@ import (
 	"github.com/godurable/functions/durable/history"
 )
 
-// EncodeMessage writes m as DurableTask.AzureStorage writes a MessageData
-// (spec §2.2–2.6): compact JSON as Newtonsoft.Json produces it with
+// EncodeMessage writes m as DurableTask.AzureStorage writes a MessageData:
+// compact JSON as Newtonsoft.Json produces it with
 // TypeNameHandling.Objects, "$type" first on every object (but not on
 // Sender), members in .NET's order, enums as integers, DateTimes in
 // round-trip form with "Z", and null members written as null except

@@ -35,8 +35,9 @@ func intPtr(n int) *int { return &n }
 var specInstance = history.OrchestrationInstance{InstanceID: "abc", ExecutionID: "aae324dcc8f943e490b37ec5e5bbf9da"}
 
 // goldenMessages pairs the golden files in testdata with the values they
-// hold. spec_client_start.json is the example of storage-layout.md §2.7;
-// the others follow the shapes §2.7 and §2.8 give.
+// hold. spec_client_start.json is a client start as DurableTask.AzureStorage
+// writes it; the others follow the same shapes, and the large-message
+// wrapper's.
 func goldenMessages() map[string]*MessageData {
 	start := specInstance
 	child := history.OrchestrationInstance{InstanceID: "abc:0001", ExecutionID: "0c1f6b1a2d3e4f5a6b7c8d9e0f1a2b3c"}
@@ -525,7 +526,7 @@ func TestBase64Bodies(t *testing.T) {
 }
 
 func TestLargeMessages(t *testing.T) {
-	// Spec §2.8's example name; a GUID is lowercased and loses its hyphens.
+	// The layout's example name; a GUID is lowercased and loses its hyphens.
 	for _, activity := range []string{"5406d369-4369-4673-afae-6671a2fa1e57", "5406D369-4369-4673-AFAE-6671A2FA1E57"} {
 		if got := largeMessageBlobName("abc", activity, history.ExecutionStarted); got != "abc/message-5406d36943694673afae6671a2fa1e57-ExecutionStarted.json.gz" {
 			t.Errorf("LargeMessageBlobName = %s", got)

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Task hub name and partition count limits (spec §1.1, §1.2).
+// Task hub name and partition count limits.
 const (
 	MinHubNameLength      = 3
 	MaxHubNameLength      = 45
@@ -15,7 +15,7 @@ const (
 	DefaultPartitionCount = 4
 )
 
-// Names are the resource names of one task hub (spec §1.2). Queue and
+// Names are the resource names of one task hub. Queue and
 // blob container names use the lowercased hub name; table names keep the
 // hub name as written.
 type Names struct {

@@ -180,8 +180,8 @@ func (b *Backend) decodeQueueMessage(ctx context.Context, body []byte) (*Message
 	return m, nil
 }
 
-// signalDelay is the visibility delay of a scheduled entity signal (spec
-// §3.3): an EventRaised to an "@…" instance named "op@{due time}" waits
+// signalDelay is the visibility delay of a scheduled entity signal: an
+// EventRaised to an "@…" instance named "op@{due time}" waits
 // until its due time, at most 6 days (the entity re-checks the time).
 func signalDelay(m *MessageData) time.Duration {
 	if m.TaskMessage == nil || m.TaskMessage.Event == nil {

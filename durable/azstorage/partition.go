@@ -9,7 +9,7 @@ const (
 )
 
 // fnv1a32 is the 32-bit FNV-1a hash of s's UTF-8 bytes, the hash
-// DurableTask.AzureStorage routes instances with (spec §3.1). It is
+// DurableTask.AzureStorage routes instances with. It is
 // case-sensitive.
 func fnv1a32(s string) uint32 {
 	h := fnvOffsetBasis32

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// The check values of spec §3.1.
+// Check values of DurableTask.AzureStorage's partition hash.
 func TestPartitionRoutingCheckValues(t *testing.T) {
 	for _, c := range []struct {
 		id   string

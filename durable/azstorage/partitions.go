@@ -12,7 +12,7 @@ import (
 	"github.com/godurable/functions/internal/telemetry"
 )
 
-// partitionLease is one row of the Partitions table (spec §6.2): PK "",
+// partitionLease is one row of the Partitions table: PK "",
 // RK the control queue's name.
 type partitionLease struct {
 	Queue        string

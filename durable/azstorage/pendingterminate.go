@@ -21,7 +21,7 @@ func findTerminate(msgs []*queueMessage) *history.Event {
 
 // terminateNeverStarted ends an instance whose start has not run yet (a
 // scheduled start still hidden in the queue, or a start still on its
-// way) when it is terminated, as Durable Task does (spec §7.4): its
+// way) when it is terminated, as Durable Task does: its
 // Instances row becomes Terminated with the reason as output, and the
 // start, when it comes, is discarded (startTerminated).
 func (b *Backend) terminateNeverStarted(ctx context.Context, instanceID string, terminated *history.Event) error {

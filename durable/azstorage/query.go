@@ -12,7 +12,8 @@ import (
 	"github.com/godurable/functions/durable/backend"
 )
 
-// QueryInstances implements backend.Backend with the filters of spec §5.3.
+// QueryInstances implements backend.Backend with the filters of the
+// Durable Functions instance query.
 func (b *Backend) QueryInstances(ctx context.Context, q backend.InstanceQuery) (*backend.InstancePage, error) {
 	var conds []string
 	if !q.CreatedFrom.IsZero() {
@@ -96,7 +97,7 @@ func (b *Backend) QueryInstances(ctx context.Context, q backend.InstanceQuery) (
 	return out, nil
 }
 
-// PurgeInstance implements backend.Backend (spec §4.5, purge): history
+// PurgeInstance implements backend.Backend (purge): history
 // rows, large-message blobs, then the Instances row.
 func (b *Backend) PurgeInstance(ctx context.Context, instanceID string) error {
 	_, _, found, err := b.readInstanceRow(ctx, instanceID)
@@ -135,7 +136,7 @@ func (b *Backend) PurgeInstance(ctx context.Context, instanceID string) error {
 }
 
 // dereferenceBlobURL replaces a column value that is a large-message blob
-// URL with the blob's content (spec §2.8). For Input, a blob holding the
+// URL with the blob's content. For Input, a blob holding the
 // whole ExecutionStarted message yields that event's input.
 func (b *Backend) dereferenceBlobURL(ctx context.Context, v *string, isInput bool) (*string, error) {
 	if v == nil || !strings.HasPrefix(*v, "http") {

@@ -7,8 +7,8 @@ import (
 )
 
 // maxTablePropertyChars is the longest string, in UTF-16 code units, that
-// DurableTask.AzureStorage stores in a table column: 60 KiB of UTF-16
-// (spec §4.3). Longer values of the variable-size columns go to blobs.
+// DurableTask.AzureStorage stores in a table column: 60 KiB of UTF-16.
+// Longer values of the variable-size columns go to blobs.
 const maxTablePropertyChars = 30 * 1024
 
 // blobNameColumnSuffix marks the column naming a property's blob:
@@ -48,7 +48,7 @@ func utf16Length(s string) int {
 
 // historyBlobName is the large-message blob of an offloaded row column:
 // "{PK}/history-{RK}-{EventType}-{random:X8}-{Column}.json.gz" with the
-// escaped partition key (spec §4.3).
+// escaped partition key.
 func historyBlobName(partitionKey, rowKey, eventType string, random uint32, column string) string {
 	return fmt.Sprintf("%s/history-%s-%s-%08X-%s.json.gz", partitionKey, rowKey, eventType, random, column)
 }
@@ -65,7 +65,7 @@ type largeProperty struct {
 }
 
 // offloadRowProperties applies DurableTask's large-column rule to a row
-// about to be written (spec §4.3): each variable-size column holding a
+// about to be written: each variable-size column holding a
 // string too long for the Table service is set to "" and gets a companion
 // column "{Column}BlobName" naming its blob. It returns the blobs the
 // caller must upload (gzipped, see gzipBytes) before writing the row. random

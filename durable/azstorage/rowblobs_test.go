@@ -45,7 +45,7 @@ func sequence(vals ...uint32) func() uint32 {
 	}
 }
 
-// Spec §4.3: an oversized column becomes "" plus {Column}BlobName, the
+// An oversized column becomes "" plus {Column}BlobName, the
 // blob named {PK}/history-{RK}-{EventType}-{rand:X8}-{Column}.json.gz.
 func TestOffloadLargeHistoryColumns(t *testing.T) {
 	big := strings.Repeat("x", 40000)
@@ -115,8 +115,8 @@ func TestOffloadLeavesOtherColumns(t *testing.T) {
 }
 
 // Instances rows have no EventType: DurableTask names Input, Output and
-// Tags blobs after the column (the "history--Input-XXXXXXXX-Input" name of
-// spec §5.2) and cannot offload other columns.
+// Tags blobs after the column (the "history--Input-XXXXXXXX-Input"
+// name) and cannot offload other columns.
 func TestOffloadInstanceRowColumns(t *testing.T) {
 	big := strings.Repeat("z", 30721)
 	row := map[string]any{"PartitionKey": "abc", "RowKey": "", "Input": big, "Output": big}

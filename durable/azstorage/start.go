@@ -16,7 +16,7 @@ import (
 	"github.com/godurable/functions/durable/history"
 )
 
-// CreateInstance implements backend.Backend (spec §5.2, client create):
+// CreateInstance implements backend.Backend (client create):
 // read the row, refuse a live duplicate, enqueue ExecutionStarted first,
 // then write the Pending row with the same execution id and generation.
 //
@@ -330,7 +330,7 @@ func derefInt(p *int) int {
 // within as long again.
 func (b *Backend) orphanAfter() time.Duration { return 2 * b.opts.StartWriteTimeout }
 
-// dedupeStart applies the ExecutionStarted rules of spec §7.2, plus one
+// dedupeStart applies DurableTask.AzureStorage's ExecutionStarted rules, plus one
 // for orphans: a client start whose Instances row does not name its
 // execution well after the client's deadline for writing it is discarded.
 func (b *Backend) dedupeStart(ctx context.Context, instanceID string, m *queueMessage, rows *instanceRowOnce) (startVerdict, error) {

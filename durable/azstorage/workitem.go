@@ -11,7 +11,7 @@ import (
 )
 
 // buildEpisode loads the instance's history and decides, message by
-// message, what the episode consumes (spec §7): stale or duplicate messages
+// message, what the episode consumes: stale or duplicate messages
 // are deleted, responses that arrived before their request's history are
 // put back for later, the rest become the episode's new events.
 func (b *Backend) buildEpisode(ctx context.Context, s *session, msgs []*queueMessage) (*backend.OrchestrationWorkItem, error) {
@@ -174,7 +174,7 @@ func (b *Backend) buildEpisode(ctx context.Context, s *session, msgs []*queueMes
 		if m.data.TaskMessage.Event.Type == history.ExecutionStarted || !hasStart {
 			// Most often the client has not written the Instances row yet:
 			// look again sooner, but still back off exponentially (1 s,
-			// 2 s, 4 s …): a start is discarded after 10 deliveries (§7.2),
+			// 2 s, 4 s …): a start is discarded after 10 deliveries,
 			// which must not happen while a slow client is still writing.
 			delay = abandonBackoff(m.dequeueCount - 1)
 		}
@@ -251,7 +251,7 @@ func responseID(e *history.Event) int {
 }
 
 // isResponse reports the messages that answer something the instance
-// scheduled (spec §7.3).
+// scheduled.
 func isResponse(e *history.Event) bool {
 	switch e.Type {
 	case history.TaskCompleted, history.TaskFailed, history.SubOrchestrationInstanceCompleted,
