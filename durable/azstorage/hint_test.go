@@ -17,11 +17,7 @@ import (
 func TestRaiseEventToAnInstanceRunningHereSkipsTheStatusRead(t *testing.T) {
 	b, log := newLoggedBackend(t)
 	r := durable.NewRegistry()
-	if err := r.AddOrchestrator("WaitOne", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
-		return durable.WaitForExternalEvent[string](ctx, "go").Await()
-	})); err != nil {
-		t.Fatal(err)
-	}
+	addWaitOrchestrator(t, r, "WaitOne")
 	runWorker(t, b, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -44,20 +44,27 @@ func dequeueWithin(t *testing.T, ctx context.Context, b *Backend, within, visibi
 	}
 }
 
+// newRenewingBackend is a proxied backend with 2 s visibility timeouts
+// whose held messages are renewed (the worker's renewal loop alone), and
+// a context for the test.
+func newRenewingBackend(t *testing.T) (*Backend, *storageproxy.Proxy, context.Context) {
+	t.Helper()
+	b, p := newProxiedBackend(t, func(o *Options) {
+		o.WorkItemQueueVisibility, o.ControlQueueVisibility = 2*time.Second, 2*time.Second
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	go b.renewHeld(ctx)
+	return b, p, ctx
+}
+
 // A carried activity result (riding on its work item's hold, carried.go)
 // that cannot be sent on to its control queue when its episode gives it
 // back must not leave the work item held: the hold ends and the work item
 // shows again, so the activity runs once more, instead of being renewed
 // for ever with nobody to delete it.
 func TestFailedMaterializeLetsTheWorkItemGo(t *testing.T) {
-	b, p := newProxiedBackend(t, func(o *Options) {
-		o.WorkItemQueueVisibility, o.ControlQueueVisibility = 2*time.Second, 2*time.Second
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	rctx, stop := context.WithCancel(ctx)
-	defer stop()
-	go b.renewHeld(rctx)
+	b, p, ctx := newRenewingBackend(t)
 
 	wm := dequeueWorkItem(t, ctx, b, "carried-1", 2*time.Second)
 	inst := history.OrchestrationInstance{InstanceID: "carried-1", ExecutionID: "e1"}
@@ -88,14 +95,7 @@ func TestFailedMaterializeLetsTheWorkItemGo(t *testing.T) {
 // A work item that should move to the poison queue but cannot (the move
 // fails) is put back rather than held for ever.
 func TestFailedPoisonMoveLetsTheWorkItemGo(t *testing.T) {
-	b, p := newProxiedBackend(t, func(o *Options) {
-		o.WorkItemQueueVisibility, o.ControlQueueVisibility = 2*time.Second, 2*time.Second
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	rctx, stop := context.WithCancel(ctx)
-	defer stop()
-	go b.renewHeld(rctx)
+	b, p, ctx := newRenewingBackend(t)
 
 	wm := dequeueWorkItem(t, ctx, b, "poison-1", 2*time.Second)
 	p.Set(storageproxy.Config{Rate: 1, Faults: []storageproxy.Fault{storageproxy.Busy}, Only: "queue.enqueue"})
@@ -169,15 +169,21 @@ func TestEventBeforeStartSurvivesAFailedRowRead(t *testing.T) {
 	}
 }
 
-// waitRegistry has the orchestrator "Wait", which returns the data of
-// the first event "go" it gets.
+// waitRegistry has the orchestrator "Wait" (addWaitOrchestrator).
 func waitRegistry(t *testing.T) *durable.Registry {
 	t.Helper()
 	r := durable.NewRegistry()
-	if err := r.AddOrchestrator("Wait", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
+	addWaitOrchestrator(t, r, "Wait")
+	return r
+}
+
+// addWaitOrchestrator registers, under name, an orchestrator that returns
+// the data of the first event "go" it gets.
+func addWaitOrchestrator(t *testing.T, r *durable.Registry, name string) {
+	t.Helper()
+	if err := r.AddOrchestrator(name, durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
 		return durable.WaitForExternalEvent[string](ctx, "go").Await()
 	})); err != nil {
 		t.Fatal(err)
 	}
-	return r
 }

@@ -267,11 +267,7 @@ func TestReadyLineLetsOneStartPastRunningInstances(t *testing.T) {
 func TestStartsWaitBehindRunningInstances(t *testing.T) {
 	b := newTestBackend(t)
 	r := helloRegistry(t)
-	if err := r.AddOrchestrator("WaitOne", durable.Orchestrator(func(ctx *durable.OrchestrationContext, _ any) (string, error) {
-		return durable.WaitForExternalEvent[string](ctx, "go").Await()
-	})); err != nil {
-		t.Fatal(err)
-	}
+	addWaitOrchestrator(t, r, "WaitOne")
 	runWorker(t, b, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
