@@ -483,6 +483,31 @@ func TestFailuresAreLogged(t *testing.T) {
 	}
 }
 
+// An execution that ends with external events it never waited for (a
+// misspelt event name, say) says so once, naming them.
+func TestUnawaitedEventsAreLogged(t *testing.T) {
+	var buf testsupport.SyncBuffer
+	r := testRegistry(t)
+	_ = r.AddOrchestrator("Approve", Orchestrator(func(ctx *OrchestrationContext, _ any) (string, error) {
+		return WaitForExternalEvent[string](ctx, "Approval").Await()
+	}))
+	d := newDriver(t, r)
+	d.w.log = slog.New(slog.NewTextHandler(&buf, nil))
+	d.start("Approve", nil)
+	d.run()
+	d.raise("Aproval", "typo")
+	d.run()
+	if strings.Contains(buf.String(), "never waited for") {
+		t.Fatalf("warned while the execution still runs:\n%s", buf.String())
+	}
+	d.raise("Approval", "yes")
+	d.run()
+	want := `level=WARN msg="orchestration ended with external events it never waited for; they are discarded" instanceId=inst executionId=exec0 name=Approve orchestrator=Approve events=[Aproval]`
+	if d.output() != `"yes"` || strings.Count(buf.String(), want) != 1 {
+		t.Fatalf("output %s; want once in the log: %s\nlog:\n%s", d.output(), want, buf.String())
+	}
+}
+
 func replayErrNonDeterministic() error { return replay.ErrNonDeterministic }
 
 func TestLocksReleasedOnNonDeterminism(t *testing.T) {

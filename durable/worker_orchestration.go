@@ -116,6 +116,12 @@ func (w *Worker) runEpisode(wi *backend.OrchestrationWorkItem) *backend.Checkpoi
 		cp.Outbound = append(sent, cp.Outbound...)
 	}
 	w.logFailure(log, ep)
+	if names := ep.outcome.Unawaited; len(names) > 0 {
+		// Durable Functions drops them without a trace; a misspelt event
+		// name is easier to find with one.
+		log.Warn("orchestration ended with external events it never waited for; they are discarded",
+			"orchestrator", started.Name, "events", names)
+	}
 	return cp
 }
 

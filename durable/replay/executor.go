@@ -60,6 +60,10 @@ type Outcome struct {
 	CarryOver []*history.Event
 	// CustomStatus is the custom status after the episode.
 	CustomStatus *string
+	// Unawaited names the external events the execution received and never
+	// waited for, when it ended (not by continue-as-new) in this episode:
+	// they are discarded with it, as in Durable Functions.
+	Unawaited []string
 	// Err explains a Failed outcome caused by the engine rather than the
 	// code; it wraps ErrNonDeterministic, ErrMultithreaded, ErrBlocked or
 	// ErrGoexit.
@@ -189,6 +193,11 @@ func (x *Executor) Apply(past, new []*history.Event) *Outcome {
 func (x *Executor) collect() *Outcome {
 	out := x.outcome
 	out.CustomStatus = x.customStatus
+	if out.Done && !x.historyDone && out.Status != history.StatusContinuedAsNew {
+		for _, e := range x.buffered {
+			out.Unawaited = append(out.Unawaited, e.Name)
+		}
+	}
 	for _, a := range x.pending {
 		if x.keepFrom < 0 || a.ID >= x.keepFrom {
 			out.Actions = append(out.Actions, a)
@@ -284,6 +293,8 @@ func (x *Executor) processAfterDone(e *history.Event) {
 		x.match(e)
 	case e.Type == history.EventRaised && x.outcome.Status == history.StatusContinuedAsNew:
 		x.outcome.CarryOver = append(x.outcome.CarryOver, e)
+	case e.Type == history.EventRaised:
+		x.buffered = append(x.buffered, e) // discarded with the execution (Outcome.Unawaited)
 	}
 }
 

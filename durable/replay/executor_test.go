@@ -437,3 +437,39 @@ func TestContinueAsNewCarriesEventsLaterInTheBatch(t *testing.T) {
 		t.Fatalf("carry-over = %+v", out.CarryOver)
 	}
 }
+
+// External events an execution never waited for — buffered before it
+// ended, or arriving in the batch after it ended — are named in the
+// outcome of the episode that ends it; a continue-as-new carries them
+// instead.
+func TestUnawaitedEventsAreNamedAtTheEnd(t *testing.T) {
+	fn := func(c *Context) (*string, error) {
+		c.Await(c.WaitForEvent("a"))
+		return str(`"done"`), nil
+	}
+	x := New(fn)
+	defer x.Close()
+	out := x.Apply(nil, []*history.Event{orchStarted(t0), started("W", nil), raised("b", "1")})
+	if out.Done || len(out.Unawaited) != 0 {
+		t.Fatalf("while running: %+v", out)
+	}
+	out = x.Apply(nil, []*history.Event{orchStarted(t0), raised("a", "2"), raised("c", "3")})
+	if !out.Done || out.Status != history.StatusCompleted {
+		t.Fatalf("outcome = %+v", out)
+	}
+	if fmt.Sprint(out.Unawaited) != "[b c]" {
+		t.Fatalf("unawaited = %v, want [b c]", out.Unawaited)
+	}
+
+	can := New(func(c *Context) (*string, error) {
+		c.Await(c.WaitForEvent("a"))
+		c.ContinueAsNew(str("1"), true)
+		return nil, nil
+	})
+	defer can.Close()
+	can.Apply(nil, []*history.Event{orchStarted(t0), started("W", nil), raised("b", "1")})
+	out = can.Apply(nil, []*history.Event{orchStarted(t0), raised("a", "2")})
+	if !out.Done || out.Status != history.StatusContinuedAsNew || len(out.Unawaited) != 0 || len(out.CarryOver) != 1 {
+		t.Fatalf("continue-as-new: %+v", out)
+	}
+}
