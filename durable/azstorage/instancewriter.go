@@ -260,10 +260,7 @@ func isClosed(c <-chan struct{}) bool {
 func (b *Backend) writeRowRetrying(ctx context.Context, instanceID string, row map[string]any) error {
 	every := cmp.Or(b.rowRetryFor, time.Minute)
 	queue, _ := b.controlQueue(instanceID)
-	var stopping <-chan struct{}
-	if rc := b.runCtx.Load(); rc != nil {
-		stopping = (*rc).Done()
-	}
+	stop := b.stopping() // closed as well when no worker runs: then a bounded retry
 	delay := 100 * time.Millisecond
 	var deadline time.Time // once stopping
 	warned := time.Now()
@@ -275,15 +272,8 @@ func (b *Backend) writeRowRetrying(ctx context.Context, instanceID string, row m
 		if err == nil {
 			return nil
 		}
-		switch {
-		case stopping == nil && deadline.IsZero():
-			deadline = time.Now().Add(every) // no worker running: a bounded retry
-		case stopping != nil && deadline.IsZero():
-			select {
-			case <-stopping:
-				deadline = time.Now().Add(every)
-			default:
-			}
+		if deadline.IsZero() && isClosed(stop) {
+			deadline = time.Now().Add(every)
 		}
 		if !deadline.IsZero() && time.Now().After(deadline) {
 			return err
