@@ -305,25 +305,32 @@ func (b *Backend) settleRow(ctx context.Context, instanceID string) {
 		w.mu.Unlock()
 		return
 	}
-	target := j.queued
 	j.urgent++
 	j.signal(true)
-	defer func() {
-		w.mu.Lock()
-		j.urgent--
-		w.mu.Unlock()
-	}()
+	w.awaitWrites(ctx, j, j.queued, nil)
+	j.urgent--
+	w.mu.Unlock()
+}
+
+// awaitWrites waits until j has written (or given up on) every update up
+// to target, stop (if any) reports true, or ctx ends; it reports false
+// only for the last. w.mu is held on entry and on return.
+func (w *rowWriter) awaitWrites(ctx context.Context, j *rowJob, target int, stop func() bool) bool {
 	for j.written < target {
+		if stop != nil && stop() {
+			return true
+		}
 		changed := j.changed
 		w.mu.Unlock()
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return
+			w.mu.Lock()
+			return false
 		}
 		w.mu.Lock()
 	}
-	w.mu.Unlock()
+	return true
 }
 
 // pendingRowColumns is settleRow for a status read: it waits for the
@@ -339,19 +346,8 @@ func (b *Backend) pendingRowColumns(ctx context.Context, instanceID string) map[
 		return nil
 	}
 	target := j.queued
-	for j.written < target {
-		if j.deferring {
-			return maps.Clone(j.row)
-		}
-		changed := j.changed
-		w.mu.Unlock()
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			w.mu.Lock()
-			return nil
-		}
-		w.mu.Lock()
+	if w.awaitWrites(ctx, j, target, func() bool { return j.deferring }) && j.written < target {
+		return maps.Clone(j.row) // deferring: the quiet updates still wait
 	}
 	return nil
 }
