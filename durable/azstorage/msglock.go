@@ -59,6 +59,18 @@ func (b *Backend) hold(m *queueMessage, popReceipt string, visibility time.Durat
 	b.held.mu.Unlock()
 }
 
+// holdEnqueued is the message m this worker just enqueued to queue
+// (invisible for visibility, the enqueue sent at sent), held with the
+// pop receipt of the enqueue, to be handed over in process.
+func (b *Backend) holdEnqueued(queue, body string, m *MessageData, em *azqueue.EnqueuedMessage, visibility time.Duration, sent time.Time) *queueMessage {
+	qm := &queueMessage{queue: queue, id: deref(em.MessageID), text: body, data: m, dequeueCount: 1}
+	if em.InsertionTime != nil {
+		qm.insertedAt = *em.InsertionTime
+	}
+	b.hold(qm, deref(em.PopReceipt), visibility, sent)
+	return qm
+}
+
 // releaseLocked stops renewing l; l.mu is held.
 func (b *Backend) releaseLocked(l *msgLock) {
 	l.done = true

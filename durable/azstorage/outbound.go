@@ -86,13 +86,7 @@ func (b *Backend) enqueue(ctx context.Context, queue string, m *MessageData, del
 		b.noteDelayed(queue, m, body, resp, sent.Add(delay)) // timerwake.go
 	}
 	if err == nil && local != nil && len(resp.Messages) == 1 {
-		em := resp.Messages[0]
-		qm := &queueMessage{queue: queue, id: deref(em.MessageID), text: body, data: m, dequeueCount: 1}
-		b.hold(qm, deref(em.PopReceipt), local.visibility, sent)
-		if em.InsertionTime != nil {
-			qm.insertedAt = *em.InsertionTime
-		}
-		local.deliver(qm)
+		local.deliver(b.holdEnqueued(queue, body, m, resp.Messages[0], local.visibility, sent))
 		return blob, nil
 	}
 	if err != nil {

@@ -146,13 +146,7 @@ func (b *Backend) createInstance(ctx context.Context, start *history.Event, dedu
 	}
 	sm := &startMessage{queue: queue, sent: resp}
 	if local != nil && len(resp.Messages) == 1 {
-		em := resp.Messages[0]
-		qm := &queueMessage{queue: queue, id: deref(em.MessageID), text: body, data: msg, dequeueCount: 1}
-		b.hold(qm, deref(em.PopReceipt), local.visibility, sent)
-		if em.InsertionTime != nil {
-			qm.insertedAt = *em.InsertionTime
-		}
-		sm.held, sm.deliver = qm, local.deliver
+		sm.held, sm.deliver = b.holdEnqueued(queue, body, msg, resp.Messages[0], local.visibility, sent), local.deliver
 	}
 	newRow := pendingInstanceRowNow(b.opts.TaskHub, start)
 	if blob != "" {
