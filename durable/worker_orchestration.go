@@ -117,8 +117,9 @@ func (w *Worker) runEpisode(wi *backend.OrchestrationWorkItem) *backend.Checkpoi
 	}
 	w.logFailure(log, ep)
 	if names := ep.outcome.Unawaited; len(names) > 0 {
-		// Durable Functions drops them without a trace; a misspelt event
-		// name is easier to find with one.
+		// Durable Functions notes each at information level as it arrives
+		// (ExternalEventDropped); a misspelt event name is easier to find
+		// with one warning when they are discarded.
 		log.Warn("orchestration ended with external events it never waited for; they are discarded",
 			"orchestrator", started.Name, "events", names)
 	}
